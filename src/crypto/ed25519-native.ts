@@ -1,0 +1,95 @@
+/**
+ * Native Ed25519 backends: Node's `crypto` (OpenSSL, synchronous) and
+ * WebCrypto (`crypto.subtle`, asynchronous; browsers and Deno). Both check
+ * the cofactorless equation; {@link selectBackend} still proves that with the
+ * rule's vectors before trusting one.
+ */
+import type { Ed25519Backend, Ed25519Signer } from './ed25519.js'
+import type { KeyObject } from 'node:crypto'
+import { concat } from './bytes.js'
+import { BoundedCache } from '../util/bounded-cache.js'
+
+// DER prefixes of PKCS#8 and SPKI structures holding a raw Ed25519 key (RFC 8410)
+const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
+const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00])
+
+const nodeCrypto = globalThis.process?.versions?.node != null ? await import('node:crypto') : undefined
+
+export function keyId (publicKey: Uint8Array): string {
+  // latin1 maps each byte to one UTF-16 unit: a cheap exact map key
+  return String.fromCharCode.apply(null, publicKey as unknown as number[])
+}
+
+/** Node's OpenSSL Ed25519, or undefined outside Node. */
+export function nodeBackend (): Ed25519Backend | undefined {
+  const c = nodeCrypto
+  if (c === undefined) return undefined
+  const keys = new BoundedCache<string, KeyObject>(4096)
+  const importKey = (publicKey: Uint8Array): KeyObject => {
+    const id = keyId(publicKey)
+    let key = keys.get(id)
+    if (key === undefined) {
+      key = c.createPublicKey({ key: Buffer.from(concat(SPKI_PREFIX, publicKey)), format: 'der', type: 'spki' })
+      keys.set(id, key)
+    }
+    return key
+  }
+  return {
+    name: 'node',
+    signer (seed: Uint8Array): Ed25519Signer {
+      const privateKey = c.createPrivateKey({ key: Buffer.from(concat(PKCS8_PREFIX, seed)), format: 'der', type: 'pkcs8' })
+      const spki = c.createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
+      const publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length))
+      return {
+        publicKey,
+        sign: (message) => {
+          const sig = c.sign(null, message, privateKey)
+          return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength)
+        }
+      }
+    },
+    equation (publicKey, message, signature) {
+      try {
+        return c.verify(null, message, importKey(publicKey), signature)
+      } catch {
+        return false
+      }
+    }
+  }
+}
+
+/** WebCrypto Ed25519, or undefined where `crypto.subtle` lacks it. */
+export function webCryptoBackend (): Ed25519Backend | undefined {
+  const subtle = globalThis.crypto?.subtle
+  if (subtle === undefined) return undefined
+  const keys = new BoundedCache<string, Promise<CryptoKey>>(4096)
+  const alg = { name: 'Ed25519' }
+  const importKey = async (publicKey: Uint8Array): Promise<CryptoKey> => {
+    const id = keyId(publicKey)
+    let key = keys.get(id)
+    if (key === undefined) {
+      key = subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, alg, false, ['verify'])
+      keys.set(id, key)
+    }
+    return key
+  }
+  return {
+    name: 'webcrypto',
+    async signer (seed: Uint8Array): Promise<Ed25519Signer> {
+      const privateKey = await subtle.importKey('pkcs8', concat(PKCS8_PREFIX, seed) as Uint8Array<ArrayBuffer>, alg, true, ['sign'])
+      const jwk = await subtle.exportKey('jwk', privateKey)
+      const publicKey = Uint8Array.from(atob((jwk.x ?? '').replace(/-/g, '+').replace(/_/g, '/')), ch => ch.charCodeAt(0))
+      return {
+        publicKey,
+        sign: async (message) => new Uint8Array(await subtle.sign(alg, privateKey, message as Uint8Array<ArrayBuffer>))
+      }
+    },
+    async equation (publicKey, message, signature) {
+      try {
+        return await subtle.verify(alg, await importKey(publicKey), signature as Uint8Array<ArrayBuffer>, message as Uint8Array<ArrayBuffer>)
+      } catch {
+        return false
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Sign and verify under the Parley signature rule (`protocols/signatures`),
+ * on the fastest backend that conforms to it.
+ *
+ * @example
+ * ```ts
+ * import { createSigner, verifySignature } from './signature.js'
+ * const signer = await createSigner(seed)
+ * const sig = await signer.sign(bytes)
+ * await verifySignature(signer.publicKey, bytes, sig) // true
+ * ```
+ */
+import { nobleBackend, isAcceptablePublicKey, hasAcceptableShape } from './ed25519.js'
+import type { Ed25519Backend, Ed25519Signer } from './ed25519.js'
+import { nodeBackend, webCryptoBackend, keyId } from './ed25519-native.js'
+import { fromHex } from './bytes.js'
+import { BoundedCache } from '../util/bounded-cache.js'
+import vectors from '../../protocols/signatures/vectors.json' with { type: 'json' }
+
+export type { Ed25519Backend, Ed25519Signer }
+
+/** Every backend available in this runtime, fastest first (not yet checked for conformance). */
+export function candidateBackends (): Ed25519Backend[] {
+  return [nodeBackend(), webCryptoBackend(), nobleBackend].filter((b): b is Ed25519Backend => b !== undefined)
+}
+
+/**
+ * True when `backend` computes exactly rule 4 on every vector of the rule
+ * that passes rules 1-3 (vectors failing those never reach a backend).
+ */
+export async function conforms (backend: Ed25519Backend): Promise<boolean> {
+  for (const v of vectors.cases) {
+    const publicKey = fromHex(v.publicKey)
+    const signature = fromHex(v.signature)
+    if (!isAcceptablePublicKey(publicKey) || !hasAcceptableShape(signature)) continue
+    if (await backend.equation(publicKey, fromHex(v.message), signature) !== v.valid) return false
+  }
+  return true
+}
+
+let selected: Promise<Ed25519Backend> | undefined
+
+/** The backend in use: the first candidate that {@link conforms}; `noble` always does. */
+export async function getBackend (): Promise<Ed25519Backend> {
+  selected ??= (async () => {
+    for (const backend of candidateBackends()) {
+      if (await conforms(backend)) return backend
+    }
+    return nobleBackend
+  })()
+  return selected
+}
+
+/** Forces a backend (tests and benchmarks compare them). Pass `undefined` to select again. */
+export function setBackend (backend: Ed25519Backend | undefined): void {
+  selected = backend === undefined ? undefined : Promise.resolve(backend)
+}
+
+/** Creates a signer for a 32-byte Ed25519 seed on the selected backend. */
+export async function createSigner (seed: Uint8Array): Promise<Ed25519Signer> {
+  return (await getBackend()).signer(seed)
+}
+
+const keyVerdicts = new BoundedCache<string, boolean>(8192)
+
+/** Rules 1-2 for a public key, cached per key (decoding costs a square root). */
+export function acceptablePublicKey (publicKey: Uint8Array): boolean {
+  if (publicKey.byteLength !== 32) return false
+  const id = keyId(publicKey)
+  let ok = keyVerdicts.get(id)
+  if (ok === undefined) {
+    ok = isAcceptablePublicKey(publicKey)
+    keyVerdicts.set(id, ok)
+  }
+  return ok
+}
+
+/**
+ * Verifies an Ed25519 signature under the Parley rule. Never throws for bad
+ * input: anything that is not a valid signature is `false`.
+ */
+export async function verifySignature (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, backend?: Ed25519Backend): Promise<boolean> {
+  if (!hasAcceptableShape(signature) || !acceptablePublicKey(publicKey)) return false
+  return (backend ?? await getBackend()).equation(publicKey, message, signature)
+}

@@ -1,0 +1,19 @@
+/**
+ * Regenerates every `protocols/<name>/vectors.json` from fixed seeds:
+ * `npm run vectors`. The tests replay the committed files; a change that
+ * alters a vector shows up as a diff to review, never silently.
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { signatureVectors } from './signatures.js'
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+
+const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
+  ['protocols/signatures/vectors.json', signatureVectors]
+]
+
+for (const [path, make] of outputs) {
+  writeFileSync(root + path, JSON.stringify(await make(), null, 2) + '\n')
+  console.log('wrote', path)
+}
