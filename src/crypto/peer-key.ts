@@ -24,7 +24,9 @@ export function ed25519KeyOfPeer (peerId: string): Uint8Array | undefined {
       const id = peerIdFromString(peerId)
       // only the canonical base58btc spelling names a peer; other spellings would make two names for one key
       if (id.type === 'Ed25519' && id.toString() === peerId) key = id.publicKey.raw
-    } catch {}
+    } catch {
+      // not a peer id: cached as null below
+    }
     if (peerId.length <= 128) cache.set(peerId, key)
   }
   return key ?? undefined

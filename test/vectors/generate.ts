@@ -6,11 +6,13 @@
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { signatureVectors } from './signatures.js'
+import { envelopeVectors } from './envelope.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
 const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
-  ['protocols/signatures/vectors.json', signatureVectors]
+  ['protocols/signatures/vectors.json', signatureVectors],
+  ['protocols/envelope/vectors.json', envelopeVectors]
 ]
 
 for (const [path, make] of outputs) {

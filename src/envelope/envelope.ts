@@ -1,0 +1,331 @@
+/**
+ * Signed JSON-RPC 2.0 envelopes (`protocols/envelope`).
+ *
+ * An envelope is a JSON object whose wire form is its own RFC 8785 canonical
+ * JSON, so every envelope has exactly one byte encoding: no duplicate keys,
+ * no whitespace games, and `sha256(bytes)` names it. The signature is
+ * Ed25519 (the Parley rule) by the key inside `from.peer` over
+ * `"parley/envelope/v1\n" ‖ canonical JSON of the envelope without "sig"`.
+ *
+ * Verification refuses, each with its own {@link EnvelopeErrorCode}: frames
+ * over the size limit, bytes that are not UTF-8 JSON, JSON that is not in
+ * canonical form, unknown versions, malformed envelopes and JSON-RPC bodies,
+ * a signer other than the authenticated peer, a recipient other than us,
+ * timestamps outside the window, bad signatures, and replays.
+ *
+ * @example
+ * ```ts
+ * const { bytes } = await signEnvelope(alice, {
+ *   to: { handle: 'bob' },
+ *   body: { jsonrpc: '2.0', id: 1, method: 'ping' }
+ * })
+ * const { envelope } = await verifyEnvelope(bytes, { expectedSigner: alice.peerIdString, replayGuard })
+ * ```
+ */
+import { EnvelopeError, EnvelopeErrorCode as Code } from '../errors.js'
+import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
+import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
+import { randomBytes } from '../crypto/random.js'
+import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
+import { verifySignature } from '../crypto/signature.js'
+import { validateJsonRpc } from './jsonrpc.js'
+import type { JsonRpcMessage } from './jsonrpc.js'
+import type { ReplayGuard } from './replay-guard.js'
+import {
+  DEFAULT_MAX_AGE_MS, DEFAULT_MAX_BYTES, DEFAULT_MAX_SKEW_MS, ENVELOPE_VERSION,
+  HANDLE_PATTERN, ID_PATTERN, SEALED_ALG, SIGNING_CONTEXT
+} from './constants.js'
+
+/** The sender: its peer id (which names its key) and, when it has one, its handle. */
+export interface Sender {
+  peer: string
+  handle?: string
+}
+
+/** The intended recipient: a peer id, a handle, or both. */
+export interface Recipient {
+  peer?: string
+  handle?: string
+}
+
+/** A body encrypted to the recipient's X25519 key (see `sealed.ts`). */
+export interface SealedPayload {
+  alg: typeof SEALED_ALG
+  epk: string
+  ct: string
+}
+
+/** A signed envelope as it travels. Exactly one of `body` and `sealed` is present. */
+export interface Envelope {
+  v: typeof ENVELOPE_VERSION
+  id: string
+  ts: number
+  from: Sender
+  to: Recipient
+  nonce: string
+  body?: JsonRpcMessage
+  sealed?: SealedPayload
+  sig: string
+}
+
+/** What {@link signEnvelope} needs of an identity. */
+export interface EnvelopeSigner {
+  readonly peerIdString: string
+  sign: (data: Uint8Array) => Promise<Uint8Array>
+}
+
+/** The fields a sender chooses; the rest are filled in. */
+export interface EnvelopeDraft {
+  to: Recipient
+  body?: JsonRpcMessage
+  sealed?: SealedPayload
+  /** The sender's handle, when it has one. */
+  handle?: string
+  /** Defaults to 16 random bytes, base64url. Reuse an id only to retry the same message. */
+  id?: string
+  /** Defaults to `Date.now()`. */
+  ts?: number
+  /** Defaults to 16 random bytes, base64url. */
+  nonce?: string
+}
+
+/** A signed envelope and its wire bytes. */
+export interface SignedEnvelope {
+  envelope: Envelope
+  bytes: Uint8Array
+}
+
+/** An envelope that passed the structural checks (not yet the signature). */
+export interface DecodedEnvelope {
+  envelope: Envelope
+  /** The exact wire bytes. */
+  bytes: Uint8Array
+  /** What the signature covers: context ‖ canonical JSON without `sig`. */
+  signingInput: Uint8Array
+  signature: Uint8Array
+  /** The Ed25519 key named by `from.peer`. */
+  signerKey: Uint8Array
+}
+
+export interface DecodeOptions {
+  /** Largest frame accepted (default 256 KiB). */
+  maxBytes?: number
+}
+
+export interface VerifyOptions extends DecodeOptions {
+  /** The peer id the transport authenticated; `from.peer` must equal it. */
+  expectedSigner?: string
+  /** Who we are: `to.peer`, if present, must be `peer`; `to.handle`, if present, one of `handles`. */
+  self?: { peer: string, handles?: readonly string[] }
+  /** The receiver's clock (default `Date.now()`). */
+  now?: number
+  /** Oldest acceptable `ts`, as an age (default 5 min). */
+  maxAgeMs?: number
+  /** Furthest acceptable future `ts` (default 60 s). */
+  maxSkewMs?: number
+  /** Refuses replays and records accepted envelopes. Omit only where replays are handled elsewhere. */
+  replayGuard?: ReplayGuard
+}
+
+const CONTEXT = utf8(SIGNING_CONTEXT)
+const ENVELOPE_MEMBERS = new Set(['v', 'id', 'ts', 'from', 'to', 'nonce', 'body', 'sealed', 'sig'])
+const SIG_B64_LENGTH = 86
+
+function fail (code: Code, message: string): never {
+  throw new EnvelopeError(code, message)
+}
+
+/** Fresh 16 random bytes as base64url: the default `id` and `nonce`. */
+export function randomToken (): string {
+  return toBase64url(randomBytes(16))
+}
+
+/**
+ * The canonical text of an envelope's members, split around where `sig`
+ * sorts, so the signing input and the wire form come from one pass.
+ */
+function canonicalParts (e: Omit<Envelope, 'sig'>): { head: string, tail: string } {
+  let head = ''
+  if (e.body !== undefined) head += '"body":' + canonicalize(e.body) + ','
+  head += '"from":' + canonicalize(e.from) + ',"id":' + canonicalize(e.id) + ',"nonce":' + canonicalize(e.nonce)
+  if (e.sealed !== undefined) head += ',"sealed":' + canonicalize(e.sealed)
+  const tail = '"to":' + canonicalize(e.to) + ',"ts":' + canonicalize(e.ts) + ',"v":' + canonicalize(e.v)
+  return { head, tail }
+}
+
+/** Encoded canonical parts: the signing input and the wire form share their bytes. */
+interface EncodedParts { head: Uint8Array, tail: Uint8Array }
+
+function encodeParts (parts: { head: string, tail: string }): EncodedParts {
+  return { head: utf8('{' + parts.head + ','), tail: utf8(parts.tail + '}') }
+}
+
+function join (...chunks: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const c of chunks) length += c.byteLength
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const c of chunks) { out.set(c, at); at += c.byteLength }
+  return out
+}
+
+function signingInput (p: EncodedParts): Uint8Array {
+  return join(CONTEXT, p.head, p.tail)
+}
+
+/**
+ * Builds, signs and encodes an envelope. The draft is checked as a receiver
+ * would check it, so a bad draft fails here and not at the far end.
+ */
+export async function signEnvelope (signer: EnvelopeSigner, draft: EnvelopeDraft): Promise<SignedEnvelope> {
+  const unsigned: Omit<Envelope, 'sig'> = {
+    v: ENVELOPE_VERSION,
+    id: draft.id ?? randomToken(),
+    ts: draft.ts ?? Date.now(),
+    from: draft.handle === undefined ? { peer: signer.peerIdString } : { handle: draft.handle, peer: signer.peerIdString },
+    to: draft.to,
+    nonce: draft.nonce ?? randomToken()
+  }
+  if (draft.body !== undefined) unsigned.body = draft.body
+  if (draft.sealed !== undefined) unsigned.sealed = draft.sealed
+  checkShape(unsigned as Record<string, unknown>, false)
+  if (unsigned.body !== undefined) validateJsonRpc(unsigned.body)
+  let parts: { head: string, tail: string }
+  try {
+    parts = canonicalParts(unsigned)
+  } catch (err) {
+    if (err instanceof CanonicalJsonError) fail(Code.MALFORMED_JSON, `envelope is not I-JSON: ${err.message}`)
+    throw err
+  }
+  const encoded = encodeParts(parts)
+  const sig = toBase64url(await signer.sign(signingInput(encoded)))
+  const envelope = { ...unsigned, sig } as Envelope
+  return { envelope, bytes: join(encoded.head, utf8('"sig":"' + sig + '",'), encoded.tail) }
+}
+
+function isPlainObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function checkParty (value: unknown, name: 'from' | 'to'): void {
+  if (!isPlainObject(value)) fail(Code.MALFORMED_ENVELOPE, `"${name}" must be an object`)
+  for (const k in value) if (k !== 'peer' && k !== 'handle') fail(Code.MALFORMED_ENVELOPE, `unexpected member "${name}.${k}"`)
+  const { peer, handle } = value
+  if (handle !== undefined && (typeof handle !== 'string' || !HANDLE_PATTERN.test(handle))) {
+    fail(Code.MALFORMED_ENVELOPE, `"${name}.handle" is not a handle`)
+  }
+  if (peer === undefined) {
+    if (name === 'from') fail(Code.MALFORMED_ENVELOPE, '"from.peer" is required')
+    if (handle === undefined) fail(Code.MALFORMED_ENVELOPE, '"to" needs "peer" or "handle"')
+  } else if (typeof peer !== 'string' || peer.length > 128 || ed25519KeyOfPeer(peer) === undefined) {
+    fail(Code.MALFORMED_ENVELOPE, `"${name}.peer" is not an Ed25519 peer id`)
+  }
+}
+
+function checkBytesField (value: unknown, name: string, min: number, max: number): void {
+  const bytes = typeof value === 'string' ? fromBase64url(value) : undefined
+  if (bytes === undefined || bytes.length < min || bytes.length > max) {
+    fail(Code.MALFORMED_ENVELOPE, `"${name}" must be canonical base64url of ${min === max ? min : `${min}-${max}`} bytes`)
+  }
+}
+
+/** Structural checks of every envelope member except the JSON-RPC body. */
+function checkShape (e: Record<string, unknown>, signed: boolean): void {
+  for (const k in e) if (!ENVELOPE_MEMBERS.has(k)) fail(Code.MALFORMED_ENVELOPE, `unexpected member "${k}"`)
+  if (typeof e.id !== 'string' || !ID_PATTERN.test(e.id)) fail(Code.MALFORMED_ENVELOPE, '"id" must be 8-64 characters of [A-Za-z0-9_-]')
+  if (typeof e.ts !== 'number' || !Number.isSafeInteger(e.ts) || e.ts < 0) fail(Code.MALFORMED_ENVELOPE, '"ts" must be a non-negative integer (ms since the Unix epoch)')
+  checkParty(e.from, 'from')
+  checkParty(e.to, 'to')
+  checkBytesField(e.nonce, 'nonce', 16, 32)
+  if ((e.body === undefined) === (e.sealed === undefined)) fail(Code.MALFORMED_ENVELOPE, 'exactly one of "body" and "sealed" is required')
+  if (e.sealed !== undefined) {
+    const s = e.sealed
+    if (!isPlainObject(s)) fail(Code.MALFORMED_ENVELOPE, '"sealed" must be an object')
+    for (const k in s) if (k !== 'alg' && k !== 'epk' && k !== 'ct') fail(Code.MALFORMED_ENVELOPE, `unexpected member "sealed.${k}"`)
+    if (s.alg !== SEALED_ALG) fail(Code.MALFORMED_ENVELOPE, `"sealed.alg" must be "${SEALED_ALG}"`)
+    checkBytesField(s.epk, 'sealed.epk', 32, 32)
+    checkBytesField(s.ct, 'sealed.ct', 16, DEFAULT_MAX_BYTES)
+  }
+  if (signed && (typeof e.sig !== 'string' || e.sig.length !== SIG_B64_LENGTH || fromBase64url(e.sig) === undefined)) {
+    fail(Code.MALFORMED_ENVELOPE, '"sig" must be canonical base64url of 64 bytes')
+  }
+}
+
+/**
+ * Parses and structurally checks an envelope: size, UTF-8, JSON, version,
+ * members, canonical form and the JSON-RPC body. No clock, no signature:
+ * see {@link verifyEnvelope}.
+ */
+export function decodeEnvelope (bytes: Uint8Array, options: DecodeOptions = {}): DecodedEnvelope {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+  if (bytes.byteLength > maxBytes) fail(Code.OVERSIZE, `frame of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`)
+  let text: string
+  let value: unknown
+  try {
+    text = decoder.decode(bytes)
+    value = JSON.parse(text)
+  } catch {
+    fail(Code.MALFORMED_JSON, 'frame is not UTF-8 JSON')
+  }
+  if (!isPlainObject(value)) fail(Code.MALFORMED_ENVELOPE, 'envelope must be a JSON object')
+  if (value.v !== ENVELOPE_VERSION) {
+    if (typeof value.v === 'number') fail(Code.UNSUPPORTED_VERSION, `envelope version ${value.v} is not supported (this implementation speaks ${ENVELOPE_VERSION})`)
+    fail(Code.MALFORMED_ENVELOPE, '"v" must be a number')
+  }
+  checkShape(value, true)
+  const e = value as unknown as Envelope
+  let parts: { head: string, tail: string }
+  try {
+    parts = canonicalParts(e)
+  } catch (err) {
+    if (err instanceof CanonicalJsonError) fail(Code.MALFORMED_JSON, `envelope is not I-JSON: ${err.message}`)
+    throw err
+  }
+  if ('{' + parts.head + ',"sig":"' + e.sig + '",' + parts.tail + '}' !== text) {
+    fail(Code.NON_CANONICAL, 'envelope is not in RFC 8785 canonical form')
+  }
+  if (e.body !== undefined) validateJsonRpc(e.body)
+  return {
+    envelope: e,
+    bytes,
+    signingInput: signingInput(encodeParts(parts)),
+    signature: fromBase64url(e.sig) as Uint8Array,
+    signerKey: ed25519KeyOfPeer(e.from.peer) as Uint8Array
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Decodes and fully verifies an envelope: structure, signer, recipient,
+ * freshness, signature and replay, in that order (cheap checks first; the
+ * replay guard records only envelopes whose signature verified).
+ * Throws {@link EnvelopeError} with the reason's code.
+ */
+export async function verifyEnvelope (bytes: Uint8Array, options: VerifyOptions = {}): Promise<DecodedEnvelope> {
+  const decoded = decodeEnvelope(bytes, options)
+  const e = decoded.envelope
+  if (options.expectedSigner !== undefined && e.from.peer !== options.expectedSigner) {
+    fail(Code.SIGNER_MISMATCH, `signed by ${e.from.peer}, but the connection is with ${options.expectedSigner}`)
+  }
+  const self = options.self
+  if (self !== undefined) {
+    if (e.to.peer !== undefined && e.to.peer !== self.peer) fail(Code.WRONG_RECIPIENT, `addressed to ${e.to.peer}`)
+    if (e.to.handle !== undefined && !(self.handles ?? []).includes(e.to.handle)) fail(Code.WRONG_RECIPIENT, `addressed to @${e.to.handle}`)
+  }
+  const now = options.now ?? Date.now()
+  const maxAge = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS
+  if (e.ts < now - maxAge) fail(Code.STALE, `ts is ${now - e.ts} ms old (limit ${maxAge} ms)`)
+  const maxSkew = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS
+  if (e.ts > now + maxSkew) fail(Code.FUTURE, `ts is ${e.ts - now} ms in the future (limit ${maxSkew} ms)`)
+  if (!await verifySignature(decoded.signerKey, decoded.signingInput, decoded.signature)) {
+    fail(Code.BAD_SIGNATURE, `signature does not verify for ${e.from.peer}`)
+  }
+  const guard = options.replayGuard
+  if (guard !== undefined) {
+    const verdict = guard.check(e.from.peer + '/' + e.id + '/' + e.nonce, e.ts, now)
+    if (verdict === 'replayed') fail(Code.REPLAYED, `envelope ${e.id} was already received`)
+    if (verdict === 'too-old') fail(Code.STALE, `ts is older than the replay guard's window (${now - e.ts} ms old)`)
+  }
+  return decoded
+}

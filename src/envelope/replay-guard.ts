@@ -1,0 +1,103 @@
+/**
+ * Remembers which envelopes were accepted recently so that a replay inside
+ * the freshness window is refused, in bounded memory.
+ *
+ * Keys are filed in time buckets by the envelope's `ts`. Buckets older than
+ * the window are dropped whole: envelopes that old are refused as stale
+ * anyway, so forgetting them loses nothing. When the guard holds `capacity`
+ * entries it drops its oldest bucket early and raises its floor to that
+ * bucket's end: from then on anything older than the floor is refused as
+ * too old. The guard may thus narrow the window under load, but it never
+ * forgets a key while still accepting its `ts`, so a replay cannot slip
+ * through.
+ *
+ * @example
+ * ```ts
+ * const guard = new ReplayGuard({ windowMs: 300_000 })
+ * guard.check('peer/id/nonce', ts, Date.now()) // 'fresh'
+ * guard.check('peer/id/nonce', ts, Date.now()) // 'replayed'
+ * ```
+ */
+import { DEFAULT_MAX_AGE_MS, DEFAULT_REPLAY_CAPACITY } from './constants.js'
+
+export interface ReplayGuardInit {
+  /** How far back `ts` may lie and still be accepted (default 5 min). Match the verifier's `maxAgeMs`. */
+  windowMs?: number
+  /** Most keys held at once (default 100 000). */
+  capacity?: number
+  /** Bucket width; smaller is finer eviction at a little more overhead (default windowMs / 30). */
+  bucketMs?: number
+}
+
+export type ReplayVerdict = 'fresh' | 'replayed' | 'too-old'
+
+export class ReplayGuard {
+  readonly windowMs: number
+  readonly capacity: number
+  readonly #bucketMs: number
+  readonly #seen = new Map<string, number>()
+  /** bucket number → keys filed there; insertion order is not time order, so the oldest is tracked. */
+  readonly #buckets = new Map<number, string[]>()
+  #floor = -Infinity
+  #expiredBelow = -Infinity
+
+  constructor (init: ReplayGuardInit = {}) {
+    this.windowMs = init.windowMs ?? DEFAULT_MAX_AGE_MS
+    this.capacity = init.capacity ?? DEFAULT_REPLAY_CAPACITY
+    this.#bucketMs = Math.max(1, init.bucketMs ?? Math.ceil(this.windowMs / 30))
+  }
+
+  /** Keys currently held. */
+  get size (): number { return this.#seen.size }
+
+  /** The lowest `ts` currently accepted because of load (−Infinity when the full window applies). */
+  get floor (): number { return this.#floor }
+
+  /**
+   * Records `key` (seen with timestamp `ts`) unless it was seen already.
+   * `now` is the receiver's clock, used to drop buckets past the window.
+   */
+  check (key: string, ts: number, now: number): ReplayVerdict {
+    this.#expire(now - this.windowMs)
+    if (ts < this.#floor || ts < now - this.windowMs) return 'too-old'
+    if (this.#seen.has(key)) return 'replayed'
+    while (this.#seen.size >= this.capacity) this.#dropOldest()
+    if (ts < this.#floor) return 'too-old'
+    const bucket = Math.floor(ts / this.#bucketMs)
+    this.#seen.set(key, bucket)
+    const list = this.#buckets.get(bucket)
+    if (list === undefined) this.#buckets.set(bucket, [key])
+    else list.push(key)
+    return 'fresh'
+  }
+
+  /** Forgets everything. */
+  clear (): void {
+    this.#seen.clear()
+    this.#buckets.clear()
+    this.#floor = -Infinity
+    this.#expiredBelow = -Infinity
+  }
+
+  #expire (cutoff: number): void {
+    const limit = Math.floor(cutoff / this.#bucketMs)
+    if (limit <= this.#expiredBelow) return
+    this.#expiredBelow = limit
+    for (const bucket of this.#buckets.keys()) {
+      if (bucket < limit) this.#drop(bucket)
+    }
+  }
+
+  #dropOldest (): void {
+    let oldest = Infinity
+    for (const bucket of this.#buckets.keys()) if (bucket < oldest) oldest = bucket
+    if (oldest === Infinity) return
+    this.#drop(oldest)
+    this.#floor = Math.max(this.#floor, (oldest + 1) * this.#bucketMs)
+  }
+
+  #drop (bucket: number): void {
+    for (const key of this.#buckets.get(bucket) ?? []) this.#seen.delete(key)
+    this.#buckets.delete(bucket)
+  }
+}
