@@ -42,7 +42,8 @@ export function fromBase64url (text: string): Uint8Array | undefined {
 
 /** UTF-8 encodes a string. */
 export function utf8 (text: string): Uint8Array {
-  return encoder.encode(text)
+  // Buffer.from is about twice as fast as TextEncoder for envelope-sized strings
+  return hasBuffer ? Buffer.from(text, 'utf8') : encoder.encode(text)
 }
 
 /** Strictly decodes UTF-8; throws `TypeError` on invalid sequences. */

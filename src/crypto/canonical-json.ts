@@ -34,7 +34,42 @@ export class CanonicalJsonError extends ParleyError<'ERR_NOT_CANONICALIZABLE'> {
 
 /** Returns the RFC 8785 canonical text of `value`. */
 export function canonicalize (value: unknown): string {
-  return write(value, 0)
+  // Values whose members are already in canonical order at every depth (anything
+  // JSON.parse returns from canonical text, for one) serialize exactly as
+  // JSON.stringify writes them, which is native and three times faster.
+  return inCanonicalOrder(value, 0) ? JSON.stringify(value) : write(value, 0)
+}
+
+/**
+ * True when `JSON.stringify(value)` is already canonical: plain JSON data,
+ * finite numbers, well-formed strings, no `undefined`, and object members
+ * enumerated in code-unit order (integer-like names, which engines enumerate
+ * first, fail the order test unless they happen to sort, and take the slow path).
+ */
+function inCanonicalOrder (value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string': return value.isWellFormed()
+    case 'number': return Number.isFinite(value)
+    case 'boolean': return true
+    case 'object': {
+      if (value === null) return true
+      if (depth >= MAX_DEPTH) return false
+      if (Array.isArray(value)) {
+        for (const item of value) if (!inCanonicalOrder(item, depth + 1)) return false
+        return true
+      }
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return false
+      let previous: string | undefined
+      for (const key in value) {
+        if (previous !== undefined && !(previous < key)) return false
+        if (!key.isWellFormed() || !inCanonicalOrder((value as Record<string, unknown>)[key], depth + 1)) return false
+        previous = key
+      }
+      return true
+    }
+    default: return false
+  }
 }
 
 /** Canonical text of one object member (`"name":value`), exported for callers that assemble objects. */

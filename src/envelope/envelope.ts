@@ -143,14 +143,23 @@ export function randomToken (): string {
 /**
  * The canonical text of an envelope's members, split around where `sig`
  * sorts, so the signing input and the wire form come from one pass.
+ * Only the body (and a handle) can hold arbitrary text; the other members
+ * passed {@link checkShape}, so their canonical form is written directly.
  */
 function canonicalParts (e: Omit<Envelope, 'sig'>): { head: string, tail: string } {
   let head = ''
   if (e.body !== undefined) head += '"body":' + canonicalize(e.body) + ','
-  head += '"from":' + canonicalize(e.from) + ',"id":' + canonicalize(e.id) + ',"nonce":' + canonicalize(e.nonce)
-  if (e.sealed !== undefined) head += ',"sealed":' + canonicalize(e.sealed)
-  const tail = '"to":' + canonicalize(e.to) + ',"ts":' + canonicalize(e.ts) + ',"v":' + canonicalize(e.v)
+  head += '"from":' + party(e.from) + ',"id":"' + e.id + '","nonce":"' + e.nonce + '"'
+  if (e.sealed !== undefined) head += ',"sealed":{"alg":"' + e.sealed.alg + '","ct":"' + e.sealed.ct + '","epk":"' + e.sealed.epk + '"}'
+  const tail = '"to":' + party(e.to) + ',"ts":' + String(e.ts) + ',"v":' + String(e.v)
   return { head, tail }
+}
+
+/** `from` / `to`: handles match [a-z0-9-] and peer ids are base58, so neither needs escaping. */
+function party (p: Recipient): string {
+  if (p.handle === undefined) return '{"peer":"' + (p.peer as string) + '"}'
+  if (p.peer === undefined) return '{"handle":"' + p.handle + '"}'
+  return '{"handle":"' + p.handle + '","peer":"' + p.peer + '"}'
 }
 
 /** Encoded canonical parts: the signing input and the wire form share their bytes. */
@@ -188,7 +197,7 @@ export async function signEnvelope (signer: EnvelopeSigner, draft: EnvelopeDraft
   }
   if (draft.body !== undefined) unsigned.body = draft.body
   if (draft.sealed !== undefined) unsigned.sealed = draft.sealed
-  checkShape(unsigned as Record<string, unknown>, false)
+  checkShape(unsigned as Record<string, unknown>, draft.id === undefined && draft.nonce === undefined)
   if (unsigned.body !== undefined) validateJsonRpc(unsigned.body)
   let parts: { head: string, tail: string }
   try {
@@ -229,14 +238,17 @@ function checkBytesField (value: unknown, name: string, min: number, max: number
   }
 }
 
-/** Structural checks of every envelope member except the JSON-RPC body. */
-function checkShape (e: Record<string, unknown>, signed: boolean): void {
+/**
+ * Structural checks of every envelope member except the JSON-RPC body.
+ * `generated` skips `id` and `nonce` when this process just made them.
+ */
+function checkShape (e: Record<string, unknown>, generated = false): void {
   for (const k in e) if (!ENVELOPE_MEMBERS.has(k)) fail(Code.MALFORMED_ENVELOPE, `unexpected member "${k}"`)
-  if (typeof e.id !== 'string' || !ID_PATTERN.test(e.id)) fail(Code.MALFORMED_ENVELOPE, '"id" must be 8-64 characters of [A-Za-z0-9_-]')
+  if (!generated && (typeof e.id !== 'string' || !ID_PATTERN.test(e.id))) fail(Code.MALFORMED_ENVELOPE, '"id" must be 8-64 characters of [A-Za-z0-9_-]')
   if (typeof e.ts !== 'number' || !Number.isSafeInteger(e.ts) || e.ts < 0) fail(Code.MALFORMED_ENVELOPE, '"ts" must be a non-negative integer (ms since the Unix epoch)')
   checkParty(e.from, 'from')
   checkParty(e.to, 'to')
-  checkBytesField(e.nonce, 'nonce', 16, 32)
+  if (!generated) checkBytesField(e.nonce, 'nonce', 16, 32)
   if ((e.body === undefined) === (e.sealed === undefined)) fail(Code.MALFORMED_ENVELOPE, 'exactly one of "body" and "sealed" is required')
   if (e.sealed !== undefined) {
     const s = e.sealed
@@ -246,9 +258,12 @@ function checkShape (e: Record<string, unknown>, signed: boolean): void {
     checkBytesField(s.epk, 'sealed.epk', 32, 32)
     checkBytesField(s.ct, 'sealed.ct', 16, DEFAULT_MAX_BYTES)
   }
-  if (signed && (typeof e.sig !== 'string' || e.sig.length !== SIG_B64_LENGTH || fromBase64url(e.sig) === undefined)) {
-    fail(Code.MALFORMED_ENVELOPE, '"sig" must be canonical base64url of 64 bytes')
-  }
+}
+
+function signatureOf (sig: unknown): Uint8Array {
+  const bytes = typeof sig === 'string' && sig.length === SIG_B64_LENGTH ? fromBase64url(sig) : undefined
+  if (bytes === undefined) fail(Code.MALFORMED_ENVELOPE, '"sig" must be canonical base64url of 64 bytes')
+  return bytes
 }
 
 /**
@@ -272,7 +287,8 @@ export function decodeEnvelope (bytes: Uint8Array, options: DecodeOptions = {}):
     if (typeof value.v === 'number') fail(Code.UNSUPPORTED_VERSION, `envelope version ${value.v} is not supported (this implementation speaks ${ENVELOPE_VERSION})`)
     fail(Code.MALFORMED_ENVELOPE, '"v" must be a number')
   }
-  checkShape(value, true)
+  checkShape(value)
+  const signature = signatureOf(value.sig)
   const e = value as unknown as Envelope
   let parts: { head: string, tail: string }
   try {
@@ -289,7 +305,7 @@ export function decodeEnvelope (bytes: Uint8Array, options: DecodeOptions = {}):
     envelope: e,
     bytes,
     signingInput: signingInput(encodeParts(parts)),
-    signature: fromBase64url(e.sig) as Uint8Array,
+    signature,
     signerKey: ed25519KeyOfPeer(e.from.peer) as Uint8Array
   }
 }

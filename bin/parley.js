@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The `parley` command. Parley needs Node >= 22 (libp2p 3). When the `node` on PATH is older,
+// this launcher re-runs itself on the Node 22 that the package's `node` devDependency installed
+// (node_modules/node/bin/node), so a fresh clone works after `npm install` alone.
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const MIN_MAJOR = 22
+const major = Number(process.versions.node.split('.')[0])
+const self = fileURLToPath(import.meta.url)
+
+if (major >= MIN_MAJOR) {
+  await import('../dist/src/cli/main.js')
+} else {
+  const bundled = join(dirname(self), '..', 'node_modules', 'node', 'bin', 'node')
+  if (!existsSync(bundled)) {
+    console.error(`parley: Node ${MIN_MAJOR} or newer is required (this is ${process.version}); run "npm install" in the package, or install Node ${MIN_MAJOR}`)
+    process.exit(1)
+  }
+  const child = spawn(bundled, [self, ...process.argv.slice(2)], { stdio: 'inherit' })
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => { child.kill(signal) })
+  }
+  child.on('exit', (code, signal) => {
+    if (signal !== null) process.kill(process.pid, signal)
+    else process.exit(code ?? 1)
+  })
+}

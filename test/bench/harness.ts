@@ -1,0 +1,45 @@
+/** A small benchmark harness: warm up, time each call, report mean / p50 / p99 / ops per second. */
+
+export interface Result {
+  name: string
+  iterations: number
+  meanUs: number
+  p50Us: number
+  p99Us: number
+  opsPerSec: number
+}
+
+export interface MeasureOptions {
+  iterations?: number
+  warmup?: number
+}
+
+/** Times `fn(i)` for i = 0 … iterations-1 after `warmup` untimed calls. */
+export async function measure (name: string, fn: (i: number) => unknown, options: MeasureOptions = {}): Promise<Result> {
+  const iterations = options.iterations ?? 5000
+  const warmup = options.warmup ?? Math.min(1000, iterations)
+  for (let i = 0; i < warmup; i++) await fn(i % iterations)
+  const samples = new Float64Array(iterations)
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint()
+    await fn(i)
+    samples[i] = Number(process.hrtime.bigint() - t0) / 1000
+  }
+  const totalUs = Number(process.hrtime.bigint() - start) / 1000
+  samples.sort()
+  const at = (q: number): number => samples[Math.min(iterations - 1, Math.floor(q * iterations))] ?? NaN
+  const mean = samples.reduce((a, b) => a + b, 0) / iterations
+  return { name, iterations, meanUs: mean, p50Us: at(0.5), p99Us: at(0.99), opsPerSec: iterations / (totalUs / 1e6) }
+}
+
+export function fmt (n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '–'
+}
+
+/** A Markdown table of results. */
+export function table (results: Result[], extra?: (r: Result) => string[], extraHeads: string[] = []): string {
+  const head = ['case', 'mean µs', 'p50 µs', 'p99 µs', 'ops/s', ...extraHeads]
+  const rows = results.map(r => [r.name, fmt(r.meanUs), fmt(r.p50Us), fmt(r.p99Us), fmt(r.opsPerSec, 0), ...(extra?.(r) ?? [])])
+  return [head, head.map(() => '---'), ...rows].map(r => '| ' + r.join(' | ') + ' |').join('\n')
+}
