@@ -45,7 +45,7 @@ export async function main (argv: string[]): Promise<number> {
     return await command.run(rest)
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`parley ${command.name}: ${err.message}\n\n${command.usage}`)
+      console.error(`parley ${command.name}: ${err.message} (see "parley ${command.name} --help")`)
       return 2
     }
     if (err instanceof ParleyError) {

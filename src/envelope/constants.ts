@@ -22,6 +22,5 @@ export const SEALED_ALG = 'X25519-HKDF-SHA256-ChaCha20Poly1305'
 /** HKDF `info` for the sealing key. */
 export const SEALED_INFO = 'parley/sealed/v1'
 
-/** Limits on identifier fields. */
+/** `id` syntax. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/
-export const HANDLE_PATTERN = /^[a-z0-9-]{3,32}$/

@@ -33,8 +33,9 @@ import type { JsonRpcMessage } from './jsonrpc.js'
 import type { ReplayGuard } from './replay-guard.js'
 import {
   DEFAULT_MAX_AGE_MS, DEFAULT_MAX_BYTES, DEFAULT_MAX_SKEW_MS, ENVELOPE_VERSION,
-  HANDLE_PATTERN, ID_PATTERN, SEALED_ALG, SIGNING_CONTEXT
+  ID_PATTERN, SEALED_ALG, SIGNING_CONTEXT
 } from './constants.js'
+import { HANDLE_PATTERN } from '../handles/record.js'
 
 /** The sender: its peer id (which names its key) and, when it has one, its handle. */
 export interface Sender {

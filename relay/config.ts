@@ -1,0 +1,178 @@
+/**
+ * Relay configuration from flags, environment and a config file.
+ *
+ * Precedence, highest first: command-line flags, `PARLEY_*` environment
+ * variables, the JSON config file (`--config` / `PARLEY_CONFIG`), built-in
+ * defaults. List settings (listen, announce, bootstrap) are replaced, not
+ * merged, by a higher source.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { UsageError, parse } from '../src/cli/command.js'
+import { DEFAULT_RELAY_LIMITS } from '../src/node/relay-limits.js'
+import type { RelayLimits } from '../src/node/relay-limits.js'
+import { DEFAULT_LISTEN } from '../src/node/relay.js'
+import type { RelayNodeOptions } from '../src/node/relay.js'
+import { DEFAULT_POW_BITS } from '../src/handles/pow.js'
+
+export const LOG_LEVELS = ['error', 'info', 'debug', 'trace'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' | 'listen' | 'announce' | 'bootstrap' | 'minPowBits' | 'dhtPublicOnly'>> {
+  limits: RelayLimits
+  httpHost: string
+  httpPort: number
+  logLevel: LogLevel
+}
+
+/** One setting: its flag, environment variable, config-file key, parser and default. */
+interface Setting {
+  key: string
+  flag: string
+  env: string
+  kind: 'string' | 'list' | 'int' | 'bytes' | 'seconds' | 'bool'
+  help: string
+}
+
+const SETTINGS: Setting[] = [
+  { key: 'dataDir', flag: 'data-dir', env: 'PARLEY_DATA_DIR', kind: 'string', help: 'data directory: identity, datastore, multiaddrs (default ./.parley/relay)' },
+  { key: 'listen', flag: 'listen', env: 'PARLEY_LISTEN', kind: 'list', help: `listen multiaddr, repeatable (default ${DEFAULT_LISTEN.join(' ')})` },
+  { key: 'announce', flag: 'announce', env: 'PARLEY_ANNOUNCE', kind: 'list', help: 'multiaddr to announce instead of the listen addresses, repeatable' },
+  { key: 'bootstrap', flag: 'bootstrap', env: 'PARLEY_BOOTSTRAP', kind: 'list', help: 'another relay to join (multiaddr with /p2p/<id>), repeatable' },
+  { key: 'httpHost', flag: 'http-host', env: 'PARLEY_HTTP_HOST', kind: 'string', help: 'address of the HTTP endpoint for /metrics and /healthz (default 127.0.0.1)' },
+  { key: 'httpPort', flag: 'http-port', env: 'PARLEY_HTTP_PORT', kind: 'int', help: 'its port, 0 for any free port (default 9090)' },
+  { key: 'maxReservations', flag: 'max-reservations', env: 'PARLEY_MAX_RESERVATIONS', kind: 'int', help: `reservations held at once (default ${DEFAULT_RELAY_LIMITS.maxReservations})` },
+  { key: 'maxReservationsPerIp', flag: 'max-reservations-per-ip', env: 'PARLEY_MAX_RESERVATIONS_PER_IP', kind: 'int', help: `reservations from one IP address (default ${DEFAULT_RELAY_LIMITS.maxReservationsPerIp})` },
+  { key: 'maxCircuitsPerPeer', flag: 'max-circuits-per-peer', env: 'PARLEY_MAX_CIRCUITS_PER_PEER', kind: 'int', help: `open circuits one peer may dial (default ${DEFAULT_RELAY_LIMITS.maxCircuitsPerPeer})` },
+  { key: 'circuitDuration', flag: 'circuit-duration', env: 'PARLEY_CIRCUIT_DURATION', kind: 'seconds', help: `longest circuit life in seconds (default ${DEFAULT_RELAY_LIMITS.circuitDurationMs / 1000})` },
+  { key: 'circuitData', flag: 'circuit-data', env: 'PARLEY_CIRCUIT_DATA', kind: 'bytes', help: 'most bytes per circuit; suffixes KiB, MiB, GiB (default 64MiB)' },
+  { key: 'reservationTtl', flag: 'reservation-ttl', env: 'PARLEY_RESERVATION_TTL', kind: 'seconds', help: `reservation lifetime in seconds (default ${DEFAULT_RELAY_LIMITS.reservationTtlMs / 1000})` },
+  { key: 'maxConnections', flag: 'max-connections', env: 'PARLEY_MAX_CONNECTIONS', kind: 'int', help: `connections held at once (default ${DEFAULT_RELAY_LIMITS.maxConnections})` },
+  { key: 'inboundRate', flag: 'inbound-rate', env: 'PARLEY_INBOUND_RATE', kind: 'int', help: `new inbound connections per second per host (default ${DEFAULT_RELAY_LIMITS.inboundConnectionsPerSecond})` },
+  { key: 'minPowBits', flag: 'min-pow-bits', env: 'PARLEY_MIN_POW_BITS', kind: 'int', help: `least proof of work accepted on handle records (default ${DEFAULT_POW_BITS})` },
+  { key: 'dhtPublicOnly', flag: 'dht-public-only', env: 'PARLEY_DHT_PUBLIC_ONLY', kind: 'bool', help: 'route DHT queries over public addresses only (for relays on the internet)' },
+  { key: 'logLevel', flag: 'log-level', env: 'PARLEY_LOG_LEVEL', kind: 'string', help: `${LOG_LEVELS.join(', ')} (default info)` }
+]
+
+export const RELAY_USAGE = `Usage: parley relay [options]
+
+Runs a Parley relay: circuit relay v2 server, Kademlia DHT server for handle
+records, gossipsub router and bootstrap point. Prints its dialable multiaddrs
+on stdout, one per line, and writes them to DATA_DIR/multiaddrs. Serves
+Prometheus metrics at http://HOST:PORT/metrics and a health check at /healthz.
+SIGINT or SIGTERM stops it cleanly.
+
+Options (flag, or environment variable, or config-file key):
+${SETTINGS.map(s => `  --${(s.flag + (s.kind === 'bool' ? '' : ' V')).padEnd(27)} ${s.help}\n  ${''.padEnd(29)} env ${s.env}, config "${s.key}"`).join('\n')}
+  --config FILE                 JSON config file with the keys above (env PARLEY_CONFIG)
+  -h, --help                    show this help
+
+Precedence: flags, then environment, then config file, then defaults.`
+
+function parseInt10 (name: string, text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${name} must be a non-negative integer, not "${text}"`)
+  return Number(text.trim())
+}
+
+function parseBytes (name: string, text: string): bigint {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/i.exec(text.trim())
+  if (m === null) throw new UsageError(`${name} must be a byte count like 65536 or 64MiB, not "${text}"`)
+  const unit = { b: 1n, kib: 1024n, mib: 1024n ** 2n, gib: 1024n ** 3n }[(m[2] ?? 'b').toLowerCase() as 'b']
+  return BigInt(m[1] ?? '0') * unit
+}
+
+function parseBool (name: string, text: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(text)) return true
+  if (/^(0|false|no|off)$/i.test(text)) return false
+  throw new UsageError(`${name} must be true or false, not "${text}"`)
+}
+
+function checkAddrs (name: string, list: string[]): string[] {
+  for (const a of list) {
+    try { multiaddr(a) } catch { throw new UsageError(`${name}: "${a}" is not a multiaddr`) }
+  }
+  return list
+}
+
+/**
+ * Builds the relay configuration. `argv` are the arguments after `relay`.
+ * Returns `undefined` when `--help` was asked for (the usage is printed).
+ * Throws {@link UsageError} with a one-line reason on bad input.
+ */
+export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): RelayConfig | undefined {
+  const options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = { config: { type: 'string' } }
+  for (const s of SETTINGS) options[s.flag] = s.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: s.kind === 'list' }
+  const { values } = parse(argv, options)
+  if (values.help === true) {
+    console.log(RELAY_USAGE)
+    return undefined
+  }
+
+  const configPath = (values.config as string | undefined) ?? env.PARLEY_CONFIG
+  let file: Record<string, unknown> = {}
+  if (configPath !== undefined) {
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
+    } catch (err) {
+      throw new UsageError(`config file ${configPath}: ${(err as Error).message}`)
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new UsageError(`config file ${configPath}: not a JSON object`)
+    const known = new Set(SETTINGS.map(s => s.key))
+    for (const k of Object.keys(file)) if (!known.has(k)) throw new UsageError(`config file ${configPath}: unknown key "${k}"`)
+  }
+
+  /** The raw value of a setting from the highest source that has it, as text (lists as arrays). */
+  const raw = (s: Setting): string | string[] | boolean | undefined => {
+    const flag = values[s.flag]
+    if (flag !== undefined) return flag as string | string[] | boolean
+    const fromEnv = env[s.env]
+    if (fromEnv !== undefined && fromEnv !== '') return s.kind === 'list' ? fromEnv.split(',').map(x => x.trim()).filter(x => x !== '') : fromEnv
+    const fromFile = file[s.key]
+    if (fromFile === undefined) return undefined
+    if (s.kind === 'list') {
+      if (!Array.isArray(fromFile) || fromFile.some(x => typeof x !== 'string')) throw new UsageError(`config "${s.key}" must be an array of strings`)
+      return fromFile as string[]
+    }
+    if (s.kind === 'bool' && typeof fromFile === 'boolean') return fromFile
+    return String(fromFile)
+  }
+  const get = new Map(SETTINGS.map(s => [s.key, raw(s)]))
+  const text = (key: string): string | undefined => get.get(key) as string | undefined
+  const list = (key: string): string[] | undefined => get.get(key) as string[] | undefined
+  const int = (key: string, fallback: number): number => { const v = text(key); return v === undefined ? fallback : parseInt10(key, v) }
+  const positive = (key: string, fallback: number): number => {
+    const n = int(key, fallback)
+    if (n <= 0) throw new UsageError(`${key} must be greater than 0`)
+    return n
+  }
+
+  const logLevel = text('logLevel') ?? 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`log level must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`)
+  const httpPort = int('httpPort', 9090)
+  if (httpPort > 65535) throw new UsageError(`http port ${httpPort} is out of range`)
+  const circuitData = text('circuitData')
+  const dhtPublicOnly = get.get('dhtPublicOnly')
+
+  return {
+    dataDir: resolve(text('dataDir') ?? '.parley/relay'),
+    listen: checkAddrs('listen', list('listen') ?? DEFAULT_LISTEN),
+    announce: checkAddrs('announce', list('announce') ?? []),
+    bootstrap: checkAddrs('bootstrap', list('bootstrap') ?? []),
+    httpHost: text('httpHost') ?? '127.0.0.1',
+    httpPort,
+    minPowBits: int('minPowBits', DEFAULT_POW_BITS),
+    dhtPublicOnly: typeof dhtPublicOnly === 'boolean' ? dhtPublicOnly : dhtPublicOnly === undefined ? false : parseBool('dhtPublicOnly', String(dhtPublicOnly)),
+    logLevel: logLevel as LogLevel,
+    limits: {
+      maxReservations: positive('maxReservations', DEFAULT_RELAY_LIMITS.maxReservations),
+      maxReservationsPerIp: positive('maxReservationsPerIp', DEFAULT_RELAY_LIMITS.maxReservationsPerIp),
+      maxCircuitsPerPeer: positive('maxCircuitsPerPeer', DEFAULT_RELAY_LIMITS.maxCircuitsPerPeer),
+      circuitDurationMs: positive('circuitDuration', DEFAULT_RELAY_LIMITS.circuitDurationMs / 1000) * 1000,
+      circuitDataBytes: circuitData === undefined ? DEFAULT_RELAY_LIMITS.circuitDataBytes : parseBytes('circuitData', circuitData),
+      reservationTtlMs: positive('reservationTtl', DEFAULT_RELAY_LIMITS.reservationTtlMs / 1000) * 1000,
+      maxConnections: positive('maxConnections', DEFAULT_RELAY_LIMITS.maxConnections),
+      inboundConnectionsPerSecond: positive('inboundRate', DEFAULT_RELAY_LIMITS.inboundConnectionsPerSecond)
+    }
+  }
+}

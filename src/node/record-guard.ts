@@ -1,0 +1,82 @@
+/**
+ * What a DHT server does with handle records beyond validating each one:
+ * counts rejections by reason, and enforces first come, first served.
+ *
+ * kad-dht validates a PUT and then overwrites whatever it held for the key,
+ * so FCFS must sit where the record is stored: {@link guardHandleRecords}
+ * wraps the datastore's `put` and, for handle records, asks
+ * {@link succession} whether the incoming record may replace the stored one.
+ * A refused put fails the remote PUT, which is what the squatter sees.
+ */
+import { logger } from '@libp2p/logger'
+import { Record as DhtRecord } from '@libp2p/kad-dht'
+import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
+import type { Datastore, Key } from 'interface-datastore'
+import { HandleRecordError } from '../errors.js'
+import { handleSelector, handleValidator, succession, validateHandleRecord, parseHandleRecord, HANDLE_KEY_PREFIX } from '../handles/record.js'
+import type { HandleValidatorOptions } from '../handles/record.js'
+import { fromUtf8 } from '../crypto/bytes.js'
+import { DHT_RECORD_PREFIX } from './constants.js'
+import type { Tally } from '../util/tally.js'
+
+const log = logger('parley:node:records')
+
+/** Counts a refused record under its error code (`ERR_BAD_SIGNATURE`, `ERR_HANDLE_TAKEN`, …). */
+function reject (tally: Tally, err: unknown): void {
+  tally.add(err instanceof HandleRecordError ? err.code : 'ERR_OTHER')
+}
+
+/** kad-dht validators and selectors for Parley's namespaces, counting rejections. */
+export function parleyDhtConfig (options: HandleValidatorOptions, rejections: Tally): { validators: Record<string, ValidateFn>, selectors: Record<string, SelectFn> } {
+  const validate = handleValidator(options)
+  return {
+    validators: {
+      handle: async (key, value) => {
+        try {
+          await validate(key, value)
+        } catch (err) {
+          reject(rejections, err)
+          log('refused record for %s: %e', fromUtf8(key), err)
+          throw err
+        }
+      }
+    },
+    selectors: { handle: handleSelector }
+  }
+}
+
+/**
+ * Makes `store` refuse to replace a live handle record with one from another
+ * key (unless it carries a rotation signed by the holder), and ignore puts of
+ * an older sequence from the same key. Returns the same store.
+ */
+export function guardHandleRecords<D extends Datastore> (store: D, options: HandleValidatorOptions, rejections: Tally): D {
+  const put = store.put.bind(store)
+  const clock = options.clock ?? Date.now
+  store.put = async (key: Key, value: Uint8Array, opts?: Parameters<D['put']>[2]): Promise<Key> => {
+    const name = key.toString()
+    if (!name.startsWith(DHT_RECORD_PREFIX + '/')) return put(key, value, opts)
+    const incoming = DhtRecord.deserialize(value)
+    if (!fromUtf8(incoming.key).startsWith(HANDLE_KEY_PREFIX)) return put(key, value, opts)
+    const now = clock()
+    const record = await validateHandleRecord(incoming.value, { ...options, key: incoming.key, now })
+    let existing
+    try {
+      existing = parseHandleRecord(DhtRecord.deserialize(await store.get(key)).value)
+    } catch {
+      existing = undefined // nothing stored, or something unreadable: the valid newcomer wins
+    }
+    try {
+      if (succession(existing, record, now) === 'ignore') {
+        log('ignored put of @%s seq %d: holding seq %d', record.handle, record.seq, existing?.seq)
+        return key
+      }
+    } catch (err) {
+      reject(rejections, err)
+      log('refused put of @%s by %s: %e', record.handle, record.peer, err)
+      throw err
+    }
+    return put(key, value, opts)
+  }
+  return store
+}

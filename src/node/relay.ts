@@ -1,0 +1,184 @@
+/**
+ * The relay node: a long-running libp2p peer that other Parley peers reserve
+ * slots on, dial each other through, and store handle records with.
+ *
+ * Services: TCP and WebSocket listeners, Noise, Yamux, identify, ping,
+ * circuit relay v2 server (limits sized for agents, see relay-limits.ts),
+ * Kademlia DHT in server mode on Parley's protocol id with the handle-record
+ * validator, selector and first-come-first-served guard, and gossipsub.
+ * State (peer store, DHT records) lives in a LevelDB datastore in the data
+ * directory next to the identity, so the peer id, addresses and records
+ * survive restarts, including `kill -9`.
+ *
+ * @example
+ * ```ts
+ * const relay = await createRelayNode({ dataDir: './.parley/relay', listen: ['/ip4/127.0.0.1/tcp/4001'] })
+ * console.log(relay.multiaddrs().map(String))
+ * await relay.stop()
+ * ```
+ */
+import { createLibp2p } from 'libp2p'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { Identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import type { KadDHT } from '@libp2p/kad-dht'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { bootstrap } from '@libp2p/bootstrap'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { LevelDatastore } from 'datastore-level'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { Registry } from 'prom-client'
+import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { logger } from '@libp2p/logger'
+import { loadOrCreateIdentity } from '../identity/index.js'
+import type { Identity } from '../identity/index.js'
+import { DEFAULT_POW_BITS } from '../handles/pow.js'
+import { DHT_PROTOCOL } from './constants.js'
+import { DEFAULT_RELAY_LIMITS, relayGater } from './relay-limits.js'
+import type { RelayLimits } from './relay-limits.js'
+import { guardHandleRecords, parleyDhtConfig } from './record-guard.js'
+import { Tally } from '../util/tally.js'
+import { registerRelayMetrics } from './relay-metrics.js'
+
+const log = logger('parley:relay')
+
+export interface RelayNodeOptions {
+  /** Holds `identity.json` and the `datastore/` LevelDB directory. */
+  dataDir: string
+  /** Listen addresses (default: TCP 4001 and WebSocket 4002 on all interfaces). */
+  listen?: string[]
+  /** Addresses to announce instead of the listen addresses (public IP, DNS name). */
+  announce?: string[]
+  /** Other relays to join: their multiaddrs, with `/p2p/<id>`. */
+  bootstrap?: string[]
+  /** Resource limits; unset fields take {@link DEFAULT_RELAY_LIMITS}. */
+  limits?: Partial<RelayLimits>
+  /** Least proof-of-work difficulty accepted for handle records (default DEFAULT_POW_BITS). */
+  minPowBits?: number
+  /**
+   * Keep only public addresses in DHT routing (for relays on the internet). Off by
+   * default so that relays on a LAN or loopback work.
+   */
+  dhtPublicOnly?: boolean
+  /** Register Prometheus metrics (default true). */
+  metrics?: boolean
+}
+
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
+
+export type RelayServices = {
+  identify: Identify
+  ping: Ping
+  relay: CircuitRelayService
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+export interface RelayNode {
+  readonly libp2p: Libp2p<RelayServices>
+  readonly identity: Identity
+  readonly peerId: PeerId
+  readonly limits: RelayLimits
+  /** Refused handle records by error code. */
+  readonly rejections: Tally
+  /** Gater decisions: `circuit_allowed`, `circuit_denied_peer`, `reservation_denied_ip`. */
+  readonly decisions: Tally
+  /** The Prometheus registry holding this node's metrics (undefined when metrics are off). */
+  readonly registry: Registry | undefined
+  /** Dialable addresses, each ending in `/p2p/<peer id>`. */
+  multiaddrs: () => Multiaddr[]
+  stop: () => Promise<void>
+}
+
+/** Creates and starts a relay node. */
+export async function createRelayNode (options: RelayNodeOptions): Promise<RelayNode> {
+  const limits: RelayLimits = { ...DEFAULT_RELAY_LIMITS, ...options.limits }
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  const identity = await loadOrCreateIdentity({ dataDir: options.dataDir, kind: 'agent' })
+  const rejections = new Tally()
+  const decisions = new Tally()
+  const registry = options.metrics === false ? undefined : new Registry()
+  const recordOptions = { minPowBits: options.minPowBits ?? DEFAULT_POW_BITS }
+  const datastore = guardHandleRecords(new LevelDatastore(join(options.dataDir, 'datastore')), recordOptions, rejections)
+  await datastore.open()
+  const ref: { node?: Libp2p<RelayServices> } = {}
+
+  let libp2p: Libp2p<RelayServices>
+  try {
+    libp2p = await createLibp2p({
+      privateKey: identity.privateKey,
+      datastore,
+      addresses: {
+        listen: options.listen ?? DEFAULT_LISTEN,
+        ...(options.announce !== undefined && options.announce.length > 0 ? { announce: options.announce } : {})
+      },
+      transports: [tcp(), webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: relayGater(limits, decisions, ref),
+      connectionManager: {
+        maxConnections: limits.maxConnections,
+        inboundConnectionThreshold: limits.inboundConnectionsPerSecond
+      },
+      peerDiscovery: (options.bootstrap ?? []).length > 0 ? [bootstrap({ list: options.bootstrap ?? [] })] : [],
+      ...(registry === undefined ? {} : { metrics: prometheusMetrics({ registry }) }),
+      services: {
+        identify: identify(),
+        ping: ping(),
+        relay: circuitRelayServer({
+          reservations: {
+            maxReservations: limits.maxReservations,
+            reservationTtl: limits.reservationTtlMs,
+            defaultDurationLimit: limits.circuitDurationMs,
+            defaultDataLimit: limits.circuitDataBytes
+          }
+        }),
+        dht: kadDHT({
+          protocol: DHT_PROTOCOL,
+          clientMode: false,
+          peerInfoMapper: options.dhtPublicOnly === true ? removePrivateAddressesMapper : passthroughMapper,
+          ...parleyDhtConfig(recordOptions, rejections)
+        }),
+        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true })
+      }
+    })
+  } catch (err) {
+    await datastore.close()
+    throw err
+  }
+  ref.node = libp2p
+
+  if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions)
+  // bootstrap discovery only announces peers; dial them so the DHT tables fill at once
+  for (const addr of options.bootstrap ?? []) {
+    libp2p.dial(multiaddr(addr)).catch(err => { log('could not reach bootstrap peer %s: %e', addr, err) })
+  }
+  log('relay %p listening on %s', libp2p.peerId, libp2p.getMultiaddrs().map(String).join(', '))
+
+  return {
+    libp2p,
+    identity,
+    peerId: libp2p.peerId,
+    limits,
+    rejections,
+    decisions,
+    registry,
+    multiaddrs: () => libp2p.getMultiaddrs(),
+    stop: async () => {
+      await libp2p.stop()
+      await datastore.close()
+    }
+  }
+}
