@@ -24,7 +24,9 @@ if (major >= MIN_MAJOR) {
     process.on(signal, () => { child.kill(signal) })
   }
   child.on('exit', (code, signal) => {
-    if (signal !== null) process.kill(process.pid, signal)
-    else process.exit(code ?? 1)
+    if (signal === null) process.exit(code ?? 1)
+    // die of the same signal, so supervisors see what happened
+    process.removeAllListeners(signal)
+    process.kill(process.pid, signal)
   })
 }

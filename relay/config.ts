@@ -82,6 +82,12 @@ function parseBytes (name: string, text: string): bigint {
   return BigInt(m[1] ?? '0') * unit
 }
 
+function positiveBytes (name: string, text: string): bigint {
+  const n = parseBytes(name, text)
+  if (n <= 0n) throw new UsageError(`${name} must be greater than 0`)
+  return n
+}
+
 function parseBool (name: string, text: string): boolean {
   if (/^(1|true|yes|on)$/i.test(text)) return true
   if (/^(0|false|no|off)$/i.test(text)) return false
@@ -169,7 +175,7 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
       maxReservationsPerIp: positive('maxReservationsPerIp', DEFAULT_RELAY_LIMITS.maxReservationsPerIp),
       maxCircuitsPerPeer: positive('maxCircuitsPerPeer', DEFAULT_RELAY_LIMITS.maxCircuitsPerPeer),
       circuitDurationMs: positive('circuitDuration', DEFAULT_RELAY_LIMITS.circuitDurationMs / 1000) * 1000,
-      circuitDataBytes: circuitData === undefined ? DEFAULT_RELAY_LIMITS.circuitDataBytes : parseBytes('circuitData', circuitData),
+      circuitDataBytes: circuitData === undefined ? DEFAULT_RELAY_LIMITS.circuitDataBytes : positiveBytes('circuitData', circuitData),
       reservationTtlMs: positive('reservationTtl', DEFAULT_RELAY_LIMITS.reservationTtlMs / 1000) * 1000,
       maxConnections: positive('maxConnections', DEFAULT_RELAY_LIMITS.maxConnections),
       inboundConnectionsPerSecond: positive('inboundRate', DEFAULT_RELAY_LIMITS.inboundConnectionsPerSecond)

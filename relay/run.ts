@@ -29,12 +29,16 @@ export class StartError extends Error {
   override readonly name = 'StartError'
 }
 
+/** One line saying why starting failed (libp2p's listen errors span several lines with stacks). */
 function reason (err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { errors?: unknown[] }
-  if (e.code === 'EADDRINUSE') return `address in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')}`
-  if (e.code === 'EACCES') return `permission denied: ${e.message}`
-  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.map(reason).join('; ')
-  return e.message ?? String(err)
+  const text = err instanceof Error ? err.message : String(err)
+  const inUse = /EADDRINUSE: address already in use (\S+)/.exec(text)
+  if (inUse !== null) return `address already in use: ${inUse[1]}`
+  const denied = /EACCES: permission denied (\S+)/.exec(text)
+  if (denied !== null) return `permission denied: ${denied[1]}`
+  const notAvailable = /EADDRNOTAVAIL: address not available (\S+)/.exec(text)
+  if (notAvailable !== null) return `address not available on this machine: ${notAvailable[1]}`
+  return text.split('\n')[0] ?? text
 }
 
 /** Runs the relay until a signal; resolves with the exit code. */
@@ -82,9 +86,11 @@ export async function runRelay (argv: string[]): Promise<number> {
   for (const a of addrs) process.stdout.write(a + '\n')
   process.stderr.write(`parley relay ${relay.peerId.toString()} started; data in ${config.dataDir}; metrics ${http.url}/metrics, health ${http.url}/healthz\n`)
 
+  // keep the handlers for the whole shutdown: a second signal (a supervisor signalling the
+  // process group, or Ctrl-C reaching both the launcher and the relay) must not kill it mid-way
   const signal = await new Promise<NodeJS.Signals>(resolve => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
+    process.on('SIGINT', resolve)
+    process.on('SIGTERM', resolve)
   })
   process.stderr.write(`parley relay: ${signal}, stopping\n`)
   const timer = setTimeout(() => {

@@ -42,8 +42,11 @@ export function fromBase64url (text: string): Uint8Array | undefined {
 
 /** UTF-8 encodes a string. */
 export function utf8 (text: string): Uint8Array {
-  // Buffer.from is about twice as fast as TextEncoder for envelope-sized strings
-  return hasBuffer ? Buffer.from(text, 'utf8') : encoder.encode(text)
+  // Buffer.from is about twice as fast as TextEncoder for envelope-sized strings; hand
+  // out a plain Uint8Array view so that .slice() copies, as callers expect
+  if (!hasBuffer) return encoder.encode(text)
+  const buf = Buffer.from(text, 'utf8')
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
 }
 
 /** Strictly decodes UTF-8; throws `TypeError` on invalid sequences. */

@@ -28,7 +28,7 @@ export function openCircuits (node: Libp2p): number {
 /** DHT records in the datastore. */
 export async function storedRecords (datastore: Datastore): Promise<number> {
   let n = 0
-  for await (const _ of datastore.queryKeys({ prefix: new Key(DHT_RECORD_PREFIX).toString() })) n++
+  for await (const key of datastore.queryKeys({ prefix: new Key(DHT_RECORD_PREFIX).toString() })) if (key !== undefined) n++
   return n
 }
 

@@ -6,13 +6,15 @@
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { signatureVectors } from './signatures.js'
+import { handleRecordVectors } from './handle-record.js'
 import { envelopeVectors } from './envelope.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
 const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/signatures/vectors.json', signatureVectors],
-  ['protocols/envelope/vectors.json', envelopeVectors]
+  ['protocols/envelope/vectors.json', envelopeVectors],
+  ['protocols/handle-record/vectors.json', handleRecordVectors]
 ]
 
 for (const [path, make] of outputs) {

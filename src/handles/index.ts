@@ -1,0 +1,7 @@
+/**
+ * Handles: `@name` → handle record in the DHT (`protocols/handle-record`).
+ *
+ * @packageDocumentation
+ */
+export * from './record.js'
+export * from './pow.js'

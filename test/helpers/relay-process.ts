@@ -1,0 +1,88 @@
+/**
+ * Starts `parley relay` as a real child process through its CLI, the way an
+ * operator would, and reads its multiaddrs and HTTP URL from its output.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+export const PARLEY_BIN = ROOT + 'bin/parley.js'
+
+export interface RelayProcess {
+  child: ChildProcess
+  multiaddrs: Multiaddr[]
+  /** The TCP address (for Node peers). */
+  tcp: Multiaddr
+  /** The WebSocket address. */
+  ws: Multiaddr
+  peerId: string
+  httpUrl: string
+  stderr: () => string
+  /** Sends a signal and resolves with the exit code and how long exiting took. */
+  stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null, signal: NodeJS.Signals | null, ms: number }>
+}
+
+export interface StartRelayOptions {
+  dataDir: string
+  args?: string[]
+  /** Low difficulty so tests mint records quickly. */
+  minPowBits?: number
+  env?: Record<string, string>
+}
+
+export async function startRelayProcess (options: StartRelayOptions): Promise<RelayProcess> {
+  const args = [
+    PARLEY_BIN, 'relay',
+    '--data-dir', options.dataDir,
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws',
+    '--http-port', '0',
+    '--min-pow-bits', String(options.minPowBits ?? 8),
+    '--inbound-rate', '1000',
+    '--log-level', 'error',
+    ...(options.args ?? [])
+  ]
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
+  let out = ''
+  let err = ''
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.once('exit', (code, signal) => { resolve({ code, signal }) }))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`relay did not start in 20 s:\n${err}`)) }, 20_000)
+    const check = (): void => {
+      if (/ started; /.test(err)) { clearTimeout(timer); resolve() }
+    }
+    child.stderr?.on('data', check)
+    void exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`relay exited with ${code}:\n${err}`)) })
+  })
+  const multiaddrs = out.trim().split('\n').map(line => multiaddr(line))
+  const tcp = multiaddrs.find(m => !m.toString().includes('/ws'))
+  const ws = multiaddrs.find(m => m.toString().includes('/ws'))
+  const httpUrl = /metrics (http:\/\/[^/\s]+)\/metrics/.exec(err)?.[1]
+  if (tcp === undefined || ws === undefined || httpUrl === undefined) throw new Error(`unexpected relay output:\n${out}\n${err}`)
+  return {
+    child,
+    multiaddrs,
+    tcp,
+    ws,
+    peerId: tcp.getComponents().find(c => c.name === 'p2p')?.value ?? '',
+    httpUrl,
+    stderr: () => err,
+    stop: async (signal = 'SIGTERM') => {
+      const t0 = Date.now()
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      const result = await exited
+      return { ...result, ms: Date.now() - t0 }
+    }
+  }
+}
+
+/** Reads one sample from Prometheus text (`name{labels} value`); 0 when absent. */
+export async function metric (httpUrl: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(httpUrl + '/metrics')).text()
+  const line = text.split('\n').find(l => l.startsWith(labels === '' ? name + ' ' : `${name}{${labels}}`))
+  return line === undefined ? 0 : Number(line.split(' ').pop())
+}
