@@ -7,7 +7,6 @@
 import type { Ed25519Backend, Ed25519Signer } from './ed25519.js'
 import type { KeyObject } from 'node:crypto'
 import { concat } from './bytes.js'
-import { BoundedCache } from '../util/bounded-cache.js'
 
 // DER prefixes of PKCS#8 and SPKI structures holding a raw Ed25519 key (RFC 8410)
 const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
@@ -24,16 +23,8 @@ export function keyId (publicKey: Uint8Array): string {
 export function nodeBackend (): Ed25519Backend | undefined {
   const c = nodeCrypto
   if (c === undefined) return undefined
-  const keys = new BoundedCache<string, KeyObject>(4096)
-  const importKey = (publicKey: Uint8Array): KeyObject => {
-    const id = keyId(publicKey)
-    let key = keys.get(id)
-    if (key === undefined) {
-      key = c.createPublicKey({ key: Buffer.from(concat(SPKI_PREFIX, publicKey)), format: 'der', type: 'spki' })
-      keys.set(id, key)
-    }
-    return key
-  }
+  const importKey = (publicKey: Uint8Array): KeyObject =>
+    c.createPublicKey({ key: Buffer.from(concat(SPKI_PREFIX, publicKey)), format: 'der', type: 'spki' })
   return {
     name: 'node',
     signer (seed: Uint8Array): Ed25519Signer {
@@ -48,9 +39,10 @@ export function nodeBackend (): Ed25519Backend | undefined {
         }
       }
     },
-    equation (publicKey, message, signature) {
+    prepare: importKey,
+    equation (publicKey, message, signature, prepared) {
       try {
-        return c.verify(null, message, importKey(publicKey), signature)
+        return c.verify(null, message, (prepared as KeyObject | undefined) ?? importKey(publicKey), signature)
       } catch {
         return false
       }
@@ -62,17 +54,9 @@ export function nodeBackend (): Ed25519Backend | undefined {
 export function webCryptoBackend (): Ed25519Backend | undefined {
   const subtle = globalThis.crypto?.subtle
   if (subtle === undefined) return undefined
-  const keys = new BoundedCache<string, Promise<CryptoKey>>(4096)
   const alg = { name: 'Ed25519' }
-  const importKey = async (publicKey: Uint8Array): Promise<CryptoKey> => {
-    const id = keyId(publicKey)
-    let key = keys.get(id)
-    if (key === undefined) {
-      key = subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, alg, false, ['verify'])
-      keys.set(id, key)
-    }
-    return key
-  }
+  const importKey = async (publicKey: Uint8Array): Promise<CryptoKey> =>
+    subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, alg, false, ['verify'])
   return {
     name: 'webcrypto',
     async signer (seed: Uint8Array): Promise<Ed25519Signer> {
@@ -84,9 +68,11 @@ export function webCryptoBackend (): Ed25519Backend | undefined {
         sign: async (message) => new Uint8Array(await subtle.sign(alg, privateKey, message as Uint8Array<ArrayBuffer>))
       }
     },
-    async equation (publicKey, message, signature) {
+    prepare: importKey,
+    async equation (publicKey, message, signature, prepared) {
       try {
-        return await subtle.verify(alg, await importKey(publicKey), signature as Uint8Array<ArrayBuffer>, message as Uint8Array<ArrayBuffer>)
+        const key = await ((prepared as Promise<CryptoKey> | undefined) ?? importKey(publicKey))
+        return await subtle.verify(alg, key, signature as Uint8Array<ArrayBuffer>, message as Uint8Array<ArrayBuffer>)
       } catch {
         return false
       }

@@ -54,6 +54,8 @@ export const SMALL_ORDER_ENCODINGS: readonly string[] = [
   'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'
 ]
 const SMALL_ORDER = new Set(SMALL_ORDER_ENCODINGS)
+/** First bytes of the encodings above: most strings are ruled out without hex-encoding them. */
+const SMALL_ORDER_FIRST = new Set(SMALL_ORDER_ENCODINGS.map(h => parseInt(h.slice(0, 2), 16)))
 
 /** True when the 32 bytes encode y ≥ p (a non-canonical field element). */
 function nonCanonicalY (b: Uint8Array): boolean {
@@ -75,7 +77,7 @@ function scalarBelowL (s: Uint8Array): boolean {
 
 /** True when the 32 bytes are a canonical encoding of a point not of small order (the bytes-only part). */
 function acceptableEncoding (b: Uint8Array): boolean {
-  return b.byteLength === 32 && !nonCanonicalY(b) && !SMALL_ORDER.has(toHex(b))
+  return b.byteLength === 32 && !nonCanonicalY(b) && !(SMALL_ORDER_FIRST.has(b[0] ?? 0) && SMALL_ORDER.has(toHex(b)))
 }
 
 /**
@@ -116,10 +118,13 @@ export interface Ed25519Backend {
   /** Prepares a signer from a 32-byte seed (the RFC 8032 private key). */
   signer: (seed: Uint8Array) => Ed25519Signer | Promise<Ed25519Signer>
   /**
-   * Checks rule 4 only (the cofactorless equation). Callers must have applied
-   * rules 1-3; {@link verify} does.
+   * Checks rule 5 only (the cofactorless equation). Callers must have applied
+   * rules 1-4; `verifySignature` does. `prepared` is what {@link prepare}
+   * returned for this key, when the caller kept it.
    */
-  equation: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>
+  equation: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, prepared?: unknown) => boolean | Promise<boolean>
+  /** Imports a public key into the backend's own form, for callers that cache it. */
+  prepare?: (publicKey: Uint8Array) => unknown
 }
 
 /** Portable backend: `@noble/ed25519` point arithmetic, cofactorless. */

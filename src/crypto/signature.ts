@@ -61,25 +61,40 @@ export async function createSigner (seed: Uint8Array): Promise<Ed25519Signer> {
   return (await getBackend()).signer(seed)
 }
 
-const keyVerdicts = new BoundedCache<string, boolean>(8192)
+/** What is known about a public key: rules 1-2, and the backend's imported form. */
+interface KeyEntry {
+  acceptable: boolean
+  backend: Ed25519Backend
+  prepared: unknown
+}
 
-/** Rules 1-2 for a public key, cached per key (decoding costs a square root). */
-export function acceptablePublicKey (publicKey: Uint8Array): boolean {
-  if (publicKey.byteLength !== 32) return false
+const keys = new BoundedCache<string, KeyEntry>(8192)
+
+function keyEntry (publicKey: Uint8Array, backend: Ed25519Backend): KeyEntry {
   const id = keyId(publicKey)
-  let ok = keyVerdicts.get(id)
-  if (ok === undefined) {
-    ok = isAcceptablePublicKey(publicKey)
-    keyVerdicts.set(id, ok)
+  let entry = keys.get(id)
+  if (entry === undefined || entry.backend !== backend) {
+    const acceptable = entry?.acceptable ?? isAcceptablePublicKey(publicKey)
+    entry = { acceptable, backend, prepared: acceptable ? backend.prepare?.(publicKey) : undefined }
+    keys.set(id, entry)
   }
-  return ok
+  return entry
+}
+
+/** Rules 1-2 for a public key (canonical, on the curve, not of small order), cached per key. */
+export function acceptablePublicKey (publicKey: Uint8Array): boolean {
+  return publicKey.byteLength === 32 && isAcceptablePublicKey(publicKey)
 }
 
 /**
  * Verifies an Ed25519 signature under the Parley rule. Never throws for bad
- * input: anything that is not a valid signature is `false`.
+ * input: anything that is not a valid signature is `false`. Keys are decoded
+ * and imported once and cached.
  */
 export async function verifySignature (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, backend?: Ed25519Backend): Promise<boolean> {
-  if (!hasAcceptableShape(signature) || !acceptablePublicKey(publicKey)) return false
-  return (backend ?? await getBackend()).equation(publicKey, message, signature)
+  if (publicKey.byteLength !== 32 || !hasAcceptableShape(signature)) return false
+  const b = backend ?? await getBackend()
+  const entry = keyEntry(publicKey, b)
+  if (!entry.acceptable) return false
+  return b.equation(publicKey, message, signature, entry.prepared)
 }

@@ -163,25 +163,18 @@ function party (p: Recipient): string {
   return '{"handle":"' + p.handle + '","peer":"' + p.peer + '"}'
 }
 
-/** Encoded canonical parts: the signing input and the wire form share their bytes. */
-interface EncodedParts { head: Uint8Array, tail: Uint8Array }
-
-function encodeParts (parts: { head: string, tail: string }): EncodedParts {
-  return { head: utf8('{' + parts.head + ','), tail: utf8(parts.tail + '}') }
+/**
+ * The wire form is the signing text with `"sig":"…",` spliced in before the
+ * tail, and the tail (`to`, `ts`, `v`) is ASCII, so its byte length is its
+ * string length: both directions convert between the two by copying bytes,
+ * never by encoding UTF-8 twice.
+ */
+function signingBytes (parts: { head: string, tail: string }): Uint8Array {
+  return utf8(SIGNING_CONTEXT + '{' + parts.head + ',' + parts.tail + '}')
 }
 
-function join (...chunks: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const c of chunks) length += c.byteLength
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.byteLength }
-  return out
-}
-
-function signingInput (p: EncodedParts): Uint8Array {
-  return join(CONTEXT, p.head, p.tail)
-}
+/** Length in bytes of `"sig":"<86 chars>",`. */
+const SIG_MEMBER_BYTES = 7 + SIG_B64_LENGTH + 2
 
 /**
  * Builds, signs and encodes an envelope. The draft is checked as a receiver
@@ -207,10 +200,17 @@ export async function signEnvelope (signer: EnvelopeSigner, draft: EnvelopeDraft
     if (err instanceof CanonicalJsonError) fail(Code.MALFORMED_JSON, `envelope is not I-JSON: ${err.message}`)
     throw err
   }
-  const encoded = encodeParts(parts)
-  const sig = toBase64url(await signer.sign(signingInput(encoded)))
+  const input = signingBytes(parts)
+  const sig = toBase64url(await signer.sign(input))
   const envelope = { ...unsigned, sig } as Envelope
-  return { envelope, bytes: join(encoded.head, utf8('"sig":"' + sig + '",'), encoded.tail) }
+  // wire = input without the context, with the sig member inserted where the tail begins
+  const split = input.byteLength - parts.tail.length - 1
+  const bytes = new Uint8Array(input.byteLength - CONTEXT.byteLength + SIG_MEMBER_BYTES)
+  bytes.set(input.subarray(CONTEXT.byteLength, split), 0)
+  const at = split - CONTEXT.byteLength
+  writeAscii(bytes, at, '"sig":"' + sig + '",')
+  bytes.set(input.subarray(split), at + SIG_MEMBER_BYTES)
+  return { envelope, bytes }
 }
 
 function isPlainObject (v: unknown): v is Record<string, unknown> {
@@ -305,13 +305,27 @@ export function decodeEnvelope (bytes: Uint8Array, options: DecodeOptions = {}):
   return {
     envelope: e,
     bytes,
-    signingInput: signingInput(encodeParts(parts)),
+    signingInput: spliceOutSignature(bytes, parts.tail.length + 1),
     signature,
     signerKey: ed25519KeyOfPeer(e.from.peer) as Uint8Array
   }
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+function writeAscii (into: Uint8Array, at: number, text: string): void {
+  for (let i = 0; i < text.length; i++) into[at + i] = text.charCodeAt(i)
+}
+
+/** The signing input of canonical wire bytes whose tail (after the sig member) is `tailBytes` long. */
+function spliceOutSignature (wire: Uint8Array, tailBytes: number): Uint8Array {
+  const sigStart = wire.byteLength - tailBytes - SIG_MEMBER_BYTES
+  const out = new Uint8Array(CONTEXT.byteLength + wire.byteLength - SIG_MEMBER_BYTES)
+  out.set(CONTEXT, 0)
+  out.set(wire.subarray(0, sigStart), CONTEXT.byteLength)
+  out.set(wire.subarray(sigStart + SIG_MEMBER_BYTES), CONTEXT.byteLength + sigStart)
+  return out
+}
 
 /**
  * Decodes and fully verifies an envelope: structure, signer, recipient,

@@ -6,6 +6,7 @@
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchEnvelope } from './envelope.js'
+import { benchPow } from './pow.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
@@ -17,3 +18,6 @@ const iterations = values.quick === true ? 1000 : 5000
 console.log(`# Parley benchmarks\n\n${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} · ${Math.round(totalmem() / 2 ** 30)} GiB\n`)
 console.log('## Envelopes\n')
 console.log(await benchEnvelope(iterations))
+
+console.log('\n## Handle record proof of work\n')
+console.log(await benchPow(values.quick === true ? 10 : 40))
