@@ -75,7 +75,11 @@ for (const size of [2, 3]) {
       const owner = await createIdentity({ kind: 'agent' })
       const squatter = await createIdentity({ kind: 'agent' })
       const handle = `held-${size}`
-      for await (const _event of writer.services.dht.put(handleKey(handle), await validRecord(owner, handle), { signal: AbortSignal.timeout(10_000) })) { /* drain */ }
+      let stored = 0
+      for await (const event of writer.services.dht.put(handleKey(handle), await validRecord(owner, handle), { signal: AbortSignal.timeout(10_000) })) {
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') stored++
+      }
+      expect(stored).to.be.at.least(1)
       let accepted = 0
       for await (const event of reader.services.dht.put(handleKey(handle), await validRecord(squatter, handle, 9), { signal: AbortSignal.timeout(10_000) })) {
         if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') accepted++
