@@ -71,6 +71,8 @@ export const HandleRecordErrorCode = {
   EXPIRY_TOO_FAR: 'ERR_EXPIRY_TOO_FAR',
   BAD_ROTATION: 'ERR_BAD_ROTATION',
   HANDLE_TAKEN: 'ERR_HANDLE_TAKEN',
+  /** No valid record for the handle was found (resolution). */
+  NOT_FOUND: 'ERR_NOT_FOUND',
   OVERSIZE: 'ERR_OVERSIZE'
 } as const
 export type HandleRecordErrorCode = typeof HandleRecordErrorCode[keyof typeof HandleRecordErrorCode]

@@ -31,13 +31,15 @@ export interface StartRelayOptions {
   /** Low difficulty so tests mint records quickly. */
   minPowBits?: number
   env?: Record<string, string>
+  /** Listen addresses (default: TCP and WebSocket on 127.0.0.1, ports picked by the OS). */
+  listen?: string[]
 }
 
 export async function startRelayProcess (options: StartRelayOptions): Promise<RelayProcess> {
   const args = [
     PARLEY_BIN, 'relay',
     '--data-dir', options.dataDir,
-    '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws',
+    ...(options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']).flatMap(l => ['--listen', l]),
     '--http-port', '0',
     '--min-pow-bits', String(options.minPowBits ?? 8),
     '--inbound-rate', '1000',
@@ -85,4 +87,17 @@ export async function metric (httpUrl: string, name: string, labels = ''): Promi
   const text = await (await fetch(httpUrl + '/metrics')).text()
   const line = text.split('\n').find(l => l.startsWith(labels === '' ? name + ' ' : `${name}{${labels}}`))
   return line === undefined ? 0 : Number(line.split(' ').pop())
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort (): Promise<number> {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => { resolve(port) })
+    })
+  })
 }

@@ -1,0 +1,358 @@
+/**
+ * The agent node: what an agent developer embeds to join the mesh.
+ *
+ * An agent holds an identity, reserves slots on relays (it needs no public
+ * address), publishes its handle record to the DHT (proof of work included)
+ * and republishes it before expiry, resolves other handles, and opens
+ * sessions: signed JSON-RPC 2.0 in both directions over one stream, upgraded
+ * to a direct WebRTC connection when the peers can reach each other.
+ *
+ * @example
+ * ```ts
+ * import { createAgent } from 'parley-mesh'
+ *
+ * const plumber = await createAgent({ handle: 'rapidplumb', relays: [relayAddr] })
+ * plumber.handle('ping', () => 'pong')
+ * await plumber.start()
+ *
+ * const me = await createAgent({ relays: [relayAddr] })
+ * await me.start()
+ * const session = await me.connect('@rapidplumb')
+ * console.log(await session.request('ping')) // 'pong'
+ * ```
+ *
+ * @packageDocumentation
+ */
+import { createLibp2p } from 'libp2p'
+import type { Libp2p, Connection, Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { webRTC } from '@libp2p/webrtc'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { Identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import type { KadDHT } from '@libp2p/kad-dht'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { logger } from '@libp2p/logger'
+import { TypedEventEmitter } from 'main-event'
+import { createIdentity, loadOrCreateIdentity } from '../identity/index.js'
+import type { Identity, IdentityKind } from '../identity/index.js'
+import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
+import {
+  DEFAULT_RECORD_TTL_MS, HANDLE_PATTERN, createHandleRecord, handleDhtConfig, handleKey, parseHandle, validateHandleRecord
+} from '../handles/record.js'
+import type { HandleRecord } from '../handles/record.js'
+import { DEFAULT_POW_BITS } from '../handles/pow.js'
+import { canonicalize } from '../crypto/canonical-json.js'
+import type { JsonValue } from '../crypto/canonical-json.js'
+import { utf8 } from '../crypto/bytes.js'
+import { DHT_PROTOCOL } from '../node/constants.js'
+import { SESSION_PROTOCOL } from '../session/constants.js'
+import { Session } from '../session/session.js'
+import type { Caller, Handler, SessionHost } from '../session/session.js'
+import { HandleResolver } from './resolver.js'
+
+const log = logger('parley:agent')
+
+export interface AgentOptions {
+  /** The handle to register, without or with `@` (omit for an agent without one: callers see it as `anon`). */
+  handle?: string
+  /** `agent` (default) or `human`. */
+  kind?: IdentityKind
+  /** Keeps the identity between runs; omit for an ephemeral in-memory identity. */
+  dataDir?: string
+  /** Relay multiaddrs (with `/p2p/<id>`) to reserve on; the first reachable ones are published in the record. */
+  relays: string[]
+  /** Proof-of-work difficulty minted into our record (default the network's, {@link DEFAULT_POW_BITS}). */
+  powBits?: number
+  /** Least difficulty accepted on others' records (default {@link DEFAULT_POW_BITS}). */
+  minPowBits?: number
+  /** Lifetime of our record; it is republished at half of it (default 24 h). */
+  recordTtlMs?: number
+  /** Default request timeout (10 s). */
+  requestTimeoutMs?: number
+  /** Largest envelope accepted (256 KiB). */
+  maxEnvelopeBytes?: number
+  /** Sessions one peer may open to us at once (default 8). */
+  maxSessionsPerPeer?: number
+  /** How long to try a direct WebRTC connection before staying on the relay (default 5 s). */
+  upgradeTimeoutMs?: number
+  /** WebRTC configuration (default: no STUN/TURN servers). */
+  rtcConfiguration?: RTCConfiguration
+}
+
+export type AgentServices = { identify: Identify, ping: Ping, dht: KadDHT }
+
+export interface AgentEvents {
+  /** An incoming session, after its hello: `detail.remote` is the verified caller. */
+  session: CustomEvent<Session>
+}
+
+/** Creates an agent (not started: call {@link Agent.start}). */
+export async function createAgent (options: AgentOptions): Promise<Agent> {
+  const kind = options.kind ?? 'agent'
+  const identity = options.dataDir === undefined
+    ? await createIdentity({ kind })
+    : await loadOrCreateIdentity({ dataDir: options.dataDir, kind })
+  return new Agent(identity, options)
+}
+
+export class Agent extends TypedEventEmitter<AgentEvents> {
+  readonly identity: Identity
+  readonly handleName: string | undefined
+  readonly #options: AgentOptions
+  readonly #handlers = new Map<string, Handler>()
+  readonly #sessions = new Set<Session>()
+  #libp2p: Libp2p<AgentServices> | undefined
+  #resolver: HandleResolver | undefined
+  #record: HandleRecord | undefined
+  #republish: ReturnType<typeof setTimeout> | undefined
+  #stopping = false
+
+  constructor (identity: Identity, options: AgentOptions) {
+    super()
+    this.identity = identity
+    this.#options = options
+    this.handleName = options.handle === undefined ? undefined : parseHandle(options.handle)
+    for (const r of options.relays) multiaddr(r) // fail early on a bad address
+    this.#handlers.set('ping', () => 'pong')
+  }
+
+  get peerId (): string { return this.identity.peerIdString }
+  get libp2p (): Libp2p<AgentServices> {
+    if (this.#libp2p === undefined) throw new Error('agent not started')
+    return this.#libp2p
+  }
+
+  /** Our published handle record, once {@link start} has published it. */
+  get record (): HandleRecord | undefined { return this.#record }
+
+  /** Sessions open now, both directions. */
+  get sessions (): ReadonlySet<Session> { return this.#sessions }
+
+  /** Serves `method` on every session (replaces an earlier handler). `ping` is served by default. */
+  handle (method: string, handler: Handler): this {
+    this.#handlers.set(method, handler)
+    return this
+  }
+
+  /** Starts the node, reserves on the relays, and publishes our handle record. */
+  async start (): Promise<void> {
+    const o = this.#options
+    const minPowBits = o.minPowBits ?? DEFAULT_POW_BITS
+    const libp2p = await createLibp2p({
+      privateKey: this.identity.privateKey,
+      // the configured relays reserve at once; the bare /p2p-circuit keeps a reservation sought
+      // among connected relays, so a relay that restarts is reserved on again when it is back
+      addresses: { listen: [...o.relays.map(r => `${r}/p2p-circuit`), '/p2p-circuit', '/webrtc'] },
+      transports: [tcp(), webSockets(), circuitRelayTransport(), webRTC({ rtcConfiguration: o.rtcConfiguration ?? ({ iceServers: [] }) })],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: { denyDialMultiaddr: () => false },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper, ...handleDhtConfig({ minPowBits }) })
+      }
+    })
+    this.#libp2p = libp2p
+    this.#resolver = new HandleResolver(libp2p.services.dht, { minPowBits })
+    await libp2p.handle(SESSION_PROTOCOL, (stream, connection) => { this.#accept(stream, connection) }, {
+      runOnLimitedConnection: true,
+      maxInboundStreams: o.maxSessionsPerPeer ?? 8
+    })
+    libp2p.addEventListener('peer:disconnect', (evt) => { this.#onDisconnect(evt.detail.toString()) })
+    await this.#waitForReservation()
+    if (this.handleName !== undefined) await this.publish()
+  }
+
+  /** Stops the node; open sessions close. */
+  async stop (): Promise<void> {
+    this.#stopping = true
+    clearTimeout(this.#republish)
+    await Promise.allSettled([...this.#sessions].map(async s => s.close()))
+    await this.#libp2p?.stop()
+  }
+
+  /** Resolves `@handle` to its current, verified record (cached until expiry). */
+  async resolve (handle: string, options: { fresh?: boolean } = {}): Promise<HandleRecord> {
+    if (this.#resolver === undefined) throw new Error('agent not started')
+    return this.#resolver.resolve(handle, options)
+  }
+
+  /**
+   * Publishes (or republishes) our handle record: first come, first served,
+   * so a handle held by another key is refused with `ERR_HANDLE_TAKEN`.
+   */
+  async publish (): Promise<HandleRecord> {
+    const handle = this.handleName
+    if (handle === undefined) throw new Error('this agent has no handle')
+    const libp2p = this.libp2p
+    const existing = await this.#resolver?.lookup(handle)
+    if (existing !== undefined && existing.peer !== this.peerId && existing.expires > Date.now() && existing.rotation?.prev === undefined) {
+      throw new HandleRecordError(HandleRecordErrorCode.HANDLE_TAKEN, `@${handle} is held by ${existing.peer} until ${new Date(existing.expires).toISOString()}`)
+    }
+    const ttlMs = this.#options.recordTtlMs ?? DEFAULT_RECORD_TTL_MS
+    const { record, bytes } = await createHandleRecord(this.identity, {
+      handle,
+      relays: this.#reservedRelays().slice(0, 8),
+      seq: Math.max(Date.now(), (this.#record?.seq ?? 0) + 1),
+      ttlMs,
+      powBits: this.#options.powBits ?? DEFAULT_POW_BITS
+    })
+    let accepted = 0
+    for await (const event of libp2p.services.dht.put(handleKey(handle), bytes, { signal: AbortSignal.timeout(15_000) })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') accepted++
+    }
+    if (accepted === 0) {
+      throw new HandleRecordError(HandleRecordErrorCode.HANDLE_TAKEN, `no DHT server accepted the record for @${handle} (the handle may be held by another key)`)
+    }
+    this.#record = record
+    this.#resolver?.remember(record)
+    clearTimeout(this.#republish)
+    this.#republish = setTimeout(() => { this.publish().catch(err => { log('republish of @%s failed: %e', handle, err) }) }, Math.max(1000, ttlMs / 2))
+    this.#republish.unref?.()
+    log('published @%s (seq %d) on %d DHT servers', handle, record.seq, accepted)
+    return record
+  }
+
+  /**
+   * Opens a session to `@handle` (or a peer id): resolves, tries a direct
+   * WebRTC connection signalled through the peer's relays, falls back to the
+   * relayed circuit, and exchanges hellos.
+   */
+  async connect (target: string): Promise<Session> {
+    let peer: string
+    let relays: string[] = []
+    if (target.startsWith('@') || HANDLE_PATTERN.test(target)) {
+      const record = await this.resolve(target)
+      peer = record.peer
+      relays = [...record.relays]
+    } else {
+      peer = peerIdFromString(target).toString()
+    }
+    const connection = await this.#dial(peer, relays)
+    const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
+    const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
+    await session.ready
+    return session
+  }
+
+  async #dial (peer: string, relays: string[]): Promise<Connection> {
+    const libp2p = this.libp2p
+    const open = libp2p.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+    const direct = open.find(c => c.limits === undefined)
+    if (direct !== undefined) return direct
+    const timeout = this.#options.upgradeTimeoutMs ?? 5000
+    for (const relay of relays) {
+      try {
+        return await libp2p.dial(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${peer}`), { signal: AbortSignal.timeout(timeout) })
+      } catch (err) {
+        log('no direct WebRTC connection to %s through %s: %e', peer, relay, err)
+      }
+    }
+    if (open[0] !== undefined) return open[0]
+    let lastError: unknown
+    for (const relay of relays) {
+      try {
+        return await libp2p.dial(multiaddr(`${relay}/p2p-circuit/p2p/${peer}`), { signal: AbortSignal.timeout(10_000) })
+      } catch (err) {
+        lastError = err
+      }
+    }
+    if (relays.length === 0) return libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(10_000) })
+    throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
+  }
+
+  #accept (stream: Stream, connection: Connection): void {
+    const session = this.#track(new Session(this.#host(), stream, connection.remotePeer.toString(), 'inbound'))
+    session.ready.then(() => { this.safeDispatchEvent('session', { detail: session }) }, () => {})
+  }
+
+  #track (session: Session): Session {
+    this.#sessions.add(session)
+    session.addEventListener('close', () => { this.#sessions.delete(session) }, { once: true })
+    return session
+  }
+
+  #host (): SessionHost {
+    return {
+      signer: this.identity,
+      handle: this.#record === undefined ? undefined : this.handleName,
+      record: () => this.#record === undefined ? undefined : JSON.parse(new TextDecoder().decode(this.#record.bytes)) as JsonValue,
+      handlers: this.#handlers,
+      verifyHello: async (remotePeer, claimed, record) => this.#verifyHello(remotePeer, claimed, record),
+      ...(this.#options.maxEnvelopeBytes === undefined ? {} : { maxBytes: this.#options.maxEnvelopeBytes }),
+      ...(this.#options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.requestTimeoutMs })
+    }
+  }
+
+  /** Stamps the remote side from what can be verified: a valid record of this peer that the DHT confirms is current. */
+  async #verifyHello (remotePeer: string, claimed: string | undefined, record: unknown): Promise<Caller> {
+    const anon: Caller = { peer: remotePeer, kind: 'anon' }
+    if (claimed === undefined || record === undefined) return anon
+    try {
+      const minPowBits = this.#options.minPowBits ?? DEFAULT_POW_BITS
+      const bytes = utf8(canonicalize(record))
+      const offered = await validateHandleRecord(bytes, { key: handleKey(claimed), minPowBits })
+      if (offered.peer !== remotePeer) return anon
+      const current = await this.resolve(claimed)
+      if (current.peer !== remotePeer) {
+        log('%s claims @%s, which the DHT gives to %s', remotePeer, claimed, current.peer)
+        return anon
+      }
+      return { peer: remotePeer, handle: claimed, kind: offered.kind }
+    } catch (err) {
+      log('could not verify %s as @%s: %e', remotePeer, claimed, err)
+      return anon
+    }
+  }
+
+  #reservedRelays (): string[] {
+    const own = `/p2p-circuit/p2p/${this.peerId}`
+    const reserved = new Set<string>()
+    for (const a of this.libp2p.getMultiaddrs()) {
+      const s = a.toString()
+      if (s.endsWith(own) && !s.includes('/webrtc')) reserved.add(s.slice(0, -own.length))
+    }
+    return this.#options.relays.filter(r => reserved.has(r))
+  }
+
+  async #waitForReservation (timeoutMs = 15_000): Promise<Multiaddr[]> {
+    if (this.#options.relays.length === 0) return []
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (this.#reservedRelays().length > 0) return this.libp2p.getMultiaddrs()
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    throw new Error(`no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#options.relays.join(', ')})`)
+  }
+
+  /** A relay went away: redial it with backoff; the reservation and our record follow. */
+  #onDisconnect (peer: string): void {
+    const relay = this.#options.relays.find(r => r.endsWith(`/p2p/${peer}`))
+    if (relay === undefined || this.#stopping) return
+    void (async () => {
+      for (let delay = 250; !this.#stopping; delay = Math.min(delay * 2, 10_000)) {
+        await new Promise(resolve => setTimeout(resolve, delay))
+        if (this.#stopping) return
+        try {
+          await this.libp2p.dial(multiaddr(relay), { signal: AbortSignal.timeout(5000) })
+          await this.#waitForReservation(10_000)
+          if (this.handleName !== undefined) await this.publish()
+          log('back on relay %s', relay)
+          return
+        } catch (err) {
+          log('relay %s still unreachable: %e', relay, err)
+        }
+      }
+    })()
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Handle resolution through the DHT, with a cache bounded by each record's
+ * expiry. Every record is validated (signature, proof of work, expiry, key)
+ * by the DHT's validator before selection and again here.
+ */
+import type { KadDHT } from '@libp2p/kad-dht'
+import { logger } from '@libp2p/logger'
+import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
+import { handleKey, parseHandle, validateHandleRecord } from '../handles/record.js'
+import type { HandleRecord } from '../handles/record.js'
+import { BoundedCache } from '../util/bounded-cache.js'
+
+const log = logger('parley:resolver')
+
+
+export interface ResolverOptions {
+  minPowBits: number
+  /** Records cached at most (default 1024). */
+  cacheSize?: number
+  /** Longest a DHT lookup may take (default 10 s). */
+  timeoutMs?: number
+}
+
+export class HandleResolver {
+  readonly #dht: KadDHT
+  readonly #options: ResolverOptions
+  readonly #cache: BoundedCache<string, HandleRecord>
+
+  constructor (dht: KadDHT, options: ResolverOptions) {
+    this.#dht = dht
+    this.#options = options
+    this.#cache = new BoundedCache(options.cacheSize ?? 1024)
+  }
+
+  /** The current record of `@handle` (cached until it expires, unless `fresh`). */
+  async resolve (input: string, options: { fresh?: boolean } = {}): Promise<HandleRecord> {
+    const handle = parseHandle(input)
+    const cached = this.#cache.get(handle)
+    if (options.fresh !== true && cached !== undefined && cached.expires > Date.now()) return cached
+    const record = await this.lookup(handle)
+    if (record === undefined) {
+      if (cached !== undefined && cached.expires > Date.now()) return cached
+      throw new HandleRecordError(HandleRecordErrorCode.NOT_FOUND, `@${handle} has no valid handle record in the DHT`)
+    }
+    this.#cache.set(handle, record)
+    return record
+  }
+
+  /** Asks the DHT, without the cache; undefined when no valid record exists. */
+  async lookup (handle: string): Promise<HandleRecord | undefined> {
+    const key = handleKey(handle)
+    try {
+      for await (const event of this.#dht.get(key, { signal: AbortSignal.timeout(this.#options.timeoutMs ?? 10_000) })) {
+        if (event.name === 'VALUE') {
+          return await validateHandleRecord(event.value, { key, minPowBits: this.#options.minPowBits })
+        }
+      }
+    } catch (err) {
+      if (err instanceof HandleRecordError) throw err
+      log('lookup of @%s found nothing: %e', handle, err)
+    }
+    return undefined
+  }
+
+  /** Drops a cached record (after a failed dial, or on rotation). */
+  forget (handle: string): void {
+    this.#cache.delete(handle)
+  }
+
+  /** Remembers a record we know to be current (our own, just published). */
+  remember (record: HandleRecord): void {
+    this.#cache.set(record.handle, record)
+  }
+}

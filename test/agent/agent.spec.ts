@@ -1,0 +1,185 @@
+import { expect } from 'chai'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startRelayProcess, freePort } from '../helpers/relay-process.js'
+import type { RelayProcess } from '../helpers/relay-process.js'
+import { LOOPBACK_RTC } from '../helpers/peer.js'
+import { createAgent, Session, SESSION_PROTOCOL, RpcError } from '../../src/agent/index.js'
+import type { Agent, AgentOptions } from '../../src/agent/index.js'
+import { signEnvelope } from '../../src/envelope/index.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createHandleRecord } from '../../src/handles/record.js'
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js'
+import type { JsonValue } from '../../src/crypto/canonical-json.js'
+
+const BITS = 8
+
+function nextEvent<T> (target: EventTarget, type: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`no ${type} event`)) }, timeoutMs)
+    target.addEventListener(type, (e) => { clearTimeout(timer); resolve((e as CustomEvent<T>).detail) }, { once: true })
+  })
+}
+
+describe('agents on a relay: handles, sessions, kinds', function () {
+  this.timeout(90_000)
+  let dir: string
+  let relay: RelayProcess
+  let relayAddrs: { tcp: string, ws: string }
+  const agents: Agent[] = []
+  let plumber: Agent
+  let alice: Agent
+  let anon: Agent
+
+  async function agent (options: Partial<AgentOptions>): Promise<Agent> {
+    const a = await createAgent({ relays: [relayAddrs.tcp], powBits: BITS, minPowBits: BITS, rtcConfiguration: LOOPBACK_RTC, ...options })
+    agents.push(a)
+    await a.start()
+    return a
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-agents-'))
+    const [tcp, ws] = [await freePort(), await freePort()]
+    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), listen: [`/ip4/127.0.0.1/tcp/${tcp}`, `/ip4/127.0.0.1/tcp/${ws}/ws`] })
+    relayAddrs = { tcp: relay.tcp.toString(), ws: relay.ws.toString() }
+    plumber = await agent({ handle: 'rapidplumb' })
+    alice = await agent({ handle: 'alice', kind: 'human', relays: [relayAddrs.ws] })
+    anon = await agent({})
+    plumber.handle('quote', (params) => ({ job: (params as { job?: string })?.job ?? null, price: 180, currency: 'GBP' }))
+    plumber.handle('whoami', (_params, ctx) => ctx.caller as unknown as JsonValue)
+    alice.handle('whoami', (_params, ctx) => ctx.caller as unknown as JsonValue)
+  })
+
+  after(async () => {
+    await Promise.allSettled(agents.map(async a => a.stop()))
+    await relay?.stop('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('resolve each other by handle, with verified records', async () => {
+    const record = await alice.resolve('@rapidplumb')
+    expect(record.peer).to.equal(plumber.peerId)
+    expect(record.kind).to.equal('agent')
+    expect(record.relays).to.deep.equal([relayAddrs.tcp])
+    expect((await plumber.resolve('alice')).kind).to.equal('human')
+    expect((await anon.resolve('@alice')).peer).to.equal(alice.peerId)
+  })
+
+  it('an unknown handle is a typed error', async () => {
+    try {
+      await alice.resolve('@nobody-here')
+      expect.fail('resolved a handle nobody holds')
+    } catch (err) {
+      expect(err).to.have.property('name', 'HandleRecordError')
+      expect(err).to.have.property('code', 'ERR_NOT_FOUND')
+    }
+  })
+
+  it('stamps callers from what was verified: agent, human, anon', async () => {
+    const fromAlice = await alice.connect('@rapidplumb')
+    expect(fromAlice.remote).to.deep.equal({ peer: plumber.peerId, handle: 'rapidplumb', kind: 'agent' })
+    expect(await fromAlice.request('whoami')).to.deep.equal({ peer: alice.peerId, handle: 'alice', kind: 'human' })
+
+    const fromAnon = await anon.connect('@rapidplumb')
+    expect(await fromAnon.request('whoami')).to.deep.equal({ peer: anon.peerId, kind: 'anon' })
+
+    const fromPlumber = await plumber.connect('@alice')
+    expect(await fromPlumber.request('whoami')).to.deep.equal({ peer: plumber.peerId, handle: 'rapidplumb', kind: 'agent' })
+  })
+
+  it('runs a 9-turn request/response exchange in both directions on one session', async () => {
+    const incoming = nextEvent<Session>(plumber, 'session')
+    const session = await alice.connect('@rapidplumb')
+    const back = await incoming
+    const turns: JsonValue[] = []
+    for (let i = 0; i < 9; i++) {
+      turns.push(i % 2 === 0 ? await session.request('quote', { job: `turn ${i}` }) : await back.request('whoami'))
+    }
+    expect(turns).to.have.length(9)
+    expect(turns[0]).to.deep.equal({ job: 'turn 0', price: 180, currency: 'GBP' })
+    expect(turns[1]).to.deep.equal({ peer: plumber.peerId, handle: 'rapidplumb', kind: 'agent' })
+    const direct = alice.libp2p.getConnections().filter(c => c.remotePeer.toString() === plumber.peerId && c.status === 'open' && c.limits === undefined)
+    expect(direct.map(c => c.remoteAddr.toString()).join(), 'a direct WebRTC connection').to.include('/webrtc')
+  })
+
+  it('JSON-RPC errors travel as errors', async () => {
+    const session = await alice.connect('@rapidplumb')
+    try {
+      await session.request('no/such/method')
+      expect.fail('a missing method answered')
+    } catch (err) {
+      expect(err).to.be.instanceOf(RpcError)
+      expect(err).to.have.property('code', -32601)
+    }
+  })
+
+  it('does not believe a forged handle claim', async () => {
+    // mallory holds a valid record of her own for "alice", signed by her key, and claims it in her hello
+    const mallory = await agent({})
+    const forged = await createHandleRecord(mallory.identity, { handle: 'alice', seq: Date.now(), powBits: BITS })
+    const relayAddr = (await mallory.resolve('@rapidplumb')).relays[0] ?? ''
+    const connection = await mallory.libp2p.dial(multiaddr(`${relayAddr}/p2p-circuit/p2p/${plumber.peerId}`))
+    const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
+    const session = new Session({
+      signer: mallory.identity,
+      handle: 'alice',
+      record: () => JSON.parse(fromUtf8(forged.bytes)) as JsonValue,
+      handlers: new Map(),
+      verifyHello: async (peer) => ({ peer, kind: 'anon' })
+    }, stream, plumber.peerId, 'outbound')
+    await session.ready
+    expect(await session.request('whoami')).to.deep.equal({ peer: mallory.peerId, kind: 'anon' })
+  })
+
+  it('rejects a tampered, replayed or stale envelope with its code, and the session keeps working', async () => {
+    const incoming = nextEvent<Session>(plumber, 'session')
+    const session = await alice.connect('@rapidplumb')
+    const server = await incoming
+    const rejected: string[] = []
+    server.addEventListener('rejected', (e) => { rejected.push(e.detail) })
+    const to = { peer: plumber.peerId, handle: 'rapidplumb' }
+
+    const { bytes: tampered } = await signEnvelope(alice.identity, { handle: 'alice', to, body: { jsonrpc: '2.0', method: 'message', params: { text: 'deposit £18' } } })
+    await session.sendRaw(utf8(fromUtf8(tampered).replace('£18', '£80')))
+
+    const { bytes: once } = await signEnvelope(alice.identity, { handle: 'alice', to, body: { jsonrpc: '2.0', method: 'message', params: { text: 'hello' } } })
+    await session.sendRaw(once)
+    await session.sendRaw(once)
+
+    const { bytes: stale } = await signEnvelope(alice.identity, { handle: 'alice', to, ts: Date.now() - 10 * 60_000, body: { jsonrpc: '2.0', method: 'message', params: { text: 'old' } } })
+    await session.sendRaw(stale)
+
+    await session.sendRaw(utf8('{"not":"an envelope"}'))
+
+    expect(await session.request('quote', { job: 'after the noise' })).to.deep.equal({ job: 'after the noise', price: 180, currency: 'GBP' })
+    expect(rejected).to.deep.equal(['ERR_BAD_SIGNATURE', 'ERR_REPLAYED', 'ERR_STALE', 'ERR_MALFORMED_ENVELOPE'])
+  })
+
+  it('refuses to register a handle another key holds', async () => {
+    const squatter = await createAgent({ handle: 'rapidplumb', relays: [relayAddrs.tcp], powBits: BITS, minPowBits: BITS, rtcConfiguration: LOOPBACK_RTC })
+    agents.push(squatter)
+    try {
+      await squatter.start()
+      expect.fail('a squatter registered a held handle')
+    } catch (err) {
+      expect(err).to.have.property('name', 'HandleRecordError')
+      expect(err).to.have.property('code', 'ERR_HANDLE_TAKEN')
+    }
+    expect((await alice.resolve('@rapidplumb', { fresh: true })).peer).to.equal(plumber.peerId)
+  })
+
+  it('after a relay restart the agents re-reserve, republish and can be called again', async () => {
+    const before = plumber.record?.seq ?? 0
+    const listen = relay.multiaddrs.map(m => m.toString().replace(/\/p2p\/.*$/, ''))
+    await relay.stop('SIGKILL')
+    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), listen })
+    expect(relay.tcp.toString()).to.equal(relayAddrs.tcp)
+    const deadline = Date.now() + 30_000
+    while ((plumber.record?.seq ?? 0) <= before && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 200))
+    expect(plumber.record?.seq ?? 0, 'plumber republished').to.be.greaterThan(before)
+    const session = await alice.connect('@rapidplumb')
+    expect(await session.request('quote', { job: 'after restart' })).to.deep.equal({ job: 'after restart', price: 180, currency: 'GBP' })
+  })
+})
