@@ -55,7 +55,11 @@ import type { JsonValue } from '../crypto/canonical-json.js'
 import { utf8 } from '../crypto/bytes.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { SESSION_PROTOCOL } from '../session/constants.js'
-import { Session } from '../session/session.js'
+import { Session, RESUME } from '../session/session.js'
+import { readFrames } from '../session/frames.js'
+import { HARD_FRAME_FACTOR } from '../session/constants.js'
+import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
+import { fromUtf8 } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
 import { HandleResolver } from './resolver.js'
 
@@ -224,9 +228,11 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   }
 
   /**
-   * Opens a session to `@handle` (or a peer id): resolves, tries a direct
-   * WebRTC connection signalled through the peer's relays, falls back to the
-   * relayed circuit, and exchanges hellos.
+   * Opens a session to `@handle` (or a peer id): resolves, dials through the
+   * peer's relay, exchanges hellos, and returns at once; meanwhile it dials a
+   * direct WebRTC connection signalled over the relay and, when that opens,
+   * moves the live session onto it (`upgrade` event). A session whose
+   * upgrade fails stays on the relay.
    */
   async connect (target: string): Promise<Session> {
     let peer: string
@@ -242,23 +248,15 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
     const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
     await session.ready
+    if (connection.limits !== undefined && relays.length > 0) void this.#upgrade(session, relays)
     return session
   }
 
   async #dial (peer: string, relays: string[]): Promise<Connection> {
     const libp2p = this.libp2p
     const open = libp2p.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-    const direct = open.find(c => c.limits === undefined)
-    if (direct !== undefined) return direct
-    const timeout = this.#options.upgradeTimeoutMs ?? 5000
-    for (const relay of relays) {
-      try {
-        return await libp2p.dial(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${peer}`), { signal: AbortSignal.timeout(timeout) })
-      } catch (err) {
-        log('no direct WebRTC connection to %s through %s: %e', peer, relay, err)
-      }
-    }
-    if (open[0] !== undefined) return open[0]
+    const best = open.find(c => c.limits === undefined) ?? open[0]
+    if (best !== undefined) return best
     let lastError: unknown
     for (const relay of relays) {
       try {
@@ -271,9 +269,51 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
   }
 
+  /** Dials a direct WebRTC connection through one of `relays` and moves `session` onto it. */
+  async #upgrade (session: Session, relays: string[]): Promise<void> {
+    const timeout = this.#options.upgradeTimeoutMs ?? 10_000
+    // WebRTC setup through a relay sometimes stalls (see docs/benchmarks.md): try each relay twice
+    for (const relay of [...relays, ...relays]) {
+      if (session.closed) return
+      try {
+        // force: libp2p would otherwise hand back the relayed connection we already have
+        const connection = await this.libp2p.dial(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${session.remotePeer}`), { signal: AbortSignal.timeout(timeout), force: true })
+        if (connection.limits !== undefined) continue
+        const stream = await connection.newStream(SESSION_PROTOCOL, { signal: AbortSignal.timeout(timeout) })
+        await session.upgrade(stream)
+        log('session with %s upgraded to %a', session.remotePeer, connection.remoteAddr)
+        return
+      } catch (err) {
+        log('no direct WebRTC connection to %s through %s: %e', session.remotePeer, relay, err)
+      }
+    }
+  }
+
+  /**
+   * A new session stream: either a new session (its first frame is a hello)
+   * or an existing one moving to a new connection (`session/resume`).
+   */
   #accept (stream: Stream, connection: Connection): void {
-    const session = this.#track(new Session(this.#host(), stream, connection.remotePeer.toString(), 'inbound'))
-    session.ready.then(() => { this.safeDispatchEvent('session', { detail: session }) }, () => {})
+    const peer = connection.remotePeer.toString()
+    const maxBytes = this.#options.maxEnvelopeBytes ?? DEFAULT_MAX_BYTES
+    const frames = readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR)
+    void (async () => {
+      const first = await frames.next()
+      if (first.done === true || 'oversize' in first.value) { stream.abort(new Error('no session frame')); return }
+      const bytes = first.value.bytes
+      const resumed = resumeTarget(bytes)
+      if (resumed !== undefined) {
+        const session = [...this.#sessions].find(s => s.remotePeer === peer && s.id === resumed)
+        if (session !== undefined && await session.acceptsResume(bytes)) {
+          session.adopt(stream, frames)
+          return
+        }
+        stream.abort(new Error('session/resume for no session of this peer'))
+        return
+      }
+      const session = this.#track(new Session(this.#host(), stream, peer, 'inbound', { frames, first: bytes }))
+      session.ready.then(() => { this.safeDispatchEvent('session', { detail: session }) }, () => {})
+    })().catch(err => { log('session stream from %s failed: %e', peer, err); stream.abort(err as Error) })
   }
 
   #track (session: Session): Session {
@@ -355,4 +395,15 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       }
     })()
   }
+}
+
+/** The session id named by a frame if it is a `session/resume` (unverified: the session checks it). */
+function resumeTarget (bytes: Uint8Array): string | undefined {
+  try {
+    const body = (JSON.parse(fromUtf8(bytes)) as { body?: { method?: unknown, params?: { session?: unknown } } }).body
+    if (body?.method === RESUME && typeof body.params?.session === 'string') return body.params.session
+  } catch {
+    // not JSON: the new session refuses it with its code
+  }
+  return undefined
 }

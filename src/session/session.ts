@@ -30,6 +30,8 @@ import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import { readFrames, writeFrame } from './frames.js'
+import type { Frame } from './frames.js'
+import { randomToken } from '../envelope/envelope.js'
 import {
   DEFAULT_REQUEST_TIMEOUT_MS, ENVELOPE_REJECTED, HARD_FRAME_FACTOR, INTERNAL_ERROR, METHOD_NOT_FOUND
 } from './constants.js'
@@ -99,6 +101,8 @@ export interface SessionEvents {
   /** A notification arrived (after its handler, if any, ran). */
   notification: CustomEvent<{ method: string, params: JsonRpcParams | undefined, caller: Caller }>
   close: CustomEvent<Error | undefined>
+  /** The session moved to a new stream (`detail`), e.g. from a relayed circuit to WebRTC. */
+  upgrade: CustomEvent<Stream>
 }
 
 interface Pending {
@@ -108,6 +112,20 @@ interface Pending {
 }
 
 const HELLO = 'session/hello'
+/** First frame of a new stream that takes over an existing session (after a transport upgrade). */
+export const RESUME = 'session/resume'
+
+/** Options for sessions built by a node that already read a stream's first frame. */
+export interface SessionStart {
+  /** The stream's frames, when some were already taken from it. */
+  frames?: AsyncIterator<Frame>
+  /** A first frame already read from `frames`, to process before the rest. */
+  first?: Uint8Array
+}
+
+function framesOf (stream: Stream, maxBytes: number): AsyncIterator<Frame> {
+  return readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR)
+}
 
 export class Session extends TypedEventEmitter<SessionEvents> {
   readonly remotePeer: string
@@ -115,7 +133,9 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   /** Resolves once both hellos are exchanged and the remote side is stamped. */
   readonly ready: Promise<Caller>
   #remote: Caller | undefined
-  readonly #stream: Stream
+  #stream: Stream
+  /** Identifies the session to both sides, so that a new stream can take it over. */
+  #id: string | undefined
   readonly #host: SessionHost
   readonly #guard = new ReplayGuard({ capacity: 10_000 })
   readonly #pending = new Map<JsonRpcId, Pending>()
@@ -124,16 +144,80 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   #markReady!: (caller: Caller) => void
   #failReady!: (err: Error) => void
 
-  constructor (host: SessionHost, stream: Stream, remotePeer: string, direction: 'inbound' | 'outbound') {
+  constructor (host: SessionHost, stream: Stream, remotePeer: string, direction: 'inbound' | 'outbound', start: SessionStart = {}) {
     super()
     this.#host = host
     this.#stream = stream
     this.remotePeer = remotePeer
     this.direction = direction
+    if (direction === 'outbound') this.#id = randomToken()
     this.ready = new Promise<Caller>((resolve, reject) => { this.#markReady = resolve; this.#failReady = reject })
     this.ready.catch(() => {}) // observed by whoever awaits it; avoid unhandled rejections otherwise
-    void this.#readLoop()
+    void this.#readLoop(stream, start.frames ?? framesOf(stream, this.#maxBytes), start.first)
     if (direction === 'outbound') void this.#sendHello()
+  }
+
+  /** The session id both sides agreed in the hello (the caller chooses it). */
+  get id (): string | undefined { return this.#id }
+
+  /** The stream carrying the session now (it changes on upgrade). */
+  get stream (): Stream { return this.#stream }
+
+  get #maxBytes (): number { return this.#host.maxBytes ?? DEFAULT_MAX_BYTES }
+
+  /**
+   * Moves the session to `stream` (a new stream to the same peer, typically on
+   * a direct WebRTC connection replacing a relayed one): sends a signed
+   * `session/resume` on it, sends everything after on it, keeps reading the
+   * old stream until the far side closes it, then closes it. Requests in
+   * flight are answered on whichever stream the answer arrives.
+   */
+  async upgrade (stream: Stream): Promise<void> {
+    await this.ready
+    if (this.#closed) throw new SessionClosedError('session is closed')
+    const { bytes } = await signEnvelope(this.#host.signer, {
+      ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }),
+      to: this.#to(),
+      body: { jsonrpc: '2.0', method: RESUME, params: { session: this.#id ?? '' } }
+    })
+    await writeFrame(stream, bytes)
+    // the far side closes the old stream once it has adopted the new one: closing it from
+    // here could reach it first (another connection, no ordering) and end the session there
+    this.adopt(stream, framesOf(stream, this.#maxBytes), false)
+  }
+
+  /**
+   * True when `bytes` is a signed `session/resume` for this session from its
+   * peer, addressed to us: the first frame of a stream taking it over.
+   */
+  async acceptsResume (bytes: Uint8Array): Promise<boolean> {
+    if (this.#closed || this.#id === undefined) return false
+    try {
+      const { envelope } = await verifyEnvelope(bytes, {
+        expectedSigner: this.remotePeer,
+        self: { peer: this.#host.signer.peerIdString, handles: this.#host.handle === undefined ? [] : [this.#host.handle] },
+        replayGuard: this.#guard,
+        maxBytes: this.#maxBytes
+      })
+      const body = envelope.body
+      return body !== undefined && 'method' in body && body.method === RESUME && !isRequest(body) &&
+        (body.params as { session?: unknown } | undefined)?.session === this.#id
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Takes over `stream` for this session (the far side sent `session/resume`
+   * on it, or we did): later frames go out on it, its frames are read, and
+   * (on the side that received the resume) the old stream is closed.
+   */
+  adopt (stream: Stream, frames: AsyncIterator<Frame>, closeOld = true): void {
+    const old = this.#stream
+    this.#stream = stream
+    void this.#readLoop(stream, frames)
+    if (closeOld) void old.close().catch(() => { old.abort(new Error('replaced')) })
+    this.safeDispatchEvent('upgrade', { detail: stream })
   }
 
   /** The verified remote side (after {@link ready}). */
@@ -175,8 +259,9 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   /** Closes the stream; pending requests fail with {@link SessionClosedError}. */
   async close (): Promise<void> {
     if (this.#closed) return
-    await this.#stream.close().catch(() => { this.#stream.abort(new Error('close failed')) })
+    const stream = this.#stream
     this.#finish(undefined)
+    await stream.close().catch(() => { stream.abort(new Error('close failed')) })
   }
 
   /** Sends raw frame bytes, bypassing signing (tests use it to inject hostile frames). */
@@ -186,16 +271,20 @@ export class Session extends TypedEventEmitter<SessionEvents> {
 
   async #send (body: JsonRpcMessage): Promise<void> {
     if (this.#closed) throw new SessionClosedError('session is closed')
-    const to = this.#remote?.handle === undefined ? { peer: this.remotePeer } : { peer: this.remotePeer, handle: this.#remote.handle }
-    const { bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to, body })
+    const { bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to: this.#to(), body })
     await writeFrame(this.#stream, bytes)
+  }
+
+  #to (): { peer: string, handle?: string } {
+    return this.#remote?.handle === undefined ? { peer: this.remotePeer } : { peer: this.remotePeer, handle: this.#remote.handle }
   }
 
   async #sendHello (): Promise<void> {
     const record = this.#host.record()
     try {
       const to = { peer: this.remotePeer }
-      const body: JsonRpcMessage = record === undefined ? { jsonrpc: '2.0', method: HELLO, params: {} } : { jsonrpc: '2.0', method: HELLO, params: { record } }
+      const params = { session: this.#id ?? '', ...(record === undefined ? {} : { record }) }
+      const body: JsonRpcMessage = { jsonrpc: '2.0', method: HELLO, params }
       const { bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to, body })
       await writeFrame(this.#stream, bytes)
     } catch (err) {
@@ -204,11 +293,14 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     }
   }
 
-  async #readLoop (): Promise<void> {
-    const maxBytes = this.#host.maxBytes ?? DEFAULT_MAX_BYTES
+  async #readLoop (stream: Stream, frames: AsyncIterator<Frame>, first?: Uint8Array): Promise<void> {
     let error: Error | undefined
     try {
-      for await (const frame of readFrames(this.#stream, maxBytes, maxBytes * HARD_FRAME_FACTOR)) {
+      if (first !== undefined) await this.#receive(first)
+      while (true) {
+        const next = await frames.next()
+        if (next.done === true) break
+        const frame = next.value
         if ('oversize' in frame) {
           this.#reject(EnvelopeErrorCode.OVERSIZE, undefined, `frame of ${frame.oversize} bytes`)
           continue
@@ -217,9 +309,10 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       }
     } catch (err) {
       error = err as Error
-      log('session with %s ended: %e', this.remotePeer, err)
+      log('session stream with %s ended: %e', this.remotePeer, err)
     }
-    this.#finish(error)
+    // a stream that was replaced by an upgrade ends quietly; the session goes on
+    if (stream === this.#stream) this.#finish(error)
   }
 
   async #receive (bytes: Uint8Array): Promise<void> {
@@ -267,6 +360,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       return
     }
     const params = (body.params ?? {}) as Record<string, unknown>
+    if (this.direction === 'inbound') this.#id = typeof params.session === 'string' ? params.session : undefined
     this.#remote = await this.#host.verifyHello(this.remotePeer, envelope.from.handle, params.record)
     if (this.direction === 'inbound') await this.#sendHello()
     this.#markReady(this.#remote)

@@ -89,19 +89,37 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     expect(await fromPlumber.request('whoami')).to.deep.equal({ peer: plumber.peerId, handle: 'rapidplumb', kind: 'agent' })
   })
 
-  it('runs a 9-turn request/response exchange in both directions on one session', async () => {
-    const incoming = nextEvent<Session>(plumber, 'session')
-    const session = await alice.connect('@rapidplumb')
+  it('runs a 9-turn exchange in both directions on one session that moves from the relay to WebRTC', async () => {
+    // two agents that have never met, so the session starts on the relay
+    const buyer = await agent({ handle: 'buyer-nine' })
+    const seller = await agent({ handle: 'seller-nine', relays: [relayAddrs.ws] })
+    seller.handle('quote', (params) => ({ job: (params as { job?: string })?.job ?? null, price: 180, currency: 'GBP' }))
+    buyer.handle('whoami', (_params, ctx) => ctx.caller as unknown as JsonValue)
+    let serverUpgraded: Promise<unknown> = Promise.reject(new Error('no incoming session'))
+    serverUpgraded.catch(() => {})
+    const incoming = new Promise<Session>(resolve => {
+      seller.addEventListener('session', (e) => {
+        serverUpgraded = nextEvent(e.detail, 'upgrade', 20_000)
+        resolve(e.detail)
+      }, { once: true })
+    })
+    const session = await buyer.connect('@seller-nine')
+    const clientUpgraded = nextEvent(session, 'upgrade', 20_000)
     const back = await incoming
+    const turn = async (i: number): Promise<JsonValue> => i % 2 === 0 ? session.request('quote', { job: `turn ${i}` }) : back.request('whoami')
     const turns: JsonValue[] = []
-    for (let i = 0; i < 9; i++) {
-      turns.push(i % 2 === 0 ? await session.request('quote', { job: `turn ${i}` }) : await back.request('whoami'))
-    }
+    // the first turns run over the relayed circuit while the WebRTC connection is dialled
+    for (let i = 0; i < 3; i++) turns.push(await turn(i))
+    await clientUpgraded
+    await serverUpgraded
+    for (let i = 3; i < 9; i++) turns.push(await turn(i))
     expect(turns).to.have.length(9)
     expect(turns[0]).to.deep.equal({ job: 'turn 0', price: 180, currency: 'GBP' })
-    expect(turns[1]).to.deep.equal({ peer: plumber.peerId, handle: 'rapidplumb', kind: 'agent' })
-    const direct = alice.libp2p.getConnections().filter(c => c.remotePeer.toString() === plumber.peerId && c.status === 'open' && c.limits === undefined)
+    expect(turns[8]).to.deep.equal({ job: 'turn 8', price: 180, currency: 'GBP' })
+    expect(turns[1]).to.deep.equal({ peer: seller.peerId, handle: 'seller-nine', kind: 'agent' })
+    const direct = buyer.libp2p.getConnections().filter(c => c.remotePeer.toString() === seller.peerId && c.status === 'open' && c.limits === undefined)
     expect(direct.map(c => c.remoteAddr.toString()).join(), 'a direct WebRTC connection').to.include('/webrtc')
+    expect(session.closed).to.equal(false)
   })
 
   it('JSON-RPC errors travel as errors', async () => {
