@@ -9,8 +9,10 @@ import { UsageError } from './command.js'
 import type { Command } from './command.js'
 import { idCommand } from './commands/id.js'
 import { relayCommand } from './commands/relay.js'
+import { agentCommand } from './commands/agent.js'
+import { resolveCommand } from './commands/resolve.js'
 
-const commands: Command[] = [relayCommand, idCommand]
+const commands: Command[] = [relayCommand, agentCommand, resolveCommand, idCommand]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -98,6 +98,8 @@ export interface SessionHost {
 export interface SessionEvents {
   /** A frame was refused; `detail` is the envelope error code. */
   rejected: CustomEvent<string>
+  /** A request arrived (before its handler runs). */
+  request: CustomEvent<{ id: JsonRpcId, method: string, params: JsonRpcParams | undefined, caller: Caller }>
   /** A notification arrived (after its handler, if any, ran). */
   notification: CustomEvent<{ method: string, params: JsonRpcParams | undefined, caller: Caller }>
   close: CustomEvent<Error | undefined>
@@ -379,6 +381,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       this.safeDispatchEvent('notification', { detail: { method: body.method, params: body.params, caller } })
       return
     }
+    this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
     let response: JsonRpcMessage
     if (handler === undefined) {
       response = errorResponse(request, METHOD_NOT_FOUND, `method not found: ${request.method}`)
