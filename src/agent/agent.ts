@@ -88,7 +88,10 @@ export interface AgentOptions {
   maxSessionsPerPeer?: number
   /** How long to try a direct WebRTC connection before staying on the relay (default 5 s). */
   upgradeTimeoutMs?: number
-  /** WebRTC configuration (default: no STUN/TURN servers). */
+  /**
+   * WebRTC configuration (default: no STUN/TURN servers, and ICE bound to
+   * `PARLEY_WEBRTC_BIND` when that environment variable is set).
+   */
   rtcConfiguration?: RTCConfiguration
 }
 
@@ -156,7 +159,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       // the configured relays reserve at once; the bare /p2p-circuit keeps a reservation sought
       // among connected relays, so a relay that restarts is reserved on again when it is back
       addresses: { listen: [...o.relays.map(r => `${r}/p2p-circuit`), '/p2p-circuit', '/webrtc'] },
-      transports: [tcp(), webSockets(), circuitRelayTransport(), webRTC({ rtcConfiguration: o.rtcConfiguration ?? ({ iceServers: [] }) })],
+      transports: [tcp(), webSockets(), circuitRelayTransport(), webRTC({ rtcConfiguration: o.rtcConfiguration ?? defaultRtcConfiguration() })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: { denyDialMultiaddr: () => false },
@@ -406,4 +409,10 @@ function resumeTarget (bytes: Uint8Array): string | undefined {
     // not JSON: the new session refuses it with its code
   }
   return undefined
+}
+
+/** No STUN/TURN servers (none is reachable offline, and each costs a second per dial); ICE bound as PARLEY_WEBRTC_BIND says. */
+function defaultRtcConfiguration (): RTCConfiguration {
+  const bind = globalThis.process?.env?.PARLEY_WEBRTC_BIND
+  return (bind === undefined || bind === '' ? { iceServers: [] } : { iceServers: [], bindAddress: bind }) as RTCConfiguration
 }
