@@ -84,6 +84,8 @@ export interface AgentOptions {
   requestTimeoutMs?: number
   /** Largest envelope accepted (256 KiB). */
   maxEnvelopeBytes?: number
+  /** Silence after which a session sends a keep-alive ping (default 30 s; 0 disables). */
+  keepAliveMs?: number
   /** Sessions one peer may open to us at once (default 8). */
   maxSessionsPerPeer?: number
   /** How long to try a direct WebRTC connection before staying on the relay (default 5 s). */
@@ -333,7 +335,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       handlers: this.#handlers,
       verifyHello: async (remotePeer, claimed, record) => this.#verifyHello(remotePeer, claimed, record),
       ...(this.#options.maxEnvelopeBytes === undefined ? {} : { maxBytes: this.#options.maxEnvelopeBytes }),
-      ...(this.#options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.requestTimeoutMs })
+      ...(this.#options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.requestTimeoutMs }),
+      ...(this.#options.keepAliveMs === undefined ? {} : { keepAliveMs: this.#options.keepAliveMs })
     }
   }
 

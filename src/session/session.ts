@@ -93,6 +93,8 @@ export interface SessionHost {
   verifyHello: (remotePeer: string, claimedHandle: string | undefined, record: unknown) => Promise<Caller>
   readonly maxBytes?: number
   readonly requestTimeoutMs?: number
+  /** Silence after which a `session/ping` is sent (default 30 s; 0 disables). */
+  readonly keepAliveMs?: number
 }
 
 export interface SessionEvents {
@@ -114,6 +116,9 @@ interface Pending {
 }
 
 const HELLO = 'session/hello'
+/** Keep-alive request, answered by every session itself. */
+export const PING = 'session/ping'
+export const DEFAULT_KEEPALIVE_MS = 30_000
 /** First frame of a new stream that takes over an existing session (after a transport upgrade). */
 export const RESUME = 'session/resume'
 
@@ -143,6 +148,8 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   readonly #pending = new Map<JsonRpcId, Pending>()
   #nextId = 1
   #closed = false
+  #lastActivity = Date.now()
+  #keepAlive: ReturnType<typeof setInterval> | undefined
   #markReady!: (caller: Caller) => void
   #failReady!: (err: Error) => void
 
@@ -157,6 +164,20 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     this.ready.catch(() => {}) // observed by whoever awaits it; avoid unhandled rejections otherwise
     void this.#readLoop(stream, start.frames ?? framesOf(stream, this.#maxBytes), start.first)
     if (direction === 'outbound') void this.#sendHello()
+    const keepAliveMs = host.keepAliveMs ?? DEFAULT_KEEPALIVE_MS
+    if (keepAliveMs > 0) {
+      this.#keepAlive = setInterval(() => { this.#ping(keepAliveMs) }, Math.max(10, Math.floor(keepAliveMs / 3)))
+      this.#keepAlive.unref?.()
+    }
+  }
+
+  /** After `keepAliveMs` of silence, a ping; no answer in time means the peer is gone. */
+  #ping (keepAliveMs: number): void {
+    if (this.#remote === undefined || Date.now() - this.#lastActivity < keepAliveMs) return
+    this.#lastActivity = Date.now()
+    this.request(PING, undefined, { timeoutMs: Math.max(keepAliveMs, 5000) }).catch((err: Error) => {
+      if (err instanceof RequestTimeoutError) this.#abort(new Error('peer stopped answering keep-alive pings'))
+    })
   }
 
   /** The session id both sides agreed in the hello (the caller chooses it). */
@@ -274,6 +295,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   async #send (body: JsonRpcMessage): Promise<void> {
     if (this.#closed) throw new SessionClosedError('session is closed')
     const { bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to: this.#to(), body })
+    this.#lastActivity = Date.now()
     await writeFrame(this.#stream, bytes)
   }
 
@@ -318,6 +340,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   }
 
   async #receive (bytes: Uint8Array): Promise<void> {
+    this.#lastActivity = Date.now()
     let envelope: Envelope
     try {
       const decoded = await verifyEnvelope(bytes, {
@@ -383,7 +406,9 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     }
     this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
     let response: JsonRpcMessage
-    if (handler === undefined) {
+    if (request.method === PING) {
+      response = { jsonrpc: '2.0', id: request.id, result: 'pong' }
+    } else if (handler === undefined) {
       response = errorResponse(request, METHOD_NOT_FOUND, `method not found: ${request.method}`)
     } else {
       try {
@@ -414,6 +439,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   #finish (err: Error | undefined): void {
     if (this.#closed) return
     this.#closed = true
+    clearInterval(this.#keepAlive)
     const closed = new SessionClosedError(err === undefined ? 'session closed' : `session closed: ${err.message}`)
     this.#failReady(closed)
     for (const p of this.#pending.values()) { clearTimeout(p.timer); p.reject(closed) }

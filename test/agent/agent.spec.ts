@@ -175,6 +175,20 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     expect(rejected).to.deep.equal(['ERR_BAD_SIGNATURE', 'ERR_REPLAYED', 'ERR_STALE', 'ERR_MALFORMED_ENVELOPE'])
   })
 
+  it('keeps an idle session alive with session/ping', async () => {
+    const quiet = await agent({ handle: 'quiet-one', keepAliveMs: 150 })
+    const listener = await agent({ handle: 'listener-one', keepAliveMs: 150 })
+    const incoming = nextEvent<Session>(listener, 'session')
+    const session = await quiet.connect('@listener-one')
+    const back = await incoming
+    const pings: string[] = []
+    back.addEventListener('request', (e) => { pings.push(e.detail.method) })
+    session.addEventListener('request', (e) => { pings.push(e.detail.method) })
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    expect(pings.filter(m => m === 'session/ping').length).to.be.at.least(2)
+    expect(await session.request('ping')).to.equal('pong')
+  })
+
   it('refuses to register a handle another key holds', async () => {
     const squatter = await createAgent({ handle: 'rapidplumb', relays: [relayAddrs.tcp], powBits: BITS, minPowBits: BITS, rtcConfiguration: LOOPBACK_RTC })
     agents.push(squatter)
