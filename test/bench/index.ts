@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchEnvelope } from './envelope.js'
 import { benchPow } from './pow.js'
+import { benchRelay } from './relay.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
@@ -21,3 +22,6 @@ console.log(await benchEnvelope(iterations))
 
 console.log('\n## Handle record proof of work\n')
 console.log(await benchPow(values.quick === true ? 10 : 40))
+
+console.log('\n## Relay\n')
+console.log(await benchRelay(values.quick === true))
