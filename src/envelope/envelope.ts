@@ -149,11 +149,21 @@ export function randomToken (): string {
  */
 function canonicalParts (e: Omit<Envelope, 'sig'>): { head: string, tail: string } {
   let head = ''
-  if (e.body !== undefined) head += '"body":' + canonicalize(e.body) + ','
+  if (e.body !== undefined) head += '"body":' + canonicalBody(e.body) + ','
   head += '"from":' + party(e.from) + ',"id":"' + e.id + '","nonce":"' + e.nonce + '"'
   if (e.sealed !== undefined) head += ',"sealed":{"alg":"' + e.sealed.alg + '","ct":"' + e.sealed.ct + '","epk":"' + e.sealed.epk + '"}'
   const tail = '"to":' + party(e.to) + ',"ts":' + String(e.ts) + ',"v":' + String(e.v)
   return { head, tail }
+}
+
+/** The body's canonical JSON; a body that has none (not I-JSON) is `ERR_MALFORMED_JSON`. */
+function canonicalBody (body: JsonRpcMessage): string {
+  try {
+    return canonicalize(body)
+  } catch (err) {
+    if (err instanceof CanonicalJsonError) fail(Code.MALFORMED_JSON, `envelope is not I-JSON: ${err.message}`)
+    throw err
+  }
 }
 
 /** `from` / `to`: handles match [a-z0-9-] and peer ids are base58, so neither needs escaping. */
@@ -193,13 +203,7 @@ export async function signEnvelope (signer: EnvelopeSigner, draft: EnvelopeDraft
   if (draft.sealed !== undefined) unsigned.sealed = draft.sealed
   checkShape(unsigned as Record<string, unknown>, draft.id === undefined && draft.nonce === undefined)
   if (unsigned.body !== undefined) validateJsonRpc(unsigned.body)
-  let parts: { head: string, tail: string }
-  try {
-    parts = canonicalParts(unsigned)
-  } catch (err) {
-    if (err instanceof CanonicalJsonError) fail(Code.MALFORMED_JSON, `envelope is not I-JSON: ${err.message}`)
-    throw err
-  }
+  const parts = canonicalParts(unsigned)
   const input = signingBytes(parts)
   const sig = toBase64url(await signer.sign(input))
   const envelope = { ...unsigned, sig } as Envelope
@@ -291,13 +295,7 @@ export function decodeEnvelope (bytes: Uint8Array, options: DecodeOptions = {}):
   checkShape(value)
   const signature = signatureOf(value.sig)
   const e = value as unknown as Envelope
-  let parts: { head: string, tail: string }
-  try {
-    parts = canonicalParts(e)
-  } catch (err) {
-    if (err instanceof CanonicalJsonError) fail(Code.MALFORMED_JSON, `envelope is not I-JSON: ${err.message}`)
-    throw err
-  }
+  const parts = canonicalParts(e)
   if ('{' + parts.head + ',"sig":"' + e.sig + '",' + parts.tail + '}' !== text) {
     fail(Code.NON_CANONICAL, 'envelope is not in RFC 8785 canonical form')
   }
