@@ -65,6 +65,25 @@ import { HandleResolver } from './resolver.js'
 
 const log = logger('parley:agent')
 
+/** Agents started and not yet stopped in this process (see {@link releaseWebRTC}). */
+let running = 0
+
+/**
+ * node-datachannel can keep a native callback of a closed data channel
+ * referenced, so a process whose agents have all stopped never exits
+ * (murat-dogan/node-datachannel#349). When the last agent stops, release its
+ * threads; libdatachannel initializes itself again if WebRTC is used later.
+ */
+async function releaseWebRTC (): Promise<void> {
+  if (running > 0 || globalThis.process?.versions?.node === undefined) return
+  try {
+    const { default: ndc } = await import('node-datachannel')
+    ndc.cleanup()
+  } catch (err) {
+    log('could not release WebRTC threads: %e', err)
+  }
+}
+
 export interface AgentOptions {
   /** The handle to register, without or with `@` (omit for an agent without one: callers see it as `anon`). */
   handle?: string
@@ -158,9 +177,14 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const minPowBits = o.minPowBits ?? DEFAULT_POW_BITS
     const libp2p = await createLibp2p({
       privateKey: this.identity.privateKey,
-      // the configured relays reserve at once; the bare /p2p-circuit keeps a reservation sought
-      // among connected relays, so a relay that restarts is reserved on again when it is back
-      addresses: { listen: [...o.relays.map(r => `${r}/p2p-circuit`), '/p2p-circuit', '/webrtc'] },
+      // One bare /p2p-circuit per relay: circuit relay v2 then keeps that many reservations among
+      // the relays we are connected to (we dial ours), and seeks one again when a relay comes back
+      // after a restart. (A relay-specific listen address is reserved once and never again, and
+      // mixing the two makes the transport search for one reservation more than there are
+      // relays, a DHT random walk that kept a core busy.)
+      addresses: { listen: [...o.relays.map(() => '/p2p-circuit'), '/webrtc'] },
+      // a failed heartbeat ping must not take the relay connection, and every circuit on it, down
+      connectionMonitor: { abortConnectionOnPingFailure: false },
       transports: [tcp(), webSockets(), circuitRelayTransport(), webRTC({ rtcConfiguration: o.rtcConfiguration ?? defaultRtcConfiguration() })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -172,22 +196,29 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       }
     })
     this.#libp2p = libp2p
+    running++
     this.#resolver = new HandleResolver(libp2p.services.dht, { minPowBits })
     await libp2p.handle(SESSION_PROTOCOL, (stream, connection) => { this.#accept(stream, connection) }, {
       runOnLimitedConnection: true,
       maxInboundStreams: o.maxSessionsPerPeer ?? 8
     })
     libp2p.addEventListener('peer:disconnect', (evt) => { this.#onDisconnect(evt.detail.toString()) })
+    await Promise.allSettled(o.relays.map(async r => libp2p.dial(multiaddr(r), { signal: AbortSignal.timeout(10_000) })))
     await this.#waitForReservation()
     if (this.handleName !== undefined) await this.publish()
   }
 
   /** Stops the node; open sessions close. */
   async stop (): Promise<void> {
+    if (this.#stopping) return
     this.#stopping = true
     clearTimeout(this.#republish)
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))
-    await this.#libp2p?.stop()
+    if (this.#libp2p !== undefined) {
+      await this.#libp2p.stop()
+      running--
+      await releaseWebRTC()
+    }
   }
 
   /** Resolves `@handle` to its current, verified record (cached until expiry). */

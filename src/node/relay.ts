@@ -132,6 +132,8 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
         maxConnections: limits.maxConnections,
         inboundConnectionThreshold: limits.inboundConnectionsPerSecond
       },
+      // a failed heartbeat ping must not drop a client and every circuit through it
+      connectionMonitor: { abortConnectionOnPingFailure: false },
       peerDiscovery: (options.bootstrap ?? []).length > 0 ? [bootstrap({ list: options.bootstrap ?? [] })] : [],
       ...(registry === undefined ? {} : { metrics: prometheusMetrics({ registry }) }),
       services: {

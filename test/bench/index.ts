@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchEnvelope } from './envelope.js'
 import { benchPow } from './pow.js'
+import { benchAgent } from './agent.js'
 import { benchRelay } from './relay.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
@@ -25,3 +26,6 @@ console.log(await benchPow(values.quick === true ? 10 : 40))
 
 console.log('\n## Relay\n')
 console.log(await benchRelay(values.quick === true))
+
+console.log('\n## Agents and sessions\n')
+console.log(await benchAgent(values.quick === true))

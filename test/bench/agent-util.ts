@@ -1,0 +1,114 @@
+/**
+ * Helpers for the agent benchmarks: a raw length-prefixed request/response
+ * protocol (the js-libp2p baseline: no envelope, no signing), millisecond
+ * statistics computed like the harness's, and bounded waits.
+ */
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { readFrames, writeFrame } from '../../src/session/frames.js'
+import type { Frame } from '../../src/session/frames.js'
+
+const MAX_FRAME = 64 * 1024
+
+/**
+ * Raw request/response: every length-prefixed message is answered with the
+ * same bytes. It frames with Parley's own session framing (src/session/frames.ts:
+ * varint length, then the bytes), so the difference from a session is the
+ * envelope, its signature and the JSON-RPC handling, not the framing.
+ */
+export const RR = '/bench/rr/1.0.0'
+
+/** Registers {@link RR} on `node`, allowed on limited (relayed) connections. */
+export async function handleRr (node: Libp2p): Promise<void> {
+  await node.handle(RR, async (stream) => {
+    try {
+      for await (const frame of readFrames(stream, MAX_FRAME, MAX_FRAME)) {
+        if ('bytes' in frame) await writeFrame(stream, frame.bytes)
+      }
+    } catch {
+      // the stream ended under us (the node stopped)
+    }
+  }, { runOnLimitedConnection: true })
+}
+
+/** The client end of an {@link RR} stream: `roundTrip()` writes one message and reads its answer. */
+export class RrClient {
+  readonly #frames: AsyncIterator<Frame>
+
+  constructor (readonly stream: Stream) {
+    this.#frames = readFrames(stream, MAX_FRAME, MAX_FRAME)
+  }
+
+  async roundTrip (message: Uint8Array, timeoutMs = 5000): Promise<void> {
+    await writeFrame(this.stream, message)
+    const next = await within(this.#frames.next(), timeoutMs, 'rr round trip')
+    if (next.done === true) throw new Error('rr: the stream ended')
+    if (!('bytes' in next.value) || next.value.bytes.byteLength !== message.byteLength) throw new Error(`rr: sent ${message.byteLength} bytes, got another answer back`)
+  }
+}
+
+export interface MsStats { n: number, mean: number, p50: number, p99: number, min: number, max: number }
+
+/** Quantiles as the harness computes them (sorted samples, index floor(q·n)). */
+export function msStats (samples: number[]): MsStats {
+  const s = [...samples].sort((a, b) => a - b)
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN
+  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: at(0.5), p99: at(0.99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN }
+}
+
+export function mdTable (head: string[], rows: string[][]): string {
+  return [head, head.map(() => '---'), ...rows].map(r => '| ' + r.join(' | ') + ' |').join('\n')
+}
+
+/** Milliseconds since `t0` (from `process.hrtime.bigint()`). */
+export function msSince (t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6
+}
+
+/** `promise`, or a rejection after `ms` (the timer is cleared either way). */
+export async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: no result within ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The next `type` event's detail, or a rejection after `timeoutMs`. */
+export async function nextEvent<T> (target: EventTarget, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onEvent = (e: Event): void => { clearTimeout(timer); resolve((e as CustomEvent<T>).detail) }
+    const timer = setTimeout(() => { target.removeEventListener(type, onEvent); reject(new Error(`no ${type} event within ${timeoutMs} ms`)) }, timeoutMs)
+    target.addEventListener(type, onEvent, { once: true })
+  })
+}
+
+export function errorText (err: unknown): string {
+  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0] ?? ''
+}
+
+/** CPU time of process `pid` in ms (Linux /proc; undefined elsewhere), assuming 100 clock ticks a second. */
+export async function cpuMsOf (pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined
+  try {
+    const { readFile } = await import('node:fs/promises')
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? ticks * 10 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU used per second of wall time over `ms` while this process waits: by this process, and by process `otherPid`. */
+export async function idleCpu (ms: number, otherPid: number | undefined): Promise<{ self: number, other: number | undefined }> {
+  const self0 = process.cpuUsage()
+  const other0 = await cpuMsOf(otherPid)
+  const t0 = process.hrtime.bigint()
+  await new Promise(resolve => setTimeout(resolve, ms))
+  const wall = msSince(t0) / 1000
+  const self = process.cpuUsage(self0)
+  const other1 = await cpuMsOf(otherPid)
+  return { self: (self.user + self.system) / 1000 / wall, other: other0 === undefined || other1 === undefined ? undefined : (other1 - other0) / wall }
+}
