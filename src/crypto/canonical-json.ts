@@ -72,14 +72,21 @@ function inCanonicalOrder (value: unknown, depth: number): boolean {
   }
 }
 
-/** Canonical text of one object member (`"name":value`), exported for callers that assemble objects. */
-export function canonicalMember (name: string, value: unknown, depth = 1): string {
-  return str(name) + ':' + write(value, depth)
-}
-
 function str (s: string): string {
   if (!s.isWellFormed()) throw new CanonicalJsonError('string contains a lone surrogate')
   return JSON.stringify(s)
+}
+
+/** Member names repeat from message to message (`jsonrpc`, `method`, `params`…): their JSON text is kept. */
+const names = new Map<string, string>()
+
+function name (s: string): string {
+  let text = names.get(s)
+  if (text === undefined) {
+    text = str(s)
+    if (names.size < 4096 && s.length <= 64) names.set(s, text)
+  }
+  return text
 }
 
 function write (value: unknown, depth: number): string {
@@ -118,7 +125,7 @@ function write (value: unknown, depth: number): string {
         if (member === undefined) continue
         if (!first) out += ','
         first = false
-        out += str(key) + ':' + write(member, depth + 1)
+        out += name(key) + ':' + write(member, depth + 1)
       }
       return out + '}'
     }

@@ -72,7 +72,7 @@ export interface Envelope {
 /** What {@link signEnvelope} needs of an identity. */
 export interface EnvelopeSigner {
   readonly peerIdString: string
-  sign: (data: Uint8Array) => Promise<Uint8Array>
+  sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
 }
 
 /** The fields a sender chooses; the rest are filled in. */
@@ -205,7 +205,8 @@ export async function signEnvelope (signer: EnvelopeSigner, draft: EnvelopeDraft
   if (unsigned.body !== undefined) validateJsonRpc(unsigned.body)
   const parts = canonicalParts(unsigned)
   const input = signingBytes(parts)
-  const sig = toBase64url(await signer.sign(input))
+  const signed = signer.sign(input)
+  const sig = toBase64url(signed instanceof Uint8Array ? signed : await signed)
   const envelope = { ...unsigned, sig } as Envelope
   // wire = input without the context, with the sig member inserted where the tail begins
   const split = input.byteLength - parts.tail.length - 1

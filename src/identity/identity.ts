@@ -145,7 +145,8 @@ export class Identity {
   }
 
   /** Signs `data` with the Ed25519 key (deterministic, RFC 8032). */
-  async sign (data: Uint8Array): Promise<Uint8Array> {
+  sign (data: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    // synchronous on Node's native backend: envelopes sign without a promise hop
     return this.#signer.sign(data)
   }
 
