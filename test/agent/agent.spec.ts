@@ -99,12 +99,12 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     serverUpgraded.catch(() => {})
     const incoming = new Promise<Session>(resolve => {
       seller.addEventListener('session', (e) => {
-        serverUpgraded = nextEvent(e.detail, 'upgrade', 20_000)
+        serverUpgraded = nextEvent(e.detail, 'upgrade', 30_000)
         resolve(e.detail)
       }, { once: true })
     })
     const session = await buyer.connect('@seller-nine')
-    const clientUpgraded = nextEvent(session, 'upgrade', 20_000)
+    const clientUpgraded = nextEvent(session, 'upgrade', 30_000)
     const back = await incoming
     const turn = async (i: number): Promise<JsonValue> => i % 2 === 0 ? session.request('quote', { job: `turn ${i}` }) : back.request('whoami')
     const turns: JsonValue[] = []
