@@ -55,7 +55,7 @@ import type { JsonValue } from '../crypto/canonical-json.js'
 import { utf8 } from '../crypto/bytes.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { SESSION_PROTOCOL } from '../session/constants.js'
-import { Session, RESUME } from '../session/session.js'
+import { Session, RESUME, peekBody } from '../session/session.js'
 import { readFrames } from '../session/frames.js'
 import { HARD_FRAME_FACTOR } from '../session/constants.js'
 import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
@@ -141,6 +141,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #libp2p: Libp2p<AgentServices> | undefined
   #resolver: HandleResolver | undefined
   #record: HandleRecord | undefined
+  /** The record as JSON, as hellos carry it (parsed once per publish, not per session). */
+  #recordJson: JsonValue | undefined
   #republish: ReturnType<typeof setTimeout> | undefined
   #stopping = false
 
@@ -255,6 +257,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       throw new HandleRecordError(HandleRecordErrorCode.HANDLE_TAKEN, `no DHT server accepted the record for @${handle} (the handle may be held by another key)`)
     }
     this.#record = record
+    this.#recordJson = JSON.parse(fromUtf8(bytes)) as JsonValue
     this.#resolver?.remember(record)
     clearTimeout(this.#republish)
     this.#republish = setTimeout(() => { this.publish().catch(err => { log('republish of @%s failed: %e', handle, err) }) }, Math.max(1000, ttlMs / 2))
@@ -362,7 +365,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     return {
       signer: this.identity,
       handle: this.#record === undefined ? undefined : this.handleName,
-      record: () => this.#record === undefined ? undefined : JSON.parse(new TextDecoder().decode(this.#record.bytes)) as JsonValue,
+      record: () => this.#recordJson,
       handlers: this.#handlers,
       verifyHello: async (remotePeer, claimed, record) => this.#verifyHello(remotePeer, claimed, record),
       ...(this.#options.maxEnvelopeBytes === undefined ? {} : { maxBytes: this.#options.maxEnvelopeBytes }),
@@ -436,13 +439,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
 /** The session id named by a frame if it is a `session/resume` (unverified: the session checks it). */
 function resumeTarget (bytes: Uint8Array): string | undefined {
-  try {
-    const body = (JSON.parse(fromUtf8(bytes)) as { body?: { method?: unknown, params?: { session?: unknown } } }).body
-    if (body?.method === RESUME && typeof body.params?.session === 'string') return body.params.session
-  } catch {
-    // not JSON: the new session refuses it with its code
-  }
-  return undefined
+  const body = peekBody(bytes)
+  return body?.method === RESUME && typeof body.params?.session === 'string' ? body.params.session : undefined
 }
 
 /** No STUN/TURN servers (none is reachable offline, and each costs a second per dial); ICE bound as PARLEY_WEBRTC_BIND says. */

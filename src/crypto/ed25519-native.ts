@@ -6,7 +6,7 @@
  */
 import type { Ed25519Backend, Ed25519Signer } from './ed25519.js'
 import type { KeyObject } from 'node:crypto'
-import { concat } from './bytes.js'
+import { concat, fromBase64url } from './bytes.js'
 
 // DER prefixes of PKCS#8 and SPKI structures holding a raw Ed25519 key (RFC 8410)
 const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
@@ -62,7 +62,8 @@ export function webCryptoBackend (): Ed25519Backend | undefined {
     async signer (seed: Uint8Array): Promise<Ed25519Signer> {
       const privateKey = await subtle.importKey('pkcs8', concat(PKCS8_PREFIX, seed) as Uint8Array<ArrayBuffer>, alg, true, ['sign'])
       const jwk = await subtle.exportKey('jwk', privateKey)
-      const publicKey = Uint8Array.from(atob((jwk.x ?? '').replace(/-/g, '+').replace(/_/g, '/')), ch => ch.charCodeAt(0))
+      const publicKey = fromBase64url(jwk.x ?? '')
+      if (publicKey === undefined) throw new Error('WebCrypto exported an unreadable Ed25519 public key')
       return {
         publicKey,
         sign: async (message) => new Uint8Array(await subtle.sign(alg, privateKey, message as Uint8Array<ArrayBuffer>))

@@ -28,8 +28,6 @@ import { toHex } from './bytes.js'
 
 ed.hashes.sha512 = sha512
 
-/** The field prime p = 2^255 - 19. */
-const P = (1n << 255n) - 19n
 /** The group order L, little-endian bytes. */
 const L_LE = Uint8Array.from([
   0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
@@ -162,5 +160,3 @@ function concat3 (a: Uint8Array, b: Uint8Array, c: Uint8Array): Uint8Array {
   return out
 }
 
-// keep the prime referenced for readers of the rule; used in tests through the export
-export const FIELD_PRIME = P

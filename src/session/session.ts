@@ -452,14 +452,22 @@ function errorResponse (request: JsonRpcRequest, code: number, message: string, 
   return { jsonrpc: '2.0', id: request.id, error: data === undefined ? { code, message } : { code, message, data } }
 }
 
+/**
+ * The JSON-RPC body of a frame, read without any check (to answer a refused
+ * request, or route a resume to its session); undefined if unreadable.
+ */
+export function peekBody (bytes: Uint8Array): { id?: unknown, method?: unknown, params?: { session?: unknown } } | undefined {
+  try {
+    return (JSON.parse(fromUtf8(bytes)) as { body?: { id?: unknown, method?: unknown, params?: { session?: unknown } } }).body
+  } catch {
+    return undefined
+  }
+}
+
 /** The id of a refused frame's request, if it can be read at all (to answer it). */
 function requestIdOf (bytes: Uint8Array): JsonRpcId | undefined {
-  try {
-    const body = (JSON.parse(fromUtf8(bytes)) as { body?: { id?: unknown, method?: unknown } }).body
-    const id = body?.id
-    if (typeof body?.method === 'string' && (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id)))) return id
-  } catch {
-    // unreadable: nothing to answer
-  }
+  const body = peekBody(bytes)
+  const id = body?.id
+  if (typeof body?.method === 'string' && (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id)))) return id
   return undefined
 }
