@@ -42,13 +42,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
-import { createIdentity, loadOrCreateIdentity } from '../identity/index.js'
+import { createIdentity, loadOrCreateIdentity, saveIdentity } from '../identity/index.js'
 import type { Identity, IdentityKind } from '../identity/index.js'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
 import {
-  DEFAULT_RECORD_TTL_MS, HANDLE_PATTERN, createHandleRecord, handleDhtConfig, handleKey, parseHandle, validateHandleRecord
+  DEFAULT_RECORD_TTL_MS, HANDLE_PATTERN, createHandleRecord, createRotation, handleDhtConfig, handleKey, parseHandle, succession, validateHandleRecord
 } from '../handles/record.js'
-import type { HandleRecord } from '../handles/record.js'
+import type { HandleRecord, HandleRotation } from '../handles/record.js'
 import { DEFAULT_POW_BITS } from '../handles/pow.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
@@ -133,7 +133,7 @@ export async function createAgent (options: AgentOptions): Promise<Agent> {
 }
 
 export class Agent extends TypedEventEmitter<AgentEvents> {
-  readonly identity: Identity
+  #identity: Identity
   readonly handleName: string | undefined
   readonly #options: AgentOptions
   readonly #handlers = new Map<string, Handler>()
@@ -143,19 +143,23 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #record: HandleRecord | undefined
   /** The record as JSON, as hellos carry it (parsed once per publish, not per session). */
   #recordJson: JsonValue | undefined
+  /** The previous key's hand-over of our handle, carried in our records after {@link rotateKey}. */
+  #rotation: HandleRotation | undefined
   #republish: ReturnType<typeof setTimeout> | undefined
   #stopping = false
 
   constructor (identity: Identity, options: AgentOptions) {
     super()
-    this.identity = identity
+    this.#identity = identity
     this.#options = options
     this.handleName = options.handle === undefined ? undefined : parseHandle(options.handle)
     for (const r of options.relays) multiaddr(r) // fail early on a bad address
     this.#handlers.set('ping', () => 'pong')
   }
 
-  get peerId (): string { return this.identity.peerIdString }
+  /** Our key (a new one after {@link rotateKey}). */
+  get identity (): Identity { return this.#identity }
+  get peerId (): string { return this.#identity.peerIdString }
   get libp2p (): Libp2p<AgentServices> {
     if (this.#libp2p === undefined) throw new Error('agent not started')
     return this.#libp2p
@@ -175,10 +179,12 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** Starts the node, reserves on the relays, and publishes our handle record. */
   async start (): Promise<void> {
+    if (this.#libp2p !== undefined) throw new Error('agent already started')
+    this.#stopping = false
     const o = this.#options
     const minPowBits = o.minPowBits ?? DEFAULT_POW_BITS
     const libp2p = await createLibp2p({
-      privateKey: this.identity.privateKey,
+      privateKey: this.#identity.privateKey,
       // One bare /p2p-circuit per relay: circuit relay v2 then keeps that many reservations among
       // the relays we are connected to (we dial ours), and seeks one again when a relay comes back
       // after a restart. (A relay-specific listen address is reserved once and never again, and
@@ -216,11 +222,47 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     this.#stopping = true
     clearTimeout(this.#republish)
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))
-    if (this.#libp2p !== undefined) {
-      await this.#libp2p.stop()
+    const libp2p = this.#libp2p
+    if (libp2p !== undefined) {
+      this.#libp2p = undefined
+      await libp2p.stop()
       running--
       await releaseWebRTC()
     }
+  }
+
+  /**
+   * Hands our handle over to a new key, as when the old one may be
+   * compromised. The old key signs the hand-over; the node restarts under
+   * the new key (a new peer id: open sessions close), and publishes a
+   * successor record carrying that signature, which DHT servers and
+   * resolvers accept in place of the old key's record. With a `dataDir`,
+   * the new key replaces the old one on disk.
+   *
+   * @example
+   * ```ts
+   * const before = agent.peerId
+   * const record = await agent.rotateKey()
+   * record.rotation?.prev === before // true; callers of @handle now reach the new key
+   * ```
+   */
+  async rotateKey (): Promise<HandleRecord> {
+    const handle = this.handleName
+    if (handle === undefined) throw new Error('an agent without a handle has nothing to hand over')
+    if (this.#libp2p === undefined) throw new Error('agent not started')
+    const next = await createIdentity({ kind: this.#identity.kind })
+    const rotation = await createRotation(this.#identity, handle, next.peerIdString)
+    await this.stop()
+    if (this.#options.dataDir !== undefined) await saveIdentity(this.#options.dataDir, next, { overwrite: true })
+    log('@%s: key %s hands over to %s', handle, this.#identity.peerIdString, next.peerIdString)
+    this.#identity = next
+    this.#rotation = rotation
+    this.#record = undefined
+    this.#recordJson = undefined
+    await this.start()
+    const record = this.#record as HandleRecord | undefined
+    if (record === undefined) throw new Error(`@${handle} was not republished under the new key`)
+    return record
   }
 
   /** Resolves `@handle` to its current, verified record (cached until expiry). */
@@ -238,17 +280,17 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     if (handle === undefined) throw new Error('this agent has no handle')
     const libp2p = this.libp2p
     const existing = await this.#resolver?.lookup(handle)
-    if (existing !== undefined && existing.peer !== this.peerId && existing.expires > Date.now() && existing.rotation?.prev === undefined) {
-      throw new HandleRecordError(HandleRecordErrorCode.HANDLE_TAKEN, `@${handle} is held by ${existing.peer} until ${new Date(existing.expires).toISOString()}`)
-    }
     const ttlMs = this.#options.recordTtlMs ?? DEFAULT_RECORD_TTL_MS
-    const { record, bytes } = await createHandleRecord(this.identity, {
+    const { record, bytes } = await createHandleRecord(this.#identity, {
       handle,
       relays: this.#reservedRelays().slice(0, 8),
-      seq: Math.max(Date.now(), (this.#record?.seq ?? 0) + 1),
+      seq: Math.max(Date.now(), (this.#record?.seq ?? 0) + 1, (existing?.seq ?? 0) + 1),
       ttlMs,
-      powBits: this.#options.powBits ?? DEFAULT_POW_BITS
+      powBits: this.#options.powBits ?? DEFAULT_POW_BITS,
+      ...(this.#rotation === undefined ? {} : { rotation: this.#rotation })
     })
+    // first come, first served, as the DHT servers will judge it (throws ERR_HANDLE_TAKEN)
+    if (existing !== undefined) succession(existing, record, Date.now())
     let accepted = 0
     for await (const event of libp2p.services.dht.put(handleKey(handle), bytes, { signal: AbortSignal.timeout(15_000) })) {
       if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') accepted++
@@ -276,14 +318,24 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   async connect (target: string): Promise<Session> {
     let peer: string
     let relays: string[] = []
+    let connection: Connection
     if (target.startsWith('@') || HANDLE_PATTERN.test(target)) {
-      const record = await this.resolve(target)
+      let record = await this.resolve(target)
+      try {
+        connection = await this.#dial(record.peer, record.relays)
+      } catch (err) {
+        // the cached record may be stale: the handle moved relays, or to a new key
+        const fresh = await this.resolve(target, { fresh: true })
+        if (fresh === record) throw err
+        record = fresh
+        connection = await this.#dial(record.peer, record.relays)
+      }
       peer = record.peer
       relays = [...record.relays]
     } else {
       peer = peerIdFromString(target).toString()
+      connection = await this.#dial(peer, relays)
     }
-    const connection = await this.#dial(peer, relays)
     const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
     const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
     await session.ready
@@ -291,7 +343,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     return session
   }
 
-  async #dial (peer: string, relays: string[]): Promise<Connection> {
+  async #dial (peer: string, relays: readonly string[]): Promise<Connection> {
     const libp2p = this.libp2p
     const open = libp2p.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
     const best = open.find(c => c.limits === undefined) ?? open[0]
@@ -363,7 +415,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   #host (): SessionHost {
     return {
-      signer: this.identity,
+      signer: this.#identity,
       handle: this.#record === undefined ? undefined : this.handleName,
       record: () => this.#recordJson,
       handlers: this.#handlers,
@@ -383,7 +435,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       const bytes = utf8(canonicalize(record))
       const offered = await validateHandleRecord(bytes, { key: handleKey(claimed), minPowBits })
       if (offered.peer !== remotePeer) return anon
-      const current = await this.resolve(claimed)
+      let current = await this.resolve(claimed)
+      // a caller whose cached record names another key may have rotated: ask the DHT again
+      if (current.peer !== remotePeer) current = await this.resolve(claimed, { fresh: true })
       if (current.peer !== remotePeer) {
         log('%s claims @%s, which the DHT gives to %s', remotePeer, claimed, current.peer)
         return anon

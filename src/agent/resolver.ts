@@ -6,7 +6,7 @@
 import type { KadDHT } from '@libp2p/kad-dht'
 import { logger } from '@libp2p/logger'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
-import { handleKey, parseHandle, validateHandleRecord } from '../handles/record.js'
+import { handleKey, parseHandle, succession, validateHandleRecord } from '../handles/record.js'
 import type { HandleRecord } from '../handles/record.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 
@@ -42,8 +42,23 @@ export class HandleResolver {
       if (cached !== undefined && cached.expires > Date.now()) return cached
       throw new HandleRecordError(HandleRecordErrorCode.NOT_FOUND, `@${handle} has no valid handle record in the DHT`)
     }
+    if (cached !== undefined && !this.#succeeds(cached, record)) return cached
     this.#cache.set(handle, record)
     return record
+  }
+
+  /**
+   * Whether `next` may replace the cached `current`: first come, first
+   * served, as DHT servers decide it. A new key is followed only through a
+   * successor record that the held key signed (`rotation.prev`).
+   */
+  #succeeds (current: HandleRecord, next: HandleRecord): boolean {
+    try {
+      return succession(current, next, Date.now()) === 'accept' || next.seq === current.seq
+    } catch (err) {
+      log('@%s: ignoring a record of %s while %s holds it: %e', current.handle, next.peer, current.peer, err)
+      return false
+    }
   }
 
   /** Asks the DHT, without the cache; undefined when no valid record exists. */

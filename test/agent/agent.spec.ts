@@ -6,7 +6,9 @@ import { startRelayProcess, freePort } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
 import { createAgent, Session, SESSION_PROTOCOL, RpcError } from '../../src/agent/index.js'
-import type { Agent, AgentOptions } from '../../src/agent/index.js'
+import { Agent } from '../../src/agent/index.js'
+import type { AgentOptions } from '../../src/agent/index.js'
+import { loadIdentity } from '../../src/identity/index.js'
 import { signEnvelope } from '../../src/envelope/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createHandleRecord } from '../../src/handles/record.js'
@@ -200,6 +202,38 @@ describe('agents on a relay: handles, sessions, kinds', function () {
       expect(err).to.have.property('code', 'ERR_HANDLE_TAKEN')
     }
     expect((await alice.resolve('@rapidplumb', { fresh: true })).peer).to.equal(plumber.peerId)
+  })
+
+  it('rotates a key: callers follow the successor record, the old key cannot take the handle back', async () => {
+    const keeper = await agent({ handle: 'keeper', dataDir: join(dir, 'keeper') })
+    keeper.handle('whoami', (_params, ctx) => ctx.caller as unknown as JsonValue)
+    const first = await alice.connect('@keeper')
+    expect(first.remote).to.include({ handle: 'keeper', kind: 'agent' })
+    const old = keeper.identity
+    const closed = nextEvent(first, 'close')
+
+    const record = await keeper.rotateKey()
+    await closed
+    expect(keeper.peerId).to.not.equal(old.peerIdString)
+    expect(record).to.include({ handle: 'keeper', peer: keeper.peerId })
+    expect(record.rotation?.prev).to.equal(old.peerIdString)
+    expect((await loadIdentity(join(dir, 'keeper'))).peerIdString, 'the new key is on disk').to.equal(keeper.peerId)
+
+    // alice still caches the old record: connect follows the successor
+    const second = await alice.connect('@keeper')
+    expect(second.remote).to.deep.equal({ peer: keeper.peerId, handle: 'keeper', kind: 'agent' })
+    expect(await second.request('whoami')).to.deep.equal({ peer: alice.peerId, handle: 'alice', kind: 'human' })
+    expect((await plumber.resolve('@keeper')).peer).to.equal(keeper.peerId)
+
+    const usurper = new Agent(old, { handle: 'keeper', relays: [relayAddrs.tcp], powBits: BITS, minPowBits: BITS, rtcConfiguration: LOOPBACK_RTC })
+    agents.push(usurper)
+    try {
+      await usurper.start()
+      expect.fail('the old key took the handle back')
+    } catch (err) {
+      expect(err).to.have.property('code', 'ERR_HANDLE_TAKEN')
+    }
+    expect((await alice.resolve('@keeper', { fresh: true })).peer).to.equal(keeper.peerId)
   })
 
   it('after a relay restart the agents re-reserve, republish and can be called again', async () => {
