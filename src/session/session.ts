@@ -107,6 +107,27 @@ export interface SessionEvents {
   close: CustomEvent<Error | undefined>
   /** The session moved to a new stream (`detail`), e.g. from a relayed circuit to WebRTC. */
   upgrade: CustomEvent<Stream>
+  /**
+   * Every envelope sent, and every frame received with the verdict on it: a
+   * transcript (the dashboard and `parley demo` show it). Dispatched only
+   * while someone listens.
+   */
+  envelope: CustomEvent<EnvelopeRecord>
+}
+
+/** One envelope of a session's transcript. */
+export interface EnvelopeRecord {
+  dir: 'in' | 'out'
+  /** Local receive or send time (ms). */
+  at: number
+  /** The envelope, when it decoded (a refused frame may not). */
+  envelope?: Envelope
+  /** The body, opened if it was sealed. */
+  body?: JsonRpcMessage
+  /** `true` when the envelope passed every check, else the refusal's code. */
+  verified: true | string
+  /** The exact wire bytes. */
+  bytes: Uint8Array
 }
 
 interface Pending {
@@ -294,9 +315,10 @@ export class Session extends TypedEventEmitter<SessionEvents> {
 
   async #send (body: JsonRpcMessage): Promise<void> {
     if (this.#closed) throw new SessionClosedError('session is closed')
-    const { bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to: this.#to(), body })
+    const { envelope, bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to: this.#to(), body })
     this.#lastActivity = Date.now()
     await writeFrame(this.#stream, bytes)
+    if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'out', at: this.#lastActivity, envelope, body, verified: true, bytes } })
   }
 
   #to (): { peer: string, handle?: string } {
@@ -352,6 +374,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       envelope = decoded.envelope
     } catch (err) {
       if (!(err instanceof EnvelopeError)) throw err
+      if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'in', at: Date.now(), verified: err.code, bytes } })
       this.#reject(err.code, requestIdOf(bytes), err.message)
       if (this.#remote === undefined) this.#abort(err)
       return
@@ -363,6 +386,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       this.#reject((err as EnvelopeError).code ?? 'ERR_UNSEALABLE', undefined, (err as Error).message)
       return
     }
+    if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'in', at: this.#lastActivity, envelope, body, verified: true, bytes } })
     if (this.#remote === undefined) {
       await this.#receiveHello(envelope, body)
       return
@@ -404,7 +428,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       this.safeDispatchEvent('notification', { detail: { method: body.method, params: body.params, caller } })
       return
     }
-    this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
+    if (this.listenerCount('request') > 0) this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
     let response: JsonRpcMessage
     if (request.method === PING) {
       response = { jsonrpc: '2.0', id: request.id, result: 'pong' }
