@@ -23,6 +23,8 @@ export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' |
   limits: RelayLimits
   httpHost: string
   httpPort: number
+  /** The token dashboard actions need (undefined: a new random one each start). */
+  dashboardToken: string | undefined
   logLevel: LogLevel
 }
 
@@ -40,8 +42,9 @@ const SETTINGS: Setting[] = [
   { key: 'listen', flag: 'listen', env: 'PARLEY_LISTEN', kind: 'list', help: `listen multiaddr, repeatable (default ${DEFAULT_LISTEN.join(' ')})` },
   { key: 'announce', flag: 'announce', env: 'PARLEY_ANNOUNCE', kind: 'list', help: 'multiaddr to announce instead of the listen addresses, repeatable' },
   { key: 'bootstrap', flag: 'bootstrap', env: 'PARLEY_BOOTSTRAP', kind: 'list', help: 'another relay to join (multiaddr with /p2p/<id>), repeatable' },
-  { key: 'httpHost', flag: 'http-host', env: 'PARLEY_HTTP_HOST', kind: 'string', help: 'address of the HTTP endpoint for /metrics and /healthz (default 127.0.0.1)' },
+  { key: 'httpHost', flag: 'http-host', env: 'PARLEY_HTTP_HOST', kind: 'string', help: 'address of the HTTP endpoint: dashboard, /metrics, /healthz (default 127.0.0.1)' },
   { key: 'httpPort', flag: 'http-port', env: 'PARLEY_HTTP_PORT', kind: 'int', help: 'its port, 0 for any free port (default 9090)' },
+  { key: 'dashboardToken', flag: 'dashboard-token', env: 'PARLEY_DASHBOARD_TOKEN', kind: 'string', help: 'token that dashboard actions need, 16+ URL-safe characters (default: random each start)' },
   { key: 'maxReservations', flag: 'max-reservations', env: 'PARLEY_MAX_RESERVATIONS', kind: 'int', help: `reservations held at once (default ${DEFAULT_RELAY_LIMITS.maxReservations})` },
   { key: 'maxReservationsPerIp', flag: 'max-reservations-per-ip', env: 'PARLEY_MAX_RESERVATIONS_PER_IP', kind: 'int', help: `reservations from one IP address (default ${DEFAULT_RELAY_LIMITS.maxReservationsPerIp})` },
   { key: 'maxCircuitsPerPeer', flag: 'max-circuits-per-peer', env: 'PARLEY_MAX_CIRCUITS_PER_PEER', kind: 'int', help: `open circuits one peer may dial (default ${DEFAULT_RELAY_LIMITS.maxCircuitsPerPeer})` },
@@ -59,8 +62,10 @@ export const RELAY_USAGE = `Usage: parley relay [options]
 
 Runs a Parley relay: circuit relay v2 server, Kademlia DHT server for handle
 records, gossipsub router and bootstrap point. Prints its dialable multiaddrs
-on stdout, one per line, and writes them to DATA_DIR/multiaddrs. Serves
-Prometheus metrics at http://HOST:PORT/metrics and a health check at /healthz.
+on stdout, one per line, and writes them to DATA_DIR/multiaddrs. Serves the
+dev dashboard at http://HOST:PORT/ (the URL printed on stderr carries the
+token that actions need), Prometheus metrics at /metrics and a health check
+at /healthz.
 SIGINT or SIGTERM stops it cleanly.
 
 Options (flag, or environment variable, or config-file key):
@@ -159,6 +164,10 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
   if (httpPort > 65535) throw new UsageError(`http port ${httpPort} is out of range`)
   const circuitData = text('circuitData')
   const dhtPublicOnly = get.get('dhtPublicOnly')
+  const dashboardToken = text('dashboardToken')
+  if (dashboardToken !== undefined && !/^[A-Za-z0-9._~-]{16,256}$/.test(dashboardToken)) {
+    throw new UsageError('dashboard token must be 16 to 256 URL-safe characters (A-Z a-z 0-9 . _ ~ -)')
+  }
 
   return {
     dataDir: resolve(text('dataDir') ?? '.parley/relay'),
@@ -167,6 +176,7 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     bootstrap: checkAddrs('bootstrap', list('bootstrap') ?? []),
     httpHost: text('httpHost') ?? '127.0.0.1',
     httpPort,
+    dashboardToken,
     minPowBits: int('minPowBits', DEFAULT_POW_BITS),
     dhtPublicOnly: typeof dhtPublicOnly === 'boolean' ? dhtPublicOnly : dhtPublicOnly === undefined ? false : parseBool('dhtPublicOnly', String(dhtPublicOnly)),
     logLevel: logLevel as LogLevel,

@@ -9,8 +9,10 @@ import { enable } from '@libp2p/logger'
 import { createRelayNode } from '../src/node/relay.js'
 import type { RelayNode } from '../src/node/relay.js'
 import { openCircuits } from '../src/node/relay-metrics.js'
-import { startHttp } from '../src/node/http.js'
+import { Router, startHttp } from '../src/node/http.js'
 import type { HttpEndpoint } from '../src/node/http.js'
+import { DashboardServer } from '../src/dashboard/server.js'
+import { relaySource } from '../src/dashboard/relay-source.js'
 import { loadRelayConfig } from './config.js'
 import type { LogLevel } from './config.js'
 
@@ -55,14 +57,15 @@ export async function runRelay (argv: string[]): Promise<number> {
     throw new StartError(`cannot start the relay: ${reason(err)}`)
   }
   let http: HttpEndpoint
+  const dashboard = new DashboardServer({ source: relaySource(relay), host: config.httpHost, ...(config.dashboardToken === undefined ? {} : { token: config.dashboardToken }) })
   try {
-    http = await startHttp(config.httpHost, config.httpPort, {
-      '/metrics': async (_req, res) => {
+    const router = dashboard.mount(new Router())
+      .get('/metrics', async (_req, res) => {
         const registry = relay.registry
         if (registry === undefined) { res.writeHead(404).end(); return }
         res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics())
-      },
-      '/healthz': (_req, res) => {
+      })
+      .get('/healthz', (_req, res) => {
         const ok = relay.libp2p.status === 'started'
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({
           status: ok ? 'ok' : relay.libp2p.status,
@@ -72,8 +75,8 @@ export async function runRelay (argv: string[]): Promise<number> {
           reservations: relay.libp2p.services.relay.reservations.size,
           circuits: openCircuits(relay.libp2p)
         }) + '\n')
-      }
-    })
+      })
+    http = await startHttp(config.httpHost, config.httpPort, router)
   } catch (err) {
     await relay.stop()
     throw new StartError(`cannot serve HTTP on ${config.httpHost}:${config.httpPort}: ${reason(err)}`)
@@ -84,7 +87,8 @@ export async function runRelay (argv: string[]): Promise<number> {
   await writeFile(file + '.tmp', addrs.join('\n') + '\n')
   await rename(file + '.tmp', file)
   for (const a of addrs) process.stdout.write(a + '\n')
-  process.stderr.write(`parley relay ${relay.peerId.toString()} started; data in ${config.dataDir}; metrics ${http.url}/metrics, health ${http.url}/healthz\n`)
+  process.stderr.write(`parley relay ${relay.peerId.toString()} started; data in ${config.dataDir}; metrics ${http.url}/metrics, health ${http.url}/healthz\n` +
+    `parley relay dashboard: ${dashboard.url(http.url)}\n`)
 
   // keep the handlers for the whole shutdown: a second signal (a supervisor signalling the
   // process group, or Ctrl-C reaching both the launcher and the relay) must not kill it mid-way

@@ -62,6 +62,12 @@ import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
 import { HandleResolver } from './resolver.js'
+// --- presence (dev dashboard): opt-in announcements on gossipsub ---
+import type { GossipSub } from '@libp2p/gossipsub'
+import { presenceEnabled, presencePubsub, startAgentPresence } from '../presence/agent.js'
+import type { AgentPresenceOption } from '../presence/agent.js'
+import type { Presence } from '../presence/presence.js'
+// --- end presence ---
 
 const log = logger('parley:agent')
 
@@ -114,9 +120,15 @@ export interface AgentOptions {
    * `PARLEY_WEBRTC_BIND` when that environment variable is set).
    */
   rtcConfiguration?: RTCConfiguration
+  /**
+   * Announce this agent on the presence topic (`protocols/presence`) so that
+   * dashboards can show it: handle, kind, capabilities (default: the methods
+   * it serves) and connections, signed. Adds gossipsub. Default off.
+   */
+  presence?: AgentPresenceOption
 }
 
-export type AgentServices = { identify: Identify, ping: Ping, dht: KadDHT }
+export type AgentServices = { identify: Identify, ping: Ping, dht: KadDHT, pubsub?: GossipSub }
 
 export interface AgentEvents {
   /** An incoming session, after its hello: `detail.remote` is the verified caller. */
@@ -147,6 +159,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #rotation: HandleRotation | undefined
   #republish: ReturnType<typeof setTimeout> | undefined
   #stopping = false
+  #presence: Presence | undefined
 
   constructor (identity: Identity, options: AgentOptions) {
     super()
@@ -167,6 +180,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** Our published handle record, once {@link start} has published it. */
   get record (): HandleRecord | undefined { return this.#record }
+
+  /** Presence announcements seen (and ours sent), when the `presence` option is on. */
+  get presence (): Presence | undefined { return this.#presence }
 
   /** Sessions open now, both directions. */
   get sessions (): ReadonlySet<Session> { return this.#sessions }
@@ -200,7 +216,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       services: {
         identify: identify(),
         ping: ping(),
-        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper, ...handleDhtConfig({ minPowBits }) })
+        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper, ...handleDhtConfig({ minPowBits }) }),
+        ...(presenceEnabled(o.presence) ? { pubsub: presencePubsub() } : {})
       }
     })
     this.#libp2p = libp2p
@@ -214,6 +231,16 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     await Promise.allSettled(o.relays.map(async r => libp2p.dial(multiaddr(r), { signal: AbortSignal.timeout(10_000) })))
     await this.#waitForReservation()
     if (this.handleName !== undefined) await this.publish()
+    // --- presence ---
+    if (presenceEnabled(o.presence) && libp2p.services.pubsub !== undefined) {
+      this.#presence = startAgentPresence({
+        identity: this.identity,
+        announcedHandle: () => this.#record === undefined ? undefined : this.handleName,
+        capabilities: () => [...this.#handlers.keys()].filter(m => m !== 'ping'),
+        resolve: async (handle) => this.resolve(handle).then(r => ({ peer: r.peer, kind: r.kind }), () => undefined)
+      }, libp2p as Libp2p<{ pubsub: GossipSub }>, o.presence ?? true)
+    }
+    // --- end presence ---
   }
 
   /** Stops the node; open sessions close. */
@@ -221,6 +248,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     if (this.#stopping) return
     this.#stopping = true
     clearTimeout(this.#republish)
+    this.#presence?.stop()
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))
     const libp2p = this.#libp2p
     if (libp2p !== undefined) {

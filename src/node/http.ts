@@ -1,34 +1,137 @@
 /**
- * A node's local HTTP endpoint: Prometheus `/metrics` and `/healthz`, bound
- * to 127.0.0.1 by default. (The dev dashboard will be served here too.)
+ * A node's local HTTP endpoint: Prometheus `/metrics`, `/healthz` and the dev
+ * dashboard, bound to 127.0.0.1 by default.
+ *
+ * Routing is deliberately small: a route is a method, a path and a handler;
+ * the path matches exactly, or as a prefix when it ends in `/*`. A path no
+ * route matches is 404; a path matched only under other methods is 405 with
+ * an `Allow` header. A `GET` route answers `HEAD` too.
+ *
+ * @example
+ * ```ts
+ * const router = new Router()
+ *   .get('/healthz', (_req, res) => { res.writeHead(200).end('ok\n') })
+ *   .get('/assets/*', (_req, res, { rest }) => serveFile(res, rest))
+ *   .post('/api/approvals/*', async (req, res, { rest }) => decide(rest, req, res))
+ * const http = await startHttp('127.0.0.1', 9090, router)
+ * ```
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+/** What a handler learns from the match: the path, and for a prefix route what follows the prefix. */
+export interface RouteMatch {
+  /** The request path (no query string), percent-encoding kept. */
+  path: string
+  /** For a prefix route, the rest of the path after the prefix (`/assets/*` and `/assets/app.js` give `app.js`). */
+  rest: string
+  /** The parsed request URL. */
+  url: URL
+}
+
+export type Route = (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => void | Promise<void>
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
+
+interface Entry {
+  method: Method
+  /** Exact path, or the prefix (ending in `/`) for prefix routes. */
+  path: string
+  prefix: boolean
+  handler: Route
+}
+
+/** Method + exact path or prefix routes; see the module comment for the rules. */
+export class Router {
+  readonly #entries: Entry[] = []
+  readonly #closers: Array<() => void | Promise<void>> = []
+
+  /**
+   * Adds a route. `path` is exact, or a prefix when it ends in `/*`
+   * (`/assets/*` matches `/assets/x` and `/assets/a/b`, not `/assets`).
+   * Exact routes win over prefix routes; the longest prefix wins.
+   */
+  add (method: Method, path: string, handler: Route): this {
+    const prefix = path.endsWith('/*')
+    this.#entries.push({ method, path: prefix ? path.slice(0, -1) : path, prefix, handler })
+    // exact first, then longer prefixes first
+    this.#entries.sort((a, b) => Number(a.prefix) - Number(b.prefix) || b.path.length - a.path.length)
+    return this
+  }
+
+  get (path: string, handler: Route): this { return this.add('GET', path, handler) }
+  post (path: string, handler: Route): this { return this.add('POST', path, handler) }
+
+  /** Runs `fn` when the endpoint closes, before connections are cut (to end long-lived responses cleanly). */
+  onClose (fn: () => void | Promise<void>): this {
+    this.#closers.push(fn)
+    return this
+  }
+
+  /** @internal runs the close hooks */
+  async closing (): Promise<void> {
+    await Promise.allSettled(this.#closers.map(async fn => fn()))
+  }
+
+  /** The route for `method` and `path`, or why there is none (404, or 405 with the allowed methods). */
+  match (method: string, path: string): { entry: Entry, rest: string } | { status: 404 } | { status: 405, allow: string[] } {
+    const allow = new Set<string>()
+    for (const entry of this.#entries) {
+      const hit = entry.prefix ? path.startsWith(entry.path) && path.length > entry.path.length : path === entry.path
+      if (!hit) continue
+      const m = method === 'HEAD' ? 'GET' : method
+      if (entry.method === m) return { entry, rest: entry.prefix ? path.slice(entry.path.length) : '' }
+      allow.add(entry.method)
+      if (entry.method === 'GET') allow.add('HEAD')
+    }
+    return allow.size === 0 ? { status: 404 } : { status: 405, allow: [...allow] }
+  }
+
+  /** Handles one request (the server's request listener). */
+  handle (req: IncomingMessage, res: ServerResponse): void {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost')
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n')
+      return
+    }
+    const found = this.match(req.method ?? 'GET', url.pathname)
+    if ('status' in found) {
+      res.writeHead(found.status, { 'content-type': 'text/plain', ...(found.status === 405 ? { allow: found.allow.join(', ') } : {}) })
+        .end(found.status === 404 ? 'not found\n' : 'method not allowed\n')
+      return
+    }
+    Promise.resolve(found.entry.handler(req, res, { path: url.pathname, rest: found.rest, url })).catch((err: Error) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end(`error: ${err.message}\n`)
+    })
+  }
+}
 
 export interface HttpEndpoint {
   readonly server: Server
   /** `http://host:port` as bound (with the real port when 0 was asked for). */
   readonly url: string
+  /** The bound port. */
+  readonly port: number
   close: () => Promise<void>
 }
 
-/** Starts an HTTP server with exact-path routes; anything else is 404. Rejects if the port is unusable. */
-export async function startHttp (host: string, port: number, routes: Record<string, Route>): Promise<HttpEndpoint> {
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
-    const route = routes[path]
-    if (route === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(route === undefined ? 404 : 405, { 'content-type': 'text/plain' }).end(route === undefined ? 'not found\n' : 'method not allowed\n')
-      return
-    }
-    Promise.resolve(route(req, res)).catch((err: Error) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
-      res.end(`error: ${err.message}\n`)
-    })
-  })
+/**
+ * Starts an HTTP server on `host:port` with `routes`: a {@link Router}, or a
+ * map of exact paths to `GET` handlers. Rejects if the port is unusable.
+ */
+export async function startHttp (host: string, port: number, routes: Router | Record<string, Route>): Promise<HttpEndpoint> {
+  let router: Router
+  if (routes instanceof Router) {
+    router = routes
+  } else {
+    router = new Router()
+    for (const [path, handler] of Object.entries(routes)) router.get(path, handler)
+  }
+  const server = createServer((req, res) => { router.handle(req, res) })
   server.keepAliveTimeout = 5000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -39,7 +142,9 @@ export async function startHttp (host: string, port: number, routes: Record<stri
   return {
     server,
     url: `http://${shown}:${addr.port}`,
+    port: addr.port,
     close: async () => {
+      await router.closing()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => { resolve() }))
     }

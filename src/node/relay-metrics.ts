@@ -9,7 +9,7 @@
  * - `parley_dht_records` — DHT records stored now
  * - `parley_dht_records_rejected_total{reason}` — refused handle records by error code
  */
-import type { CounterGroup, Libp2p, Metrics, Stream } from '@libp2p/interface'
+import type { Libp2p, Metrics, Stream } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { Key } from 'interface-datastore'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -32,7 +32,7 @@ export async function storedRecords (datastore: Datastore): Promise<number> {
   return n
 }
 
-export function registerRelayMetrics (node: Libp2p<{ relay: CircuitRelayService }>, datastore: Datastore, rejections: Tally, decisions: Tally): void {
+export function registerRelayMetrics (node: Libp2p<{ relay: CircuitRelayService }>, datastore: Datastore, rejections: Tally, decisions: Tally, relayedBytes: Tally): void {
   const metrics = node.metrics
   if (metrics === undefined) return
   metrics.registerMetric('parley_relay_reservations', { help: 'Circuit relay reservations held now', calculate: () => node.services.relay.reservations.size })
@@ -40,7 +40,8 @@ export function registerRelayMetrics (node: Libp2p<{ relay: CircuitRelayService 
   metrics.registerMetric('parley_dht_records', { help: 'DHT records stored', calculate: async () => storedRecords(datastore) })
   decisions.attach(metrics.registerCounterGroup('parley_relay_circuit_decisions_total', { label: 'decision', help: 'Relay gater decisions' }))
   rejections.attach(metrics.registerCounterGroup('parley_dht_records_rejected_total', { label: 'reason', help: 'Handle records refused, by error code' }))
-  countRelayedBytes(metrics, metrics.registerCounterGroup('parley_relay_bytes_total', { label: 'direction', help: 'Bytes relayed through circuits' }))
+  relayedBytes.attach(metrics.registerCounterGroup('parley_relay_bytes_total', { label: 'direction', help: 'Bytes relayed through circuits' }))
+  countRelayedBytes(metrics, relayedBytes)
 }
 
 /**
@@ -48,19 +49,19 @@ export function registerRelayMetrics (node: Libp2p<{ relay: CircuitRelayService 
  * streams counts relayed traffic. libp2p hands each negotiated stream to
  * `metrics.trackProtocolStream`; this wraps that call for hop streams.
  */
-function countRelayedBytes (metrics: Metrics, counter: CounterGroup): void {
+function countRelayedBytes (metrics: Metrics, counter: Tally): void {
   const track = metrics.trackProtocolStream.bind(metrics)
   metrics.trackProtocolStream = (stream: Stream) => {
     track(stream)
     if (stream.protocol !== RELAY_HOP_PROTOCOL) return
     const send = stream.send.bind(stream)
     stream.send = (buf) => {
-      counter.increment({ to_source: buf.byteLength })
+      counter.add('to_source', buf.byteLength)
       return send(buf)
     }
     const dispatch = stream.dispatchEvent.bind(stream)
     stream.dispatchEvent = (evt: Event) => {
-      if (evt.type === 'message') counter.increment({ from_source: (evt as Event & { data: { byteLength: number } }).data.byteLength })
+      if (evt.type === 'message') counter.add('from_source', (evt as Event & { data: { byteLength: number } }).data.byteLength)
       return dispatch(evt)
     }
   }

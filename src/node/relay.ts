@@ -51,6 +51,10 @@ import type { RelayLimits } from './relay-limits.js'
 import { guardHandleRecords, parleyDhtConfig } from './record-guard.js'
 import { Tally } from '../util/tally.js'
 import { registerRelayMetrics } from './relay-metrics.js'
+import { CircuitTracker } from './circuits.js'
+import { HandleStore } from './handle-store.js'
+import { Presence } from '../presence/presence.js'
+import { validateHandleRecord, handleKey } from '../handles/record.js'
 
 const log = logger('parley:relay')
 
@@ -74,6 +78,8 @@ export interface RelayNodeOptions {
   dhtPublicOnly?: boolean
   /** Register Prometheus metrics (default true). */
   metrics?: boolean
+  /** Route and check presence announcements on gossipsub (default true). */
+  presence?: boolean
 }
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
@@ -95,8 +101,18 @@ export interface RelayNode {
   readonly rejections: Tally
   /** Gater decisions: `circuit_allowed`, `circuit_denied_peer`, `reservation_denied_ip`. */
   readonly decisions: Tally
+  /** Bytes relayed through circuits: `from_source`, `to_source` (counted when metrics are on). */
+  readonly relayedBytes: Tally
   /** The Prometheus registry holding this node's metrics (undefined when metrics are off). */
   readonly registry: Registry | undefined
+  /** The handle records this relay stores, read back and checked. */
+  readonly handles: HandleStore
+  /** Presence announcements seen on gossipsub (undefined when presence is off). */
+  readonly presence: Presence | undefined
+  /** When the node started, ms since the Unix epoch. */
+  readonly started: number
+  /** Circuits relayed now, between whom. */
+  readonly circuits: CircuitTracker
   /** Dialable addresses, each ending in `/p2p/<peer id>`. */
   multiaddrs: () => Multiaddr[]
   stop: () => Promise<void>
@@ -109,6 +125,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const identity = await loadOrCreateIdentity({ dataDir: options.dataDir, kind: 'agent' })
   const rejections = new Tally()
   const decisions = new Tally()
+  const relayedBytes = new Tally()
   const registry = options.metrics === false ? undefined : new Registry()
   const recordOptions = { minPowBits: options.minPowBits ?? DEFAULT_POW_BITS }
   const datastore = guardHandleRecords(new LevelDatastore(join(options.dataDir, 'datastore')), recordOptions, rejections)
@@ -162,7 +179,31 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   }
   ref.node = libp2p
 
-  if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions)
+  if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions, relayedBytes)
+  const circuits = new CircuitTracker(libp2p.services.relay)
+  const handles = new HandleStore(datastore, recordOptions)
+  let presence: Presence | undefined
+  if (options.presence !== false) {
+    presence = new Presence(libp2p.services.pubsub, {
+      self: libp2p.peerId.toString(),
+      // a claimed handle is checked against the record stored here, else against the DHT
+      resolve: async (handle) => {
+        const stored = await handles.get(handle)
+        if (stored?.verified === true) return { peer: stored.peer, kind: stored.kind }
+        for await (const event of libp2p.services.dht.get(handleKey(handle), { signal: AbortSignal.timeout(5000) })) {
+          if (event.name !== 'VALUE') continue
+          try {
+            const record = await validateHandleRecord(event.value, { key: handleKey(handle), ...recordOptions })
+            return { peer: record.peer, kind: record.kind }
+          } catch {
+            // an invalid copy: keep looking
+          }
+        }
+        return undefined
+      }
+    })
+    presence.start()
+  }
   // bootstrap discovery only announces peers; dial them so the DHT tables fill at once
   for (const addr of options.bootstrap ?? []) {
     libp2p.dial(multiaddr(addr)).catch(err => { log('could not reach bootstrap peer %s: %e', addr, err) })
@@ -176,9 +217,15 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
     limits,
     rejections,
     decisions,
+    relayedBytes,
     registry,
+    handles,
+    presence,
+    started: Date.now(),
+    circuits,
     multiaddrs: () => libp2p.getMultiaddrs(),
     stop: async () => {
+      presence?.stop()
       await libp2p.stop()
       await datastore.close()
     }

@@ -20,6 +20,10 @@ export interface RelayProcess {
   ws: Multiaddr
   peerId: string
   httpUrl: string
+  /** The dashboard URL the relay printed, `#token=…` included. */
+  dashboardUrl: string
+  /** The dashboard token (from that URL). */
+  dashboardToken: string
   stderr: () => string
   /** Sends a signal and resolves with the exit code and how long exiting took. */
   stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null, signal: NodeJS.Signals | null, ms: number }>
@@ -55,7 +59,7 @@ export async function startRelayProcess (options: StartRelayOptions): Promise<Re
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`relay did not start in 20 s:\n${err}`)) }, 20_000)
     const check = (): void => {
-      if (/ started; /.test(err)) { clearTimeout(timer); resolve() }
+      if (/ started; [^\n]*\n[^\n]*dashboard: \S+\n/.test(err)) { clearTimeout(timer); resolve() }
     }
     child.stderr?.on('data', check)
     void exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`relay exited with ${code}:\n${err}`)) })
@@ -64,7 +68,8 @@ export async function startRelayProcess (options: StartRelayOptions): Promise<Re
   const tcp = multiaddrs.find(m => !m.toString().includes('/ws'))
   const ws = multiaddrs.find(m => m.toString().includes('/ws'))
   const httpUrl = /metrics (http:\/\/[^/\s]+)\/metrics/.exec(err)?.[1]
-  if (tcp === undefined || ws === undefined || httpUrl === undefined) throw new Error(`unexpected relay output:\n${out}\n${err}`)
+  const dashboardUrl = /dashboard: (\S+)/.exec(err)?.[1]
+  if (tcp === undefined || ws === undefined || httpUrl === undefined || dashboardUrl === undefined) throw new Error(`unexpected relay output:\n${out}\n${err}`)
   return {
     child,
     multiaddrs,
@@ -72,6 +77,8 @@ export async function startRelayProcess (options: StartRelayOptions): Promise<Re
     ws,
     peerId: tcp.getComponents().find(c => c.name === 'p2p')?.value ?? '',
     httpUrl,
+    dashboardUrl,
+    dashboardToken: /#token=(\S+)/.exec(dashboardUrl)?.[1] ?? '',
     stderr: () => err,
     stop: async (signal = 'SIGTERM') => {
       const t0 = Date.now()

@@ -1,0 +1,163 @@
+/**
+ * Presence on gossipsub: listens to `/parley/presence/1.0.0`, checks every
+ * announcement (see {@link verifyPresence}) and keeps the latest verdict per
+ * publisher; optionally announces this node on start, every `intervalMs`,
+ * and soon after its connections or the topic's subscribers change.
+ *
+ * The check runs as the topic's gossipsub validator, so a forged or
+ * malformed announcement is recorded here (as invalid) but not forwarded to
+ * other peers; one whose handle cannot be resolved yet is not forwarded
+ * either, without penalising the sender (its record may still be spreading).
+ *
+ * @example
+ * ```ts
+ * const presence = new Presence(libp2p.services.pubsub, { self: peerId, resolve })
+ * presence.start()
+ * presence.addEventListener('change', () => console.log(presence.entries()))
+ * ```
+ */
+import { TypedEventEmitter } from 'main-event'
+import { logger } from '@libp2p/logger'
+import type { GossipSub, Message, TopicValidatorFn } from '@libp2p/gossipsub'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { PRESENCE_TOPIC, PresenceErrorCode, verifyPresence } from './announcement.js'
+import type { HandleLookup, PresenceVerdict } from './announcement.js'
+
+const log = logger('parley:presence')
+
+/** Default announcement period. */
+export const DEFAULT_PRESENCE_INTERVAL_MS = 10_000
+
+/** The latest announcement of one publisher, as checked. */
+export interface PresenceEntry {
+  /** The gossipsub publisher (authenticated by gossipsub's own message signature). */
+  from: string
+  verdict: PresenceVerdict
+  /** When it arrived here. */
+  received: number
+}
+
+export interface PresenceOptions {
+  /** This node's peer id (its own announcements are not tracked). */
+  self: string
+  /** Resolves claimed handles to their DHT record's holder and kind. */
+  resolve: HandleLookup
+  /** Makes this node's announcement (signed bytes); without it the node only listens. */
+  announcement?: () => Promise<Uint8Array>
+  /** Announcement period (default 10 s). */
+  intervalMs?: number
+  /** Entries not refreshed for this long are dropped (default 3.5 periods). */
+  ttlMs?: number
+}
+
+export interface PresenceEvents {
+  /** An announcement was checked and recorded, or entries expired. */
+  change: CustomEvent<PresenceEntry | undefined>
+}
+
+export class Presence extends TypedEventEmitter<PresenceEvents> {
+  readonly #pubsub: GossipSub
+  readonly #options: PresenceOptions
+  readonly #entries = new Map<string, PresenceEntry>()
+  #timer: ReturnType<typeof setInterval> | undefined
+  #soon: ReturnType<typeof setTimeout> | undefined
+  #started = false
+  readonly #onSubscription = (): void => { this.announceSoon() }
+
+  constructor (pubsub: GossipSub, options: PresenceOptions) {
+    super()
+    this.#pubsub = pubsub
+    this.#options = options
+  }
+
+  get intervalMs (): number { return this.#options.intervalMs ?? DEFAULT_PRESENCE_INTERVAL_MS }
+
+  start (): void {
+    if (this.#started) return
+    this.#started = true
+    const validate: TopicValidatorFn = async (_propagator, message) => this.#validate(message)
+    this.#pubsub.topicValidators.set(PRESENCE_TOPIC, validate)
+    this.#pubsub.subscribe(PRESENCE_TOPIC)
+    this.#timer = setInterval(() => { this.#tick() }, this.intervalMs)
+    this.#timer.unref?.()
+    if (this.#options.announcement !== undefined) {
+      this.#pubsub.addEventListener('subscription-change', this.#onSubscription)
+      this.announceSoon(0)
+    }
+  }
+
+  stop (): void {
+    if (!this.#started) return
+    this.#started = false
+    clearInterval(this.#timer)
+    clearTimeout(this.#soon)
+    this.#pubsub.removeEventListener('subscription-change', this.#onSubscription)
+    try {
+      this.#pubsub.topicValidators.delete(PRESENCE_TOPIC)
+      this.#pubsub.unsubscribe(PRESENCE_TOPIC)
+    } catch {
+      // the pubsub service may already be stopped
+    }
+  }
+
+  /** The latest verdict per publisher, expired ones left out. */
+  entries (): PresenceEntry[] {
+    this.#expire()
+    return [...this.#entries.values()]
+  }
+
+  /** Announces within `delayMs` (coalescing calls), e.g. after a connection opened. */
+  announceSoon (delayMs = 500): void {
+    if (!this.#started || this.#options.announcement === undefined || this.#soon !== undefined) return
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined
+      void this.announce()
+    }, delayMs)
+    this.#soon.unref?.()
+  }
+
+  /** Publishes this node's announcement now. */
+  async announce (): Promise<void> {
+    const make = this.#options.announcement
+    if (make === undefined || !this.#started) return
+    try {
+      await this.#pubsub.publish(PRESENCE_TOPIC, await make())
+    } catch (err) {
+      log('presence announcement not published: %e', err)
+    }
+  }
+
+  #tick (): void {
+    if (this.#expire()) this.safeDispatchEvent('change', { detail: undefined })
+    void this.announce()
+  }
+
+  /** Drops stale entries; true if any went. */
+  #expire (): boolean {
+    const cutoff = Date.now() - (this.#options.ttlMs ?? this.intervalMs * 3.5)
+    let dropped = false
+    for (const [from, entry] of this.#entries) {
+      if (entry.received < cutoff) { this.#entries.delete(from); dropped = true }
+    }
+    return dropped
+  }
+
+  async #validate (message: Message): Promise<TopicValidatorResult> {
+    const from = message.type === 'signed' ? message.from.toString() : ''
+    if (from === this.#options.self) return TopicValidatorResult.Accept
+    const verdict = await verifyPresence(message.data, { from, resolve: this.#options.resolve })
+    if (from !== '') {
+      const previous = this.#entries.get(from)
+      const older = previous?.verdict.status === 'valid' && verdict.status === 'valid' &&
+        (verdict.announcement?.ts ?? 0) < (previous.verdict.announcement?.ts ?? 0)
+      if (!older) {
+        const entry = { from, verdict, received: Date.now() }
+        this.#entries.set(from, entry)
+        this.safeDispatchEvent('change', { detail: entry })
+      }
+    }
+    if (verdict.status === 'valid') return TopicValidatorResult.Accept
+    log('presence from %s is %s: %s', from, verdict.status, verdict.reason)
+    return verdict.reason === PresenceErrorCode.HANDLE_UNRESOLVED ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+  }
+}
