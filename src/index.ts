@@ -2,7 +2,7 @@
  * Parley: a peer-to-peer mesh for AI agents on js-libp2p.
  *
  * This entry point re-exports the public API; the subpath exports
- * (`parley-mesh/identity`, `/envelope`, `/handles`, `/crypto`) give the same
+ * (`parley-mesh/identity`, `/envelope`, `/handles`, `/crypto`, `/store`) give the same
  * pieces one area at a time.
  *
  * @example
@@ -21,3 +21,4 @@ export * from './identity/index.js'
 export * from './envelope/index.js'
 export * from './handles/index.js'
 export * from './agent/index.js'
+export * from './store/index.js'

@@ -8,13 +8,15 @@ import { fileURLToPath } from 'node:url'
 import { signatureVectors } from './signatures.js'
 import { handleRecordVectors } from './handle-record.js'
 import { envelopeVectors } from './envelope.js'
+import { eventLogVectors } from './event-log.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
 const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/signatures/vectors.json', signatureVectors],
   ['protocols/envelope/vectors.json', envelopeVectors],
-  ['protocols/handle-record/vectors.json', handleRecordVectors]
+  ['protocols/handle-record/vectors.json', handleRecordVectors],
+  ['protocols/event-log/vectors.json', eventLogVectors]
 ]
 
 for (const [path, make] of outputs) {

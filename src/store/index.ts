@@ -1,0 +1,33 @@
+/**
+ * The node's persistent stores, each kept in an `interface-datastore`
+ * `Datastore` the caller opens and closes (`LevelDatastore` in the node's
+ * data directory, `MemoryDatastore` for ephemeral nodes):
+ *
+ * - {@link EventLog}: the append-only, hash-chained, signed log of the
+ *   node's sessions, requests and negotiations (`protocols/event-log`),
+ *   exportable and checked offline by {@link verifyLog}.
+ *
+ * @example
+ * ```ts
+ * import { LevelDatastore } from 'datastore-level'
+ * import { EventLog, EventType, verifyLog } from 'parley-mesh/store'
+ *
+ * const ds = new LevelDatastore('/home/me/.parley/store')
+ * await ds.open()
+ * const log = await EventLog.open(ds, me)
+ * await log.append(EventType.SESSION_OPEN, { session: 's1', peer: caller, kind: 'agent', direction: 'in' })
+ * await verifyLog(await log.export()) // { peer, count, head }
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { EventLog, LOG_KEY_PREFIX, logKey } from './event-log.js'
+export type { EventLogOptions, EntriesQuery } from './event-log.js'
+export {
+  verifyLog, logEntryHash, EventType, EVENT_TYPE_PATTERN, LOG_EXPORT_TYPE, LOG_SIGNING_CONTEXT, LOG_VERSION, MAX_ENTRY_BYTES
+} from './log-format.js'
+export type { LogEntry, LogHead, ExportedLog, LogVerification, VerifyLogOptions } from './log-format.js'
+export type { StoreSigner } from './signed.js'
+export {
+  EventLogError, EventLogErrorCode, ApprovalError, ApprovalErrorCode, TrustError, TrustErrorCode, PolicyError, PolicyErrorCode
+} from './errors.js'
