@@ -5,7 +5,9 @@
  *
  * - {@link EventLog}: the append-only, hash-chained, signed log of the
  *   node's sessions, requests and negotiations (`protocols/event-log`),
- *   exportable and checked offline by {@link verifyLog}.
+ *   exportable and checked offline by {@link verifyLog};
+ * - {@link TrustStore}: trust levels (0 unknown, 1 known, 2 trusted) and
+ *   limits per contact, changed only by a human decision.
  *
  * @example
  * ```ts
@@ -27,6 +29,10 @@ export {
   verifyLog, logEntryHash, EventType, EVENT_TYPE_PATTERN, LOG_EXPORT_TYPE, LOG_SIGNING_CONTEXT, LOG_VERSION, MAX_ENTRY_BYTES
 } from './log-format.js'
 export type { LogEntry, LogHead, ExportedLog, LogVerification, VerifyLogOptions } from './log-format.js'
+export { TrustStore, TrustLevel, TRUST_KEY_PREFIX, trustKey } from './trust.js'
+export type { TrustLimits, TrustOutcomes, TrustEntry, TrustSuggestion, TrustStoreOptions, SetTrustOptions, TrustEvents } from './trust.js'
+export { CURRENCY_PATTERN, isAmount, formatAmount } from './amount.js'
+export type { Amount } from './amount.js'
 export type { StoreSigner } from './signed.js'
 export {
   EventLogError, EventLogErrorCode, ApprovalError, ApprovalErrorCode, TrustError, TrustErrorCode, PolicyError, PolicyErrorCode
