@@ -7,7 +7,9 @@
  *   node's sessions, requests and negotiations (`protocols/event-log`),
  *   exportable and checked offline by {@link verifyLog};
  * - {@link TrustStore}: trust levels (0 unknown, 1 known, 2 trusted) and
- *   limits per contact, changed only by a human decision.
+ *   limits per contact, changed only by a human decision;
+ * - {@link policyGate}: the pure function that says allow, queue, ask or
+ *   deny for a request or transition.
  *
  * @example
  * ```ts
@@ -31,6 +33,8 @@ export {
 export type { LogEntry, LogHead, ExportedLog, LogVerification, VerifyLogOptions } from './log-format.js'
 export { TrustStore, TrustLevel, TRUST_KEY_PREFIX, trustKey } from './trust.js'
 export type { TrustLimits, TrustOutcomes, TrustEntry, TrustSuggestion, TrustStoreOptions, SetTrustOptions, TrustEvents } from './trust.js'
+export { policyGate, classifyMethod, DEFAULT_METHOD_CLASSES } from './policy.js'
+export type { MethodClass, PolicyDecision, NodePolicy, PolicyInput, PolicyVerdict } from './policy.js'
 export { CURRENCY_PATTERN, isAmount, formatAmount } from './amount.js'
 export type { Amount } from './amount.js'
 export type { StoreSigner } from './signed.js'
