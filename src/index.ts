@@ -3,6 +3,7 @@
  *
  * This entry point re-exports the public API; the subpath exports
  * (`parley-mesh/identity`, `/envelope`, `/handles`, `/crypto`, `/negotiation`) give the same
+ * (`parley-mesh/identity`, `/envelope`, `/handles`, `/crypto`, `/store`) give the same
  * pieces one area at a time.
  *
  * @example
@@ -23,3 +24,4 @@ export * from './handles/index.js'
 export * from './negotiation/index.js'
 export * from './agent/index.js'
 export * from './methods/index.js'
+export * from './store/index.js'

@@ -9,6 +9,8 @@ import { signatureVectors } from './signatures.js'
 import { handleRecordVectors } from './handle-record.js'
 import { envelopeVectors } from './envelope.js'
 import { negotiationVectors } from './negotiation.js'
+import { eventLogVectors } from './event-log.js'
+import { approvalVectors } from './approval.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -16,7 +18,9 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/signatures/vectors.json', signatureVectors],
   ['protocols/envelope/vectors.json', envelopeVectors],
   ['protocols/handle-record/vectors.json', handleRecordVectors],
-  ['protocols/negotiation/vectors.json', negotiationVectors]
+  ['protocols/negotiation/vectors.json', negotiationVectors],
+  ['protocols/event-log/vectors.json', eventLogVectors],
+  ['protocols/approval/vectors.json', approvalVectors]
 ]
 
 for (const [path, make] of outputs) {

@@ -1,0 +1,59 @@
+/**
+ * The node's persistent stores, each kept in an `interface-datastore`
+ * `Datastore` the caller opens and closes (`LevelDatastore` in the node's
+ * data directory, `MemoryDatastore` for ephemeral nodes):
+ *
+ * - {@link EventLog}: the append-only, hash-chained, signed log of the
+ *   node's sessions, requests and negotiations (`protocols/event-log`),
+ *   exportable and checked offline by {@link verifyLog};
+ * - {@link TrustStore}: trust levels (0 unknown, 1 known, 2 trusted) and
+ *   limits per contact, changed only by a human decision;
+ * - {@link Approvals}: signed objects held for a human, released once by a
+ *   signed decision (`protocols/approval`);
+ * - {@link policyGate}: the pure function that says allow, queue, ask or
+ *   deny for a request or transition.
+ *
+ * @example
+ * ```ts
+ * import { LevelDatastore } from 'datastore-level'
+ * import { EventLog, EventType, TrustStore, Approvals, policyGate, verifyLog } from 'parley-mesh/store'
+ *
+ * const ds = new LevelDatastore('/home/me/.parley/store')
+ * await ds.open()
+ * const log = await EventLog.open(ds, me)
+ * const trust = await TrustStore.open(ds)
+ * const approvals = await Approvals.open(ds, { self: me.peerIdString })
+ *
+ * const verdict = policyGate({ trust: trust.get(caller), method: 'purchase', amount: { value: 180, currency: 'GBP' } },
+ *   { amountThreshold: { value: 100, currency: 'GBP' } })
+ * if (verdict.decision === 'ask') {
+ *   const held = await approvals.request({ subjectKind: 'envelope', bytes, peer: caller, method: 'purchase', summary: verdict.reason })
+ *   await log.append(EventType.APPROVAL_REQUEST, { approval: held.id, subject: held.subject.hash, peer: caller, method: 'purchase', summary: verdict.reason })
+ * }
+ * await verifyLog(await log.export()) // { peer, count, head }
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { EventLog, LOG_KEY_PREFIX, logKey } from './event-log.js'
+export type { EventLogOptions, EntriesQuery } from './event-log.js'
+export {
+  verifyLog, logEntryHash, EventType, EVENT_TYPE_PATTERN, LOG_EXPORT_TYPE, LOG_SIGNING_CONTEXT, LOG_VERSION, MAX_ENTRY_BYTES
+} from './log-format.js'
+export type { LogEntry, LogHead, ExportedLog, LogVerification, VerifyLogOptions } from './log-format.js'
+export { TrustStore, TrustLevel, TRUST_KEY_PREFIX, trustKey } from './trust.js'
+export type { TrustLimits, TrustOutcomes, TrustEntry, TrustSuggestion, TrustStoreOptions, SetTrustOptions, TrustEvents } from './trust.js'
+export { Approvals, APPROVAL_KEY_PREFIX, MAX_SUBJECT_BYTES, approvalKey, approvalSubjectBytes } from './approvals.js'
+export type { SubjectKind, ApprovalStatus, ApprovalSubject, PendingApproval, ApprovalRequest, ApprovalsOptions, ApprovalEvents } from './approvals.js'
+export {
+  signDecision, verifyDecision, subjectHash, APPROVAL_ID_PATTERN, APPROVAL_SIGNING_CONTEXT, APPROVAL_TYPE, APPROVAL_VERSION, MAX_REPLY_BYTES
+} from './approval-format.js'
+export type { ApprovalDecision, DecisionDraft, DecisionKind, VerifyDecisionOptions } from './approval-format.js'
+export { policyGate, classifyMethod, DEFAULT_METHOD_CLASSES } from './policy.js'
+export type { MethodClass, PolicyDecision, NodePolicy, PolicyInput, PolicyVerdict } from './policy.js'
+export { CURRENCY_PATTERN, isAmount, formatAmount } from './amount.js'
+export type { Amount } from './amount.js'
+export type { StoreSigner } from './signed.js'
+export {
+  EventLogError, EventLogErrorCode, ApprovalError, ApprovalErrorCode, TrustError, TrustErrorCode, PolicyError, PolicyErrorCode
+} from './errors.js'

@@ -1,0 +1,89 @@
+/**
+ * What the two signed store formats (event log entries, approval decisions)
+ * share: the signer they need, the signing input (a context line followed by
+ * the canonical JSON of the object without `sig`), SHA-256 names of byte
+ * strings, and the small syntax checks of their members.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { canonicalize } from '../crypto/canonical-json.js'
+import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
+import { verifySignature } from '../crypto/signature.js'
+import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
+
+/**
+ * What the stores need of an identity to sign: its peer id and its Ed25519
+ * signing function. An `Identity` is one.
+ */
+export interface StoreSigner {
+  readonly peerIdString: string
+  sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
+}
+
+/** Largest integer a JSON number holds exactly (2⁵³ − 1). */
+export const MAX_INTEGER = Number.MAX_SAFE_INTEGER
+
+/** Unpadded base64url of SHA-256 of `bytes`: how the stores name a byte string. */
+export function sha256Base64url (bytes: Uint8Array): string {
+  return toBase64url(sha256(bytes))
+}
+
+/** The bytes an object's signature covers: `UTF-8(context ‖ JCS(object without sig))`. */
+export function signingInput (context: string, unsigned: object): Uint8Array {
+  return utf8(context + canonicalize(unsigned))
+}
+
+/** Signs `unsigned` under `context`; returns the signature as base64url. */
+export async function signObject (context: string, signer: StoreSigner, unsigned: object): Promise<string> {
+  return toBase64url(await signer.sign(signingInput(context, unsigned)))
+}
+
+/**
+ * Verifies `signed.sig` under `context` with the key named by the peer id
+ * `by`. False for anything that is not a valid signature.
+ */
+export async function verifyObject (context: string, signed: { sig: string }, by: string): Promise<boolean> {
+  const key = ed25519KeyOfPeer(by)
+  const sig = fromBase64url(signed.sig)
+  if (key === undefined || sig === undefined) return false
+  const unsigned: Record<string, unknown> = { ...signed }
+  delete unsigned.sig
+  return verifySignature(key, signingInput(context, unsigned), sig)
+}
+
+/** True for the canonical peer id string of an Ed25519 key. */
+export function isPeerId (value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 128 && ed25519KeyOfPeer(value) !== undefined
+}
+
+/** True for canonical unpadded base64url of exactly `length` bytes. */
+export function isBase64urlOf (value: unknown, length: number): value is string {
+  return typeof value === 'string' && fromBase64url(value)?.byteLength === length
+}
+
+/** True for an integer in [0, 2⁵³ − 1]. */
+export function isCount (value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_INTEGER
+}
+
+/** True for a plain JSON object (not an array, not null, not a class instance). */
+export function isPlainObject (value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** The members of `value` that are not in `allowed`. */
+export function unknownMembers (value: Record<string, unknown>, allowed: readonly string[]): string[] {
+  return Object.keys(value).filter(k => !allowed.includes(k))
+}
+
+/** A short, safe description of an untrusted value for error messages. */
+export function describe (value: unknown): string {
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? String(value)
+  } catch {
+    text = String(value)
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text
+}
