@@ -19,7 +19,7 @@ export const NegotiationErrorCode = {
   WRONG_NEGOTIATION: 'ERR_WRONG_NEGOTIATION',
   /** `by` is not a party (or a propose is not signed by the proposer it names). */
   NOT_PARTY: 'ERR_NOT_PARTY',
-  /** This exact transition was already applied. */
+  /** This exact transition was already applied (on the wire a receiver answers it as a success: spec §6.2). */
   DUPLICATE: 'ERR_DUPLICATE',
   /** The negotiation is confirmed, rejected, cancelled or expired. */
   TERMINAL: 'ERR_TERMINAL',
