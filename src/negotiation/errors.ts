@@ -2,6 +2,17 @@
  * Why a transition, a chain or an agreement is refused. The codes are part of
  * the wire contract: the spec (`protocols/negotiation/README.md` §7) lists
  * them with the order in which checks run, and the vectors pin them.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await negotiation.apply(transition, { now: Date.now() })
+ * } catch (err) {
+ *   if (err instanceof NegotiationError && err.code === NegotiationErrorCode.NOT_YOUR_TURN) {
+ *     // answer the JSON-RPC request with { code: -32002, data: { code: err.code } }
+ *   }
+ * }
+ * ```
  */
 import { ParleyError } from '../errors.js'
 
