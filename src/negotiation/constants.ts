@@ -2,6 +2,13 @@
  * Constants of the negotiation protocol (`protocols/negotiation`). Every
  * value here is part of the protocol: two implementations that disagree on
  * one of them disagree on which transitions are valid.
+ *
+ * @example
+ * ```ts
+ * import { TRANSITION_METHOD, isTerminalState } from 'parley-mesh/negotiation'
+ * agent.handle(TRANSITION_METHOD, onTransition)     // 'negotiation/transition'
+ * isTerminalState('confirmed')                      // true
+ * ```
  */
 
 /** The transition and agreement format version this implementation speaks (`v`). */

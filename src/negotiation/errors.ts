@@ -2,6 +2,17 @@
  * Why a transition, a chain or an agreement is refused. The codes are part of
  * the wire contract: the spec (`protocols/negotiation/README.md` §7) lists
  * them with the order in which checks run, and the vectors pin them.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await negotiation.apply(transition, { now: Date.now() })
+ * } catch (err) {
+ *   if (err instanceof NegotiationError && err.code === NegotiationErrorCode.NOT_YOUR_TURN) {
+ *     // answer the JSON-RPC request with { code: -32002, data: { code: err.code } }
+ *   }
+ * }
+ * ```
  */
 import { ParleyError } from '../errors.js'
 
@@ -19,7 +30,7 @@ export const NegotiationErrorCode = {
   WRONG_NEGOTIATION: 'ERR_WRONG_NEGOTIATION',
   /** `by` is not a party (or a propose is not signed by the proposer it names). */
   NOT_PARTY: 'ERR_NOT_PARTY',
-  /** This exact transition was already applied. */
+  /** This exact transition was already applied (on the wire a receiver answers it as a success: spec §6.2). */
   DUPLICATE: 'ERR_DUPLICATE',
   /** The negotiation is confirmed, rejected, cancelled or expired. */
   TERMINAL: 'ERR_TERMINAL',

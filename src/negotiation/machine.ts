@@ -139,7 +139,7 @@ export class Negotiation {
     if (t.type !== 'propose' || t.seq !== 0) fail(Code.ILLEGAL_TRANSITION, `a negotiation opens with a propose at seq 0, not a ${t.type} at seq ${t.seq}`)
     if (t.by !== t.parties[0].peer) fail(Code.NOT_PARTY, 'a propose must be signed by the proposer, parties[0]')
     checkExpiry(t, t.expires, options.now)
-    if (options.now !== null && t.ts > options.now + NEGOTIATION_MAX_SKEW_MS) fail(Code.BAD_TIMESTAMP, 'ts is ahead of the receiver\'s clock')
+    checkFuture(t, options.now)
     return construct(t, transitionHash(t))
   }
 
@@ -252,7 +252,7 @@ export class Negotiation {
     if (t.prev !== this.lastHash) fail(Code.OUT_OF_ORDER, 'prev is not the hash of the last transition')
     checkExpiry(t, this.expires, options.now)
     if (t.ts < this.last.ts - NEGOTIATION_MAX_SKEW_MS) fail(Code.BAD_TIMESTAMP, 'ts precedes the previous transition\'s by more than the skew')
-    if (options.now !== null && t.ts > options.now + NEGOTIATION_MAX_SKEW_MS) fail(Code.BAD_TIMESTAMP, 'ts is ahead of the receiver\'s clock')
+    checkFuture(t, options.now)
     if (t.type !== 'cancel' && t.by === this.#offer.by) fail(Code.NOT_YOUR_TURN, `a ${t.type} must come from the party whose offer is not on the table`)
     if (t.type === 'accept' && t.termsHash !== this.#offer.termsHash) fail(Code.TERMS_MISMATCH, 'the accept names other terms than the latest offer\'s')
     const pending = options.pending
@@ -268,7 +268,8 @@ export class Negotiation {
    * Returns true when it did.
    */
   expire (now: number): boolean {
-    if (this.terminal || now < this.expires) return false
+    // written so that a clock that is not a number never expires anything
+    if (this.terminal || !(now >= this.expires)) return false
     this.#state = 'expired'
     return true
   }
@@ -301,7 +302,12 @@ function nextState (t: Transition): NegotiationState {
 
 function checkExpiry (t: Transition, expires: number, now: number | null): void {
   if (t.ts >= expires) fail(Code.EXPIRED, 'ts is at or after the negotiation\'s expiry')
-  if (now !== null && now >= expires) fail(Code.EXPIRED, 'the negotiation has expired')
+  // !(now < expires): a clock that is not a number refuses rather than accepts
+  if (now !== null && !(now < expires)) fail(Code.EXPIRED, 'the negotiation has expired')
+}
+
+function checkFuture (t: Transition, now: number | null): void {
+  if (now !== null && !(t.ts <= now + NEGOTIATION_MAX_SKEW_MS)) fail(Code.BAD_TIMESTAMP, 'ts is ahead of the receiver\'s clock')
 }
 
 function at (err: unknown, index: number): unknown {

@@ -104,7 +104,7 @@ type WithoutSig<T> = T extends unknown ? Omit<T, 'sig'> : never
 /** A transition before it is signed. */
 export type UnsignedTransition = WithoutSig<Transition>
 
-/** What signing a transition needs of an identity ({@link Identity} has it). */
+/** What signing a transition needs of an identity (an `Identity` has it; `sign` may be sync or async). */
 export interface NegotiationSigner {
   readonly peerIdString: string
   sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>

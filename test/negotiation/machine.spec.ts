@@ -118,6 +118,16 @@ describe('negotiation machine', () => {
     expect(await codeOf(cancel(alice, n, { ts: T0 + 2 }))).to.equal('ERR_TERMINAL')
   })
 
+  it('a clock that is not a number refuses and expires nothing', async () => {
+    const p = await propose(alice, { counterparty: bob.peerIdString, subject: 's', terms: terms(1), ts: T0 })
+    const n = await Negotiation.open(p, { now: T0 })
+    const a = await accept(bob, n, { ts: T0 + 1 })
+    expect(await codeOf(Negotiation.open(p, { now: NaN }))).to.equal('ERR_EXPIRED')
+    expect(await codeOf(n.apply(a, { now: NaN }))).to.equal('ERR_EXPIRED')
+    expect(n.expire(NaN)).to.equal(false)
+    expect(n.state).to.equal('proposed')
+  })
+
   it('a confirmed negotiation does not expire', async () => {
     const p = await propose(alice, { counterparty: bob.peerIdString, subject: 's', terms: terms(1), ts: T0, expires: T0 + HOUR })
     const n = await Negotiation.open(p, { now: T0 })
