@@ -59,7 +59,7 @@ import { Session, RESUME, peekBody } from '../session/session.js'
 import { readFrames } from '../session/frames.js'
 import { HARD_FRAME_FACTOR } from '../session/constants.js'
 import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
-import { fromUtf8 } from '../crypto/bytes.js'
+import { fromUtf8, fromBase64url } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
 import { HandleResolver } from './resolver.js'
 // --- presence (dev dashboard): opt-in announcements on gossipsub ---
@@ -68,6 +68,21 @@ import { presenceEnabled, presencePubsub, startAgentPresence } from '../presence
 import type { AgentPresenceOption } from '../presence/agent.js'
 import type { Presence } from '../presence/presence.js'
 // --- end presence ---
+import { join } from 'node:path'
+import { LevelDatastore } from 'datastore-level'
+import { MemoryDatastore } from 'datastore-core'
+import type { Datastore } from 'interface-datastore'
+import { Desk } from './desk.js'
+import type { InboxMessage } from './desk.js'
+import { Negotiations, DECLINED_METHOD } from './negotiations.js'
+import type { MoveResult } from './negotiations.js'
+import { amountOf, messageParams, METHODS } from '../methods/index.js'
+import { RpcError } from '../session/session.js'
+import type { HandlerContext, EnvelopeRecord } from '../session/session.js'
+import type { NodePolicy, PendingApproval, TrustLevel, TrustLimits, TrustEntry, LogEntry, ExportedLog } from '../store/index.js'
+import type { Negotiation } from '../negotiation/machine.js'
+import type { Party, Terms, Transition } from '../negotiation/transition.js'
+import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 
 const log = logger('parley:agent')
 
@@ -126,13 +141,32 @@ export interface AgentOptions {
    * it serves) and connections, signed. Adds gossipsub. Default off.
    */
   presence?: AgentPresenceOption
+  /**
+   * What this node asks its human about (method classes, an amount threshold);
+   * with each contact's trust level it decides every incoming request and
+   * negotiation move (protocols/methods §1).
+   */
+  policy?: NodePolicy
 }
+
+/** JSON-RPC error code of a request the node's policy refuses outright. */
+export const POLICY_REFUSED = -32003
+/** Methods the node answers itself, whatever the policy (their own logic gates what matters). */
+const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, DECLINED_METHOD, METHODS.outcome])
 
 export type AgentServices = { identify: Identify, ping: Ping, dht: KadDHT, pubsub?: GossipSub }
 
 export interface AgentEvents {
   /** An incoming session, after its hello: `detail.remote` is the verified caller. */
   session: CustomEvent<Session>
+  /** An outgoing session opened by {@link Agent.connect}, after its hello. */
+  connected: CustomEvent<Session>
+  /** Something waits for the human's approval (see {@link Agent.approve}). */
+  pending: CustomEvent<PendingApproval>
+  /** A message reached the human's inbox. */
+  message: CustomEvent<InboxMessage>
+  /** The far side's human decided on a request of ours that was held (`approval/outcome`). */
+  outcome: CustomEvent<{ from: Caller, approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue, session?: string }>
 }
 
 /** Creates an agent (not started: call {@link Agent.start}). */
@@ -148,7 +182,15 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #identity: Identity
   readonly handleName: string | undefined
   readonly #options: AgentOptions
+  /** What `handle()` registered, as given. */
   readonly #handlers = new Map<string, Handler>()
+  /** The same, behind the policy gate: what sessions call. */
+  readonly #gated = new Map<string, Handler>()
+  #datastore: Datastore | undefined
+  /** The last lines said on each session, handed to the human with a held request. */
+  readonly #history = new WeakMap<Session, string[]>()
+  #desk: Desk | undefined
+  #negotiations: Negotiations | undefined
   readonly #sessions = new Set<Session>()
   #libp2p: Libp2p<AgentServices> | undefined
   #resolver: HandleResolver | undefined
@@ -167,7 +209,20 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     this.#options = options
     this.handleName = options.handle === undefined ? undefined : parseHandle(options.handle)
     for (const r of options.relays) multiaddr(r) // fail early on a bad address
-    this.#handlers.set('ping', () => 'pong')
+    this.handle('ping', () => 'pong')
+    this.handle(METHODS.message, async (params, context) => {
+      const message = inboxMessage(params, context)
+      await this.desk.deliver(message)
+      return { status: 'queued' }
+    })
+    this.handle(METHODS.transition, async (params, context) => this.negotiations.onTransition(params, context))
+    this.handle(METHODS.applied, async (params, context) => { await this.negotiations.onDecided(params, context, true); return null })
+    this.handle(DECLINED_METHOD, async (params, context) => { await this.negotiations.onDecided(params, context, false); return null })
+    this.handle(METHODS.outcome, (params, context) => {
+      const p = params as { approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue }
+      this.safeDispatchEvent('outcome', { detail: { ...p, from: context.caller, ...(context.session.id === undefined ? {} : { session: context.session.id }) } })
+      return null
+    })
   }
 
   /** Our key (a new one after {@link rotateKey}). */
@@ -187,10 +242,29 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   /** Sessions open now, both directions. */
   get sessions (): ReadonlySet<Session> { return this.#sessions }
 
-  /** Serves `method` on every session (replaces an earlier handler). `ping` is served by default. */
+  /**
+   * Serves `method` on every session (replaces an earlier handler), behind
+   * the policy gate: a request the policy holds for the human is answered
+   * `{ status: 'held', approval }` and runs once approved ({@link approve}),
+   * its result following as an `approval/outcome` notification. `ping`,
+   * `message` (to the inbox) and the negotiation methods are served by default.
+   */
   handle (method: string, handler: Handler): this {
     this.#handlers.set(method, handler)
+    this.#gated.set(method, BUILT_IN.has(method) ? handler : async (params, context) => this.#gate(method, handler, params, context))
     return this
+  }
+
+  /** The human's desk: trust, approvals, inbox, event log (after {@link start}). */
+  get desk (): Desk {
+    if (this.#desk === undefined) throw new Error('agent not started')
+    return this.#desk
+  }
+
+  /** This node's negotiations (after {@link start}). */
+  get negotiations (): Negotiations {
+    if (this.#negotiations === undefined) throw new Error('agent not started')
+    return this.#negotiations
   }
 
   /** Starts the node, reserves on the relays, and publishes our handle record. */
@@ -199,6 +273,16 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     this.#stopping = false
     const o = this.#options
     const minPowBits = o.minPowBits ?? DEFAULT_POW_BITS
+    if (this.#datastore === undefined) {
+      const datastore = o.dataDir === undefined ? new MemoryDatastore() : new LevelDatastore(join(o.dataDir, 'datastore'))
+      if (datastore instanceof LevelDatastore) await datastore.open()
+      this.#datastore = datastore
+      this.#desk = await Desk.open(datastore, this.#identity, o.policy === undefined ? {} : { policy: o.policy })
+      this.#desk.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
+      this.#desk.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: e.detail }) })
+      this.#negotiations = new Negotiations(this.#negotiationsHost(datastore))
+      await this.#negotiations.load()
+    }
     const libp2p = await createLibp2p({
       privateKey: this.#identity.privateKey,
       // One bare /p2p-circuit per relay: circuit relay v2 then keeps that many reservations among
@@ -257,6 +341,17 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       running--
       await releaseWebRTC()
     }
+  }
+
+  /** Stops the node and closes its stores (a stopped agent that will not start again). */
+  async close (): Promise<void> {
+    await this.stop()
+    await this.#desk?.close()
+    const ds = this.#datastore
+    this.#desk = undefined
+    this.#negotiations = undefined
+    this.#datastore = undefined
+    if (ds instanceof LevelDatastore) await ds.close()
   }
 
   /**
@@ -367,6 +462,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
     const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
     await session.ready
+    this.safeDispatchEvent('connected', { detail: session })
     if (connection.limits !== undefined && relays.length > 0) void this.#upgrade(session, relays)
     return session
   }
@@ -437,7 +533,23 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   #track (session: Session): Session {
     this.#sessions.add(session)
-    session.addEventListener('close', () => { this.#sessions.delete(session) }, { once: true })
+    const desk = this.#desk
+    session.ready.then((remote) => {
+      desk?.record('session.open', { session: session.id ?? null, direction: session.direction, remote: { ...remote } })
+    }, () => {})
+    if (desk !== undefined) {
+      const history: string[] = []
+      this.#history.set(session, history)
+      session.addEventListener('envelope', (e) => {
+        recordEnvelope(desk, session, e.detail)
+        const line = historyLine(e.detail)
+        if (line !== undefined) { history.push(line); if (history.length > 20) history.shift() }
+      })
+    }
+    session.addEventListener('close', () => {
+      this.#sessions.delete(session)
+      desk?.record('session.close', { session: session.id ?? null, peer: session.remotePeer })
+    }, { once: true })
     return session
   }
 
@@ -446,12 +558,189 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       signer: this.#identity,
       handle: this.#record === undefined ? undefined : this.handleName,
       record: () => this.#recordJson,
-      handlers: this.#handlers,
+      handlers: this.#gated,
       verifyHello: async (remotePeer, claimed, record) => this.#verifyHello(remotePeer, claimed, record),
       ...(this.#options.maxEnvelopeBytes === undefined ? {} : { maxBytes: this.#options.maxEnvelopeBytes }),
       ...(this.#options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.requestTimeoutMs }),
       ...(this.#options.keepAliveMs === undefined ? {} : { keepAliveMs: this.#options.keepAliveMs })
     }
+  }
+
+  // ---------------------------------------------------------------------------
+  // The human bridge: policy gate, approvals, messages, trust, log
+
+  /** Runs `handler` for `method` if the policy allows it now; otherwise queues or holds the request for the human. */
+  async #gate (method: string, handler: Handler, params: JsonRpcParams | undefined, context: HandlerContext): Promise<JsonValue | undefined> {
+    const desk = this.desk
+    const amount = amountOf(params)
+    // a node may class one topic of a method on its own (`info/request:dispute`)
+    const topic = (params as { topic?: unknown } | undefined)?.topic
+    const classed = typeof topic === 'string' && desk.policy.classes?.[`${method}:${topic}`] !== undefined ? `${method}:${topic}` : method
+    const verdict = desk.gate(context.caller, classed, amount)
+    desk.record('policy.verdict', { method, peer: context.caller.peer, decision: verdict.decision, reason: verdict.reason, request: context.envelope.id })
+    if (verdict.decision === 'allow') return handler(params, context)
+    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
+    if (verdict.decision === 'queue' && method === METHODS.message) return handler(params, context)
+    const who = context.caller.handle === undefined ? context.caller.peer : `@${context.caller.handle}`
+    const approval = await desk.approvals.request({
+      subjectKind: 'envelope',
+      bytes: utf8(canonicalize(context.envelope)),
+      peer: context.caller.peer,
+      ...(context.caller.handle === undefined ? {} : { handle: context.caller.handle }),
+      method,
+      summary: clip((method === METHODS.message ? `${who} says: ${messageParams(params).text}` : `${who} asks ${method} ${canonicalize(params ?? null).slice(0, 300)} (${verdict.reason})`) +
+        transcriptOf(this.#history.get(context.session))),
+      ...(amount === undefined ? {} : { amount })
+    })
+    await desk.hold({ approval: approval.id, caller: context.caller, method, request: context.envelope.id })
+    desk.record('approval.request', { approval: approval.id, method, peer: context.caller.peer, request: context.envelope.id })
+    return { status: 'held', approval: approval.id }
+  }
+
+  #negotiationsHost (datastore: Datastore): ConstructorParameters<typeof Negotiations>[0] {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const agent = this
+    return {
+      // the key can change (rotateKey): always sign with the current one
+      signer: { get peerIdString () { return agent.peerId }, sign: (data) => agent.identity.sign(data) },
+      self: () => this.handleName === undefined || this.#record === undefined ? { peer: this.peerId } : { peer: this.peerId, handle: this.handleName },
+      session: async (party) => this.#sessionWith(party),
+      holdOutgoing: async (n, t, bytes) => this.#holdMove(n, t, bytes, 'transition'),
+      holdIncoming: async (n, t, context) => this.#holdMove(n, t, utf8(canonicalize(context.envelope)), 'envelope', context.caller),
+      record: (type, data) => { this.#desk?.record(type, data) },
+      datastore
+    }
+  }
+
+  /** The policy on a negotiation move: ours (`transition`) or theirs (`envelope`); the approval id when it must wait. */
+  async #holdMove (n: Negotiation, t: Transition, bytes: Uint8Array, kind: 'transition' | 'envelope', caller?: Caller): Promise<string | undefined> {
+    const desk = this.desk
+    const other = n.parties.find(p => p.peer !== this.peerId) ?? n.parties[1]
+    const subjectCaller: Caller = caller ?? { peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), kind: 'agent' }
+    const terms = t.type === 'accept' ? n.offer.terms : (t as { terms?: Terms }).terms
+    const amount = amountOf(terms)
+    const method = `negotiation/${t.type}`
+    const verdict = desk.gate(subjectCaller, method, amount)
+    desk.record('policy.verdict', { method, negotiation: n.id, seq: t.seq, direction: kind === 'transition' ? 'out' : 'in', decision: verdict.decision, reason: verdict.reason })
+    if (verdict.decision === 'allow' || verdict.decision === 'queue') return undefined
+    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
+    const who = other.handle === undefined ? other.peer : `@${other.handle}`
+    const summary = kind === 'transition'
+      ? `${t.type} ${n.subject} with ${who}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
+      : `${who} wants to ${t.type} ${n.subject}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
+    const approval = await desk.approvals.request({
+      subjectKind: kind, bytes, peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), method, summary, ...(amount === undefined ? {} : { amount })
+    })
+    desk.record('approval.request', { approval: approval.id, method, negotiation: n.id, seq: t.seq })
+    return approval.id
+  }
+
+  /** An open session with `party`, or a new one (by handle when it has one). */
+  async #sessionWith (party: Party): Promise<Session> {
+    const open = [...this.#sessions].find(s => s.remotePeer === party.peer && !s.closed && s.remote !== undefined)
+    if (open !== undefined) return open
+    return this.connect(party.handle === undefined ? party.peer : `@${party.handle}`)
+  }
+
+  /** Approvals waiting for the human, oldest first. */
+  pending (): PendingApproval[] { return this.desk.pending() }
+
+  /**
+   * Approves what approval `id` holds: signs the decision (bound to the hash
+   * of the exact envelope or transition held), then lets the held work go
+   * ahead — the request runs and its result goes back as `approval/outcome`
+   * (with `reply`), a held move of ours is sent, a held move of theirs applied.
+   */
+  async approve (id: string, options: { reply?: string } = {}): Promise<PendingApproval> {
+    return this.#decide(id, 'approve', options)
+  }
+
+  /** Rejects what approval `id` holds (the caller hears `approval/outcome`; a held accept of ours becomes a reject). */
+  async reject (id: string, options: { reply?: string } = {}): Promise<PendingApproval> {
+    return this.#decide(id, 'reject', options)
+  }
+
+  async #decide (id: string, decision: 'approve' | 'reject', options: { reply?: string }): Promise<PendingApproval> {
+    const desk = this.desk
+    const signed = await desk.approvals.decide(id, decision, this.#identity, options.reply === undefined ? {} : { reply: options.reply })
+    const approval = desk.approvals.get(id) as PendingApproval
+    desk.record('approval.decision', { approval: id, decision: signed as unknown as Record<string, unknown> })
+    const bytes = fromBase64url(approval.subject.bytes) as Uint8Array
+    const approved = decision === 'approve'
+    if (approved) await desk.approvals.redeem(signed, bytes)
+    const subject = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>
+    if (approval.subject.kind === 'transition') {
+      await this.negotiations.resumeOutgoing(subject.negotiation as string, id, approved, options.reply)
+      return desk.approvals.get(id) as PendingApproval
+    }
+    const body = subject.body as { method?: string, params?: JsonRpcParams } | undefined
+    if (body?.method === METHODS.transition) {
+      const negotiation = (body.params as { transition?: { negotiation?: string } } | undefined)?.transition?.negotiation ?? ''
+      await this.negotiations.resumeIncoming(negotiation, id, approved, options.reply)
+      return desk.approvals.get(id) as PendingApproval
+    }
+    const held = await desk.held(id, true)
+    if (held === undefined || body?.method === undefined) return desk.approvals.get(id) as PendingApproval
+    const party: Party = { peer: held.caller.peer, ...(held.caller.handle === undefined ? {} : { handle: held.caller.handle }) }
+    let result: JsonValue | undefined
+    if (approved) {
+      const session = await this.#sessionWith(party)
+      const handler = this.#handlers.get(held.method)
+      if (held.method === METHODS.message) {
+        await desk.deliver({ ...inboxMessage(body.params, { caller: held.caller, envelope: subject as never }), approval: id })
+        result = { status: 'delivered' }
+      } else if (handler !== undefined) {
+        try {
+          result = await handler(body.params, { caller: held.caller, session, envelope: subject as never }) ?? null
+        } catch (err) {
+          result = { error: err instanceof RpcError ? err.message : 'internal error' }
+        }
+      }
+    }
+    const outcome = { approval: id, request: held.request, decision, ...(options.reply === undefined ? {} : { reply: options.reply }), ...(result === undefined ? {} : { result }) }
+    try {
+      const session = await this.#sessionWith(party)
+      await session.notify(METHODS.outcome, outcome)
+    } catch (err) {
+      log('could not tell %s the outcome of %s: %e', held.caller.handle ?? held.caller.peer, id, err)
+    }
+    return desk.approvals.get(id) as PendingApproval
+  }
+
+  /** Sends a free-text `message` to `@handle` (or a peer id); the result says whether it was queued or held. */
+  async send (to: string, text: string, options: { conversation?: string, inReplyTo?: string } = {}): Promise<JsonValue> {
+    const target = to.startsWith('@') || HANDLE_PATTERN.test(to) ? await this.resolve(to) : undefined
+    const peer = target?.peer ?? peerIdFromString(to).toString()
+    const session = await this.#sessionWith({ peer, ...(target === undefined ? {} : { handle: target.handle }) })
+    return session.request(METHODS.message, { text, ...options })
+  }
+
+  /** Sets a contact's trust level (a human decision): `@handle` or a peer id. */
+  async setTrust (who: string, level: TrustLevel, options: { limits?: TrustLimits, note?: string } = {}): Promise<TrustEntry> {
+    const record = who.startsWith('@') || HANDLE_PATTERN.test(who) ? await this.resolve(who) : undefined
+    const peer = record?.peer ?? peerIdFromString(who).toString()
+    const entry = await this.desk.trust.set(peer, level, { by: this.peerId, ...(record === undefined ? {} : { handle: record.handle }), ...options })
+    this.desk.record('trust.change', { peer, level, ...(record === undefined ? {} : { handle: record.handle }) })
+    return entry
+  }
+
+  /** Opens a negotiation with `@handle` (or a peer id) and sends the first offer. */
+  async propose (to: string, options: { subject: string, terms: Terms, ttlMs?: number }): Promise<MoveResult> {
+    const record = to.startsWith('@') || HANDLE_PATTERN.test(to) ? await this.resolve(to) : undefined
+    const party: Party = record === undefined ? { peer: peerIdFromString(to).toString() } : { peer: record.peer, handle: record.handle }
+    return this.negotiations.propose(party, options)
+  }
+
+  /** The human's inbox, oldest first. */
+  async inbox (): Promise<InboxMessage[]> { return this.desk.inbox() }
+
+  /** The event log's last `limit` entries. */
+  async logEntries (limit = 50): Promise<LogEntry[]> { return this.desk.recent(limit) }
+
+  /** The whole event log, signed and hash-chained: anyone can check it with `parley verify`. */
+  async exportLog (): Promise<ExportedLog> {
+    await this.desk.log.flush()
+    return this.desk.log.export()
   }
 
   /** Stamps the remote side from what can be verified: a valid record of this peer that the DHT confirms is current. */
@@ -517,6 +806,43 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       }
     })()
   }
+}
+
+/** A `message` request as the inbox keeps it. */
+function inboxMessage (params: JsonRpcParams | undefined, context: Pick<HandlerContext, 'caller' | 'envelope'>): InboxMessage {
+  const p = messageParams(params)
+  return { id: context.envelope.id, at: Date.now(), from: context.caller, ...p }
+}
+
+/** One line of a session's recent history: who asked what, or what came back. */
+function historyLine (e: EnvelopeRecord): string | undefined {
+  const body = e.body as { method?: string, params?: unknown, result?: unknown, error?: { message: string } } | undefined
+  if (body === undefined || body.method?.startsWith('session/') === true) return undefined
+  const arrow = e.dir === 'in' ? '←' : '→'
+  const text = body.method !== undefined ? `${body.method} ${JSON.stringify(body.params ?? null)}` : body.error !== undefined ? `error ${body.error.message}` : `result ${JSON.stringify(body.result ?? null)}`
+  return `${arrow} ${text.length > 160 ? text.slice(0, 159) + '…' : text}`
+}
+
+/** Keeps a summary within what the approval store takes (4096 characters). */
+function clip (text: string): string {
+  return text.length <= 4000 ? text : text.slice(0, 3999) + '…'
+}
+
+function transcriptOf (history: string[] | undefined): string {
+  return history === undefined || history.length === 0 ? '' : '\nTranscript of the session so far:\n' + history.map(l => '  ' + l).join('\n')
+}
+
+/** Every envelope of a session goes to the event log, signed by its sender: a third party can check both signatures. */
+function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord): void {
+  const body = e.body
+  const kind = body === undefined ? 'frame' : 'method' in body ? ('id' in body ? 'request' : 'notification') : 'response'
+  if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
+  desk.record(`${kind}.${e.dir}`, {
+    session: session.id ?? null,
+    peer: session.remotePeer,
+    verified: e.verified,
+    ...(e.envelope === undefined ? { bytes: fromUtf8(e.bytes) } : { envelope: e.envelope as unknown as Record<string, unknown> })
+  })
 }
 
 /** The session id named by a frame if it is a `session/resume` (unverified: the session checks it). */

@@ -11,8 +11,11 @@ import { idCommand } from './commands/id.js'
 import { relayCommand } from './commands/relay.js'
 import { agentCommand } from './commands/agent.js'
 import { resolveCommand } from './commands/resolve.js'
+import { humanCommands } from './commands/human.js'
+import { verifyCommand } from './commands/verify.js'
+import { demoCommand } from './commands/demo.js'
 
-const commands: Command[] = [relayCommand, agentCommand, resolveCommand, idCommand]
+const commands: Command[] = [relayCommand, agentCommand, resolveCommand, ...humanCommands, verifyCommand, demoCommand, idCommand]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -16,6 +16,8 @@
 import { RpcError } from '../session/session.js'
 import type { JsonValue, JsonObject } from '../crypto/canonical-json.js'
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
+import { isAmount } from '../store/amount.js'
+import type { Amount } from '../store/amount.js'
 
 /** Method names (protocols/methods). */
 export const METHODS = Object.freeze({
@@ -31,21 +33,7 @@ export const METHODS = Object.freeze({
 /** JSON-RPC "invalid params". */
 export const INVALID_PARAMS = -32602
 
-/** How a policy gate treats a method (protocols/methods §1). */
-export type MethodClass = 'routine' | 'message' | 'action'
-
-/** Default classes; a node may override them per method (or per `info/request` topic). */
-export const DEFAULT_METHOD_CLASSES: Readonly<Record<string, MethodClass>> = Object.freeze({
-  ping: 'routine',
-  'info/request': 'routine',
-  'task/delegate': 'routine',
-  message: 'message',
-  'negotiation/applied': 'routine',
-  'approval/outcome': 'routine'
-})
-
-/** A sum of money, as terms and policies carry it. */
-export interface Amount { value: number, currency: string }
+// Policy classes of these methods: DEFAULT_METHOD_CLASSES in src/store/policy.ts.
 
 export interface MessageParams { text: string, conversation?: string, inReplyTo?: string, urgency?: 'low' | 'normal' | 'high' }
 export interface MessageResult { status: 'delivered' | 'queued' | 'held', approval?: string }
@@ -132,6 +120,5 @@ export function amountOf (terms: unknown): Amount | undefined {
   if (terms === null || typeof terms !== 'object') return undefined
   const price = (terms as { price?: unknown }).price
   if (price === null || typeof price !== 'object') return undefined
-  const { value, currency } = price as { value?: unknown, currency?: unknown }
-  return typeof value === 'number' && Number.isFinite(value) && typeof currency === 'string' ? { value, currency } : undefined
+  return isAmount(price) ? { value: price.value, currency: price.currency } : undefined
 }

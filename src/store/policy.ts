@@ -38,22 +38,17 @@ export type MethodClass = 'routine' | 'message' | 'action' | 'forbidden'
 /** What the gate decides. */
 export type PolicyDecision = 'allow' | 'queue' | 'ask' | 'deny'
 
-/** The classes a node starts from. */
+/** The classes a node starts from: the methods of protocols/methods (§1). */
 export const DEFAULT_METHOD_CLASSES: Readonly<Record<string, MethodClass>> = Object.freeze({
   ping: 'routine',
-  info: 'routine',
-  'tools/list': 'routine',
-  availability: 'routine',
-  quote: 'routine',
+  'info/request': 'routine',
+  'task/delegate': 'routine',
   'negotiation/propose': 'routine',
-  'negotiation/offer': 'routine',
   'negotiation/counter': 'routine',
   'negotiation/reject': 'routine',
+  'negotiation/cancel': 'routine',
   message: 'message',
-  'negotiation/accept': 'action',
-  'negotiation/confirm': 'action',
-  purchase: 'action',
-  'booking/confirm': 'action'
+  'negotiation/accept': 'action'
 })
 
 /** A node's own policy. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startRelayProcess, PARLEY_BIN } from '../helpers/relay-process.js'
@@ -26,7 +26,7 @@ describe('parley agent and parley resolve (CLI)', function () {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('runs an agent that registers its handle, answers ping and prints requests; resolve finds it', async () => {
+  it('runs an agent that registers its handle, answers ping and prints requests; resolve finds it; pending, approve, inbox, trust, send, log and verify work through its control API', async () => {
     const child = spawn(process.execPath, [PARLEY_BIN, 'agent', '--handle', 'cli-plumber', '--relay', relay.tcp.toString(), '--data-dir', join(dir, 'agent'), '--pow-bits', '8', '--min-pow-bits', '8'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const lines: Array<Record<string, unknown>> = []
     let buffered = ''
@@ -55,6 +55,34 @@ describe('parley agent and parley resolve (CLI)', function () {
         while (!lines.some(l => l.event === 'notification') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
         expect(lines.find(l => l.event === 'request')).to.deep.include({ method: 'ping', from: { peer: caller.peerId, kind: 'anon' } })
         expect(lines.find(l => l.event === 'notification')).to.deep.include({ method: 'message', params: { text: 'hello from the test' } })
+
+        // the human's side, through the control API
+        const node = ['--node', join(dir, 'agent')]
+        const pending = JSON.parse((await run(process.execPath, [PARLEY_BIN, 'pending', ...node, '--json'])).stdout) as Array<{ id: string, summary: string }>
+        expect(pending).to.have.length(1)
+        expect(pending[0]?.summary).to.include('hello from the test')
+        const outcome = new Promise<{ decision: string, reply?: string }>(resolve => { caller.addEventListener('outcome', (e) => { resolve(e.detail) }, { once: true }) })
+        const approved = await run(process.execPath, [PARLEY_BIN, 'approve', pending[0]?.id ?? '', ...node, '--reply', 'got it, thanks'])
+        expect(approved.stdout).to.include('approved')
+        expect(await outcome).to.include({ decision: 'approve', reply: 'got it, thanks' })
+        expect((await run(process.execPath, [PARLEY_BIN, 'pending', ...node])).stdout).to.include('nothing pending')
+        expect((await run(process.execPath, [PARLEY_BIN, 'inbox', ...node])).stdout).to.include('hello from the test')
+        expect((await run(process.execPath, [PARLEY_BIN, 'trust', caller.peerId, '1', ...node])).stdout).to.include('trust level 1')
+        const sent = await run(process.execPath, [PARLEY_BIN, 'send', caller.peerId, 'hello back', ...node, '--json'])
+        expect(JSON.parse(sent.stdout)).to.have.property('status', 'held') // the caller does not know the CLI agent yet
+        const log = await run(process.execPath, [PARLEY_BIN, 'log', ...node])
+        expect(log.stdout).to.include('approval.decision')
+        const exported = await run(process.execPath, [PARLEY_BIN, 'log', '--export', ...node], { maxBuffer: 64 * 1024 * 1024 })
+        await writeFile(join(dir, 'cli-log.json'), exported.stdout)
+        const verified = await run(process.execPath, [PARLEY_BIN, 'verify', join(dir, 'cli-log.json')])
+        expect(verified.stdout).to.include('verified')
+        try {
+          await run(process.execPath, [PARLEY_BIN, 'pending', ...node], { env: { ...process.env } }).then(() => run(process.execPath, [PARLEY_BIN, 'approve', 'no-such-approval', ...node]))
+          expect.fail('approved an unknown approval')
+        } catch (err) {
+          expect(err).to.have.property('code', 1)
+          expect((err as { stderr: string }).stderr).to.include('ERR_APPROVAL_NOT_FOUND')
+        }
       } finally {
         await caller.stop()
       }

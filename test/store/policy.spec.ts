@@ -87,8 +87,8 @@ describe('policy gate (src/store/policy)', () => {
       expect(policyGate({ trust: trust.get(me.peerIdString), method: 'purchase', amount: GBP(180) }).decision).to.equal('ask')
     })
 
-    it('negotiation offers and counters are routine; accepting is an action', () => {
-      for (const m of ['negotiation/offer', 'negotiation/counter', 'negotiation/propose', 'availability', 'ping']) expect(classifyMethod(m), m).to.equal('routine')
+    it('the methods of protocols/methods: negotiation offers, counters and ends are routine; accepting is an action', () => {
+      for (const m of ['negotiation/propose', 'negotiation/counter', 'negotiation/reject', 'negotiation/cancel', 'info/request', 'task/delegate', 'ping']) expect(classifyMethod(m), m).to.equal('routine')
       for (const m of ['negotiation/accept', 'purchase', 'booking/confirm']) expect(classifyMethod(m), m).to.equal('action')
       expect(DEFAULT_METHOD_CLASSES.message).to.equal('message')
     })

@@ -1,4 +1,11 @@
-import { resolve } from 'node:path'
+import { resolve, join } from 'node:path'
+import { writeFile, rename, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { startHttp, Router } from '../../node/http.js'
+import { controlRoutes } from '../../agent/control.js'
+import { toBase64url } from '../../crypto/bytes.js'
+import { CONTROL_FILE } from './human.js'
+import type { ControlFile } from './human.js'
 import { createAgent } from '../../agent/index.js'
 import { isIdentityKind } from '../../identity/index.js'
 import { DEFAULT_POW_BITS } from '../../handles/pow.js'
@@ -11,9 +18,14 @@ export const agentCommand: Command = {
   usage: `Usage: parley agent --handle NAME --relay ADDR [options]
 
 Starts an agent node: reserves on the relay, publishes the handle record for
-@NAME (first come, first served), keeps it fresh, answers "ping" and prints
-every incoming session, request and notification on stdout, one JSON object
-per line. SIGINT or SIGTERM stops it.
+@NAME (first come, first served), keeps it fresh, answers "ping", takes
+messages into its inbox, negotiates, and asks you (its human) about what its
+policy holds. It prints every incoming session, request, notification and
+approval on stdout, one JSON object per line. SIGINT or SIGTERM stops it.
+
+Its control API listens on --http (127.0.0.1, a free port by default), with a
+token; both are written to DATA_DIR/control.json (mode 0600), where "parley
+send", "pending", "approve", "reject", "trust", "inbox" and "log" find them.
 
 Options:
   --handle NAME      handle to register (without @)
@@ -22,6 +34,8 @@ Options:
   --data-dir DIR     keeps the identity (default ./.parley/agent-NAME)
   --pow-bits N       proof of work for the record (default ${DEFAULT_POW_BITS})
   --min-pow-bits N   least proof of work accepted from others (default ${DEFAULT_POW_BITS})
+  --http HOST:PORT   control API (and dashboard) address (default 127.0.0.1:0, a free port)
+  --threshold AMOUNT ask the human about any action above it, e.g. 100GBP
   -h, --help         show this help`,
   async run (argv) {
     const { values } = parse(argv, {
@@ -30,7 +44,9 @@ Options:
       kind: { type: 'string' },
       'data-dir': { type: 'string' },
       'pow-bits': { type: 'string' },
-      'min-pow-bits': { type: 'string' }
+      'min-pow-bits': { type: 'string' },
+      http: { type: 'string' },
+      threshold: { type: 'string' }
     })
     if (values.help === true) { console.log(this.usage); return 0 }
     const handle = values.handle
@@ -44,11 +60,20 @@ Options:
       if (!Number.isInteger(v) || v < 0 || v > 32) throw new UsageError(`--${name} must be an integer from 0 to 32`)
       return v
     }
+    let threshold: { value: number, currency: string } | undefined
+    if (values.threshold !== undefined) {
+      const m = /^(\d+(?:\.\d+)?)\s*([A-Z]{3})$/.exec(values.threshold)
+      if (m === null) throw new UsageError('--threshold must be an amount and an ISO 4217 currency, e.g. 100GBP')
+      threshold = { value: Number(m[1]), currency: m[2] as string }
+    }
+    const http = /^(.+):(\d+)$/.exec(values.http ?? '127.0.0.1:0')
+    if (http === null) throw new UsageError('--http must be HOST:PORT')
+    const dataDir = resolve(values['data-dir'] ?? `.parley/agent-${handle.replace(/^@/, '')}`)
     const agent = await createAgent({
-      handle, kind, relays,
-      dataDir: resolve(values['data-dir'] ?? `.parley/agent-${handle.replace(/^@/, '')}`),
+      handle, kind, relays, dataDir,
       powBits: bits('pow-bits'),
-      minPowBits: bits('min-pow-bits')
+      minPowBits: bits('min-pow-bits'),
+      ...(threshold === undefined ? {} : { policy: { amountThreshold: threshold } })
     })
     const print = (event: string, detail: object): void => { console.log(JSON.stringify({ event, ...detail })) }
     agent.addEventListener('session', (e) => {
@@ -58,13 +83,24 @@ Options:
       session.addEventListener('notification', (n) => { print('notification', { from: n.detail.caller, method: n.detail.method, params: n.detail.params }) })
       session.addEventListener('close', () => { print('closed', { peer: session.remotePeer }) })
     })
+    agent.addEventListener('pending', (e) => { print('pending', { id: e.detail.id, summary: e.detail.summary }) })
+    agent.addEventListener('message', (e) => { print('message', { from: e.detail.from, text: e.detail.text }) })
+    agent.addEventListener('outcome', (e) => { print('outcome', e.detail) })
     await agent.start()
-    print('ready', { handle: agent.handleName, peer: agent.peerId, kind: agent.identity.kind, relays: agent.record?.relays ?? [] })
+    const token = toBase64url(randomBytes(32))
+    const endpoint = await startHttp(http[1] as string, Number(http[2]), controlRoutes(new Router(), agent, token))
+    const control: ControlFile = { url: endpoint.url, token, peer: agent.peerId, ...(agent.handleName === undefined ? {} : { handle: agent.handleName }) }
+    const file = join(dataDir, CONTROL_FILE)
+    await writeFile(file + '.tmp', JSON.stringify(control) + '\n', { mode: 0o600 })
+    await rename(file + '.tmp', file)
+    print('ready', { handle: agent.handleName, peer: agent.peerId, kind: agent.identity.kind, relays: agent.record?.relays ?? [], control: endpoint.url })
     await new Promise<void>(resolve => {
       process.once('SIGINT', () => { resolve() })
       process.once('SIGTERM', () => { resolve() })
     })
-    await agent.stop()
+    await rm(file, { force: true })
+    await endpoint.close()
+    await agent.close()
     return 0
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * The local control API of a long-running agent node (`parley agent`): what
+ * the CLI (`parley send`, `pending`, `approve`, `reject`, `trust`, `log`)
+ * and the dashboard's buttons call. Served on the node's HTTP endpoint
+ * (127.0.0.1 by default); every route needs `Authorization: Bearer <token>`.
+ *
+ * | route | body | answer |
+ * |---|---|---|
+ * | `GET /api/status` | | handle, peer id, kind, relays |
+ * | `POST /api/send` | `{ to, text }` | the `message` result |
+ * | `GET /api/pending` | | pending approvals |
+ * | `POST /api/approvals/<id>` | `{ decision: "approve" \| "reject", reply? }` | the approval after the decision |
+ * | `POST /api/trust` | `{ who, level, limits? }` | the trust entry |
+ * | `GET /api/inbox` | | messages for the human |
+ * | `GET /api/log?limit=N` | | the last N event log entries |
+ * | `GET /api/log/export` | | the whole log, for `parley verify` |
+ * | `GET /api/negotiations` | | every negotiation's state |
+ * | `POST /api/negotiations/<id>` | `{ move: "counter" \| "accept" \| "reject" \| "cancel", terms?, reason? }` | the move's result |
+ *
+ * Errors are `{ error: { code, message } }` with a 4xx/5xx status.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Router } from '../node/http.js'
+import type { Agent } from './agent.js'
+import { utf8 } from '../crypto/bytes.js'
+import type { TrustLevel } from '../store/index.js'
+import type { MoveKind } from './negotiations.js'
+import type { Terms } from '../negotiation/transition.js'
+
+/** Largest request body accepted (64 KiB). */
+const MAX_BODY = 64 * 1024
+
+/** A control API failure with its HTTP status. */
+class ControlError extends Error {
+  constructor (readonly status: number, readonly code: string, message: string) { super(message) }
+}
+
+/** Whether `req` carries `Bearer <token>` (constant-time comparison). */
+export function authorized (req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? ''
+  const given = utf8(header.startsWith('Bearer ') ? header.slice(7) : '')
+  const expected = utf8(token)
+  return given.byteLength === expected.byteLength && timingSafeEqual(given, expected)
+}
+
+async function body (req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0
+  const chunks: Buffer[] = []
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > MAX_BODY) throw new ControlError(413, 'ERR_TOO_LARGE', `request body over ${MAX_BODY} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object')
+    return value as Record<string, unknown>
+  } catch {
+    throw new ControlError(400, 'ERR_BAD_REQUEST', 'the body must be a JSON object')
+  }
+}
+
+function send (res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(value) + '\n')
+}
+
+type Handler = (req: IncomingMessage, rest: string, url: URL) => Promise<unknown>
+
+/** Adds the control routes for `agent` to `router`, guarded by `token`. */
+export function controlRoutes (router: Router, agent: Agent, token: string): Router {
+  const guard = (handler: Handler) => async (req: IncomingMessage, res: ServerResponse, match: { rest: string, url: URL }): Promise<void> => {
+    if (!authorized(req, token)) { send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'missing or wrong bearer token' } }); return }
+    try {
+      send(res, 200, await handler(req, match.rest, match.url))
+    } catch (err) {
+      const e = err as { status?: number, code?: string, message?: string }
+      const status = err instanceof ControlError ? err.status : (typeof e.code === 'string' && /NOT_FOUND/.test(e.code) ? 404 : 400)
+      send(res, status, { error: { code: e.code ?? 'ERR_INTERNAL', message: e.message ?? String(err) } })
+    }
+  }
+  const text = (v: unknown, name: string): string => {
+    if (typeof v !== 'string' || v.length === 0) throw new ControlError(400, 'ERR_BAD_REQUEST', `"${name}" must be a non-empty string`)
+    return v
+  }
+  return router
+    .get('/api/status', guard(async () => ({ handle: agent.handleName ?? null, peer: agent.peerId, kind: agent.identity.kind, relays: agent.record?.relays ?? [], expires: agent.record?.expires ?? null })))
+    .post('/api/send', guard(async (req) => {
+      const b = await body(req)
+      return agent.send(text(b.to, 'to'), text(b.text, 'text'))
+    }))
+    .get('/api/pending', guard(async () => agent.pending()))
+    .post('/api/approvals/*', guard(async (req, id) => {
+      const b = await body(req)
+      const reply = b.reply === undefined ? {} : { reply: text(b.reply, 'reply') }
+      if (b.decision === 'approve') return agent.approve(decodeURIComponent(id), reply)
+      if (b.decision === 'reject') return agent.reject(decodeURIComponent(id), reply)
+      throw new ControlError(400, 'ERR_BAD_REQUEST', '"decision" must be "approve" or "reject"')
+    }))
+    .post('/api/trust', guard(async (req) => {
+      const b = await body(req)
+      const level = b.level
+      if (level !== 0 && level !== 1 && level !== 2) throw new ControlError(400, 'ERR_BAD_REQUEST', '"level" must be 0, 1 or 2')
+      return agent.setTrust(text(b.who, 'who'), level as TrustLevel, b.limits === undefined ? {} : { limits: b.limits as never })
+    }))
+    .get('/api/inbox', guard(async () => agent.inbox()))
+    .get('/api/log', guard(async (_req, _rest, url) => agent.logEntries(Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50)))))
+    .get('/api/log/export', guard(async () => agent.exportLog()))
+    .get('/api/negotiations', guard(async () => agent.negotiations.list().map(n => n.toJSON())))
+    .post('/api/negotiations/*', guard(async (req, id) => {
+      const b = await body(req)
+      const move = b.move
+      if (move !== 'counter' && move !== 'accept' && move !== 'reject' && move !== 'cancel') throw new ControlError(400, 'ERR_BAD_REQUEST', '"move" must be counter, accept, reject or cancel')
+      return agent.negotiations.move(decodeURIComponent(id), move as MoveKind, {
+        ...(b.terms === undefined ? {} : { terms: b.terms as Terms }),
+        ...(b.reason === undefined ? {} : { reason: text(b.reason, 'reason') })
+      })
+    }))
+}

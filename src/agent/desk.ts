@@ -1,0 +1,152 @@
+/**
+ * The human's desk of an agent node: the persisted trust store, the policy
+ * gate, pending approvals, the inbox of messages for the human, and the
+ * signed, hash-chained event log — all in the node's datastore.
+ *
+ * The agent consults the desk for every incoming request and every
+ * negotiation move; what the policy says to ask about waits here until the
+ * human approves or rejects it (from the library, the CLI through the
+ * control API, or the dashboard).
+ *
+ * @example
+ * ```ts
+ * const agent = await createAgent({ handle: 'rapidplumb', relays, dataDir: './plumber', policy: { amountThreshold: { value: 100, currency: 'GBP' } } })
+ * await agent.start()
+ * for (const a of agent.desk.pending()) console.log(a.id, a.summary)
+ * await agent.approve(id, { reply: 'See you at 2pm' })
+ * ```
+ */
+import { logger } from '@libp2p/logger'
+import { TypedEventEmitter } from 'main-event'
+import { Key } from 'interface-datastore'
+import type { Datastore } from 'interface-datastore'
+import { EventLog, TrustStore, Approvals, policyGate } from '../store/index.js'
+import type { NodePolicy, PolicyVerdict, PendingApproval, Amount, LogEntry, StoreSigner } from '../store/index.js'
+import type { Caller } from '../session/session.js'
+import { fromUtf8, utf8 } from '../crypto/bytes.js'
+
+const log = logger('parley:desk')
+const INBOX = '/parley/inbox/'
+const HELD = '/parley/held/'
+
+/** A message for the human, as the inbox keeps it. */
+export interface InboxMessage {
+  /** The id of the envelope that carried it. */
+  id: string
+  /** When it arrived (ms). */
+  at: number
+  from: Caller
+  text: string
+  conversation?: string
+  inReplyTo?: string
+  urgency?: 'low' | 'normal' | 'high'
+  /** The approval it was held for (trust level 0), if it was. */
+  approval?: string
+}
+
+/** What the desk remembers about a held request, to answer it once decided. */
+export interface HeldRequest {
+  approval: string
+  caller: Caller
+  method: string
+  /** The envelope id of the request. */
+  request: string
+}
+
+export interface DeskEvents {
+  /** A message reached the inbox. */
+  message: CustomEvent<InboxMessage>
+  /** Something waits for the human. */
+  pending: CustomEvent<PendingApproval>
+}
+
+export interface DeskOptions {
+  /** Node-wide policy: method classes, an amount threshold. */
+  policy?: NodePolicy
+}
+
+/** The human's desk: see the module documentation. */
+export class Desk extends TypedEventEmitter<DeskEvents> {
+  readonly log: EventLog
+  readonly trust: TrustStore
+  readonly approvals: Approvals
+  policy: NodePolicy
+  readonly #datastore: Datastore
+
+  private constructor (datastore: Datastore, log: EventLog, trust: TrustStore, approvals: Approvals, policy: NodePolicy) {
+    super()
+    this.#datastore = datastore
+    this.log = log
+    this.trust = trust
+    this.approvals = approvals
+    this.policy = policy
+    approvals.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
+  }
+
+  /** Opens (or reopens, after a restart) the desk kept in `datastore`. */
+  static async open (datastore: Datastore, signer: StoreSigner, options: DeskOptions = {}): Promise<Desk> {
+    const eventLog = await EventLog.open(datastore, signer)
+    const trust = await TrustStore.open(datastore)
+    const approvals = await Approvals.open(datastore, { self: signer.peerIdString })
+    return new Desk(datastore, eventLog, trust, approvals, options.policy ?? {})
+  }
+
+  /** The policy's verdict on `method` from `caller` (and the amount at stake, if any). */
+  gate (caller: Caller, method: string, amount?: Amount): PolicyVerdict {
+    const entry = this.trust.get(caller.peer)
+    return policyGate({ trust: { level: entry.level, ...(entry.limits === undefined ? {} : { limits: entry.limits }) }, method, ...(amount === undefined ? {} : { amount }) }, this.policy)
+  }
+
+  /** Appends to the event log without waiting (failures are logged, never thrown at the caller). */
+  record (type: string, data: Record<string, unknown>): void {
+    this.log.append(type, data).catch((err: Error) => { log.error('event log append (%s) failed: %e', type, err) })
+  }
+
+  /** Approvals waiting for the human, oldest first. */
+  pending (): PendingApproval[] { return this.approvals.pending() }
+
+  /** Puts a message in the inbox. */
+  async deliver (message: InboxMessage): Promise<void> {
+    await this.#datastore.put(new Key(`${INBOX}${String(message.at).padStart(15, '0')}-${message.id}`), utf8(JSON.stringify(message)))
+    this.record('message.inbox', { id: message.id, from: message.from as unknown as Record<string, unknown>, text: message.text })
+    this.safeDispatchEvent('message', { detail: message })
+  }
+
+  /** The inbox, oldest first. */
+  async inbox (): Promise<InboxMessage[]> {
+    const out: InboxMessage[] = []
+    for await (const { value } of this.#datastore.query({ prefix: INBOX })) out.push(JSON.parse(fromUtf8(value)) as InboxMessage)
+    return out.sort((a, b) => a.at - b.at)
+  }
+
+  /** Remembers who to answer once a held request is decided. */
+  async hold (held: HeldRequest): Promise<void> {
+    await this.#datastore.put(new Key(HELD + held.approval), utf8(JSON.stringify(held)))
+  }
+
+  /** The held request of an approval (and forgets it when `take`). */
+  async held (approval: string, take = false): Promise<HeldRequest | undefined> {
+    const key = new Key(HELD + approval)
+    try {
+      const held = JSON.parse(fromUtf8(await this.#datastore.get(key))) as HeldRequest
+      if (take) await this.#datastore.delete(key)
+      return held
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The last `limit` log entries, oldest first. */
+  async recent (limit = 50): Promise<LogEntry[]> {
+    const head = this.log.head
+    const since = head === undefined ? 0 : Math.max(0, head.seq - limit + 1)
+    const out: LogEntry[] = []
+    for await (const entry of this.log.entries({ since })) out.push(entry)
+    return out
+  }
+
+  async close (): Promise<void> {
+    await this.log.flush().catch(() => {})
+    await Promise.allSettled([this.log.close(), this.trust.close(), this.approvals.close()])
+  }
+}

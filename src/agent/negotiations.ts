@@ -1,0 +1,398 @@
+/**
+ * An agent's negotiations: the protocols/negotiation state machine carried
+ * over sessions, persisted, and gated by the node's policy.
+ *
+ * Each move is a signed transition sent as a `negotiation/transition`
+ * request. The receiver checks it against its copy of the negotiation and
+ * applies it, or, when its policy asks its human first, holds it (answering
+ * `applied: false` with the approval's id) and later applies it and sends
+ * `negotiation/applied`, or sends `negotiation/declined`. The sender applies
+ * its own move only once the receiver has: both copies move in lock-step.
+ * A move of our own that policy gates waits, signed, for our human.
+ *
+ * @example
+ * ```ts
+ * const n = await buyer.negotiations.propose('@rapidplumb', { subject: 'call-out', terms: { type: 'commerce.job', price: { value: 200, currency: 'GBP' } } })
+ * seller.negotiations.addEventListener('transition', ({ detail }) => { … counter, accept … })
+ * ```
+ */
+import { logger } from '@libp2p/logger'
+import { TypedEventEmitter } from 'main-event'
+import { Key } from 'interface-datastore'
+import type { Datastore } from 'interface-datastore'
+import { NegotiationError, NegotiationErrorCode } from '../negotiation/errors.js'
+import { Negotiation } from '../negotiation/machine.js'
+import { propose, counter, accept, reject, cancel } from '../negotiation/actions.js'
+import { agreementOf } from '../negotiation/agreement.js'
+import type { Agreement } from '../negotiation/agreement.js'
+import { transitionHash } from '../negotiation/transition.js'
+import type { NegotiationSigner, Party, Terms, Transition } from '../negotiation/transition.js'
+import { TRANSITION_METHOD, TRANSITION_REFUSED } from '../negotiation/constants.js'
+import { RpcError } from '../session/session.js'
+import type { HandlerContext, Session } from '../session/session.js'
+import type { JsonValue } from '../crypto/canonical-json.js'
+import { fromUtf8, utf8 } from '../crypto/bytes.js'
+import { METHODS } from '../methods/index.js'
+
+const log = logger('parley:negotiations')
+
+/** Notification: a transition held for the receiver's human was declined. */
+export const DECLINED_METHOD = 'negotiation/declined'
+const PREFIX = '/parley/negotiations/'
+
+/** What the negotiations need from the agent that owns them. */
+export interface NegotiationsHost {
+  readonly signer: NegotiationSigner
+  /** Us as a party (peer id and, when we have one, handle). */
+  self: () => Party
+  /** An open session with `party` (an existing one, or a new one by handle or peer id). */
+  session: (party: Party) => Promise<Session>
+  /**
+   * The policy gate on our own move: undefined to send it now, or the id of
+   * an approval it waits for (held as `bytes`, the signed transition).
+   */
+  holdOutgoing: (n: Negotiation, t: Transition, bytes: Uint8Array) => Promise<string | undefined>
+  /** The gate on the other party's move: undefined to apply it now, or the approval it waits for. */
+  holdIncoming: (n: Negotiation, t: Transition, context: HandlerContext) => Promise<string | undefined>
+  /** Appends to the event log. */
+  record: (type: string, data: Record<string, unknown>) => void
+  readonly datastore: Datastore
+}
+
+/** Where a move stands after {@link Negotiations.move}. */
+export interface MoveResult {
+  negotiation: string
+  /** `sent`: applied on both sides; `held`: waits for our human; `awaiting`: waits for theirs. */
+  status: 'sent' | 'held' | 'awaiting'
+  state: string
+  seq: number
+  /** The approval it waits for (ours when `held`, theirs when `awaiting`). */
+  approval?: string
+}
+
+export interface TransitionEvent {
+  negotiation: Negotiation
+  transition: Transition
+  /** `local`: our move; `remote`: the other party's. */
+  by: 'local' | 'remote'
+}
+
+export interface NegotiationsEvents {
+  /** A transition was applied (on both sides, as far as this node knows). */
+  transition: CustomEvent<TransitionEvent>
+  /** A negotiation reached `confirmed`; `detail.agreement` carries both signatures. */
+  confirmed: CustomEvent<{ negotiation: Negotiation, agreement: Agreement }>
+}
+
+/** What a node keeps per negotiation besides the chain. */
+interface Entry {
+  n: Negotiation
+  /** Our move, sent and not yet acknowledged (or held by their human). */
+  sent?: Transition
+  /** The other party's move, held for our human: the approval id. */
+  heldIncoming?: { approval: string, transition: Transition }
+  /** Our move, held for our human. */
+  heldOutgoing?: { approval: string, transition: Transition }
+}
+
+interface Stored {
+  transitions: Transition[]
+  sent?: Transition
+  heldIncoming?: { approval: string, transition: Transition }
+  heldOutgoing?: { approval: string, transition: Transition }
+}
+
+function refused (err: unknown): never {
+  if (err instanceof NegotiationError) throw new RpcError(TRANSITION_REFUSED, err.message, { code: err.code })
+  throw err
+}
+
+export type MoveKind = 'counter' | 'accept' | 'reject' | 'cancel'
+
+/** The negotiations of one agent. */
+export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
+  readonly #host: NegotiationsHost
+  readonly #entries = new Map<string, Entry>()
+  /** Moves on one negotiation run one at a time. */
+  readonly #locks = new Map<string, Promise<unknown>>()
+
+  constructor (host: NegotiationsHost) {
+    super()
+    this.#host = host
+  }
+
+  /** Reads back every negotiation the datastore holds (after a restart). */
+  async load (): Promise<void> {
+    for await (const { key, value } of this.#host.datastore.query({ prefix: PREFIX })) {
+      try {
+        const s = JSON.parse(fromUtf8(value)) as Stored
+        const n = await Negotiation.fromTransitions(s.transitions, { now: Date.now() })
+        this.#entries.set(n.id, { n, ...(s.sent === undefined ? {} : { sent: s.sent }), ...(s.heldIncoming === undefined ? {} : { heldIncoming: s.heldIncoming }), ...(s.heldOutgoing === undefined ? {} : { heldOutgoing: s.heldOutgoing }) })
+      } catch (err) {
+        log.error('cannot read back negotiation %s: %e', key.toString(), err)
+      }
+    }
+  }
+
+  /** A negotiation this node takes part in. */
+  get (id: string): Negotiation | undefined { return this.#entries.get(id)?.n }
+
+  /** Every negotiation, newest last. */
+  list (): Negotiation[] { return [...this.#entries.values()].map(e => e.n) }
+
+  /** The agreement of a confirmed negotiation. */
+  agreement (id: string): Agreement {
+    const n = this.#need(id)
+    return agreementOf(n)
+  }
+
+  /** Opens a negotiation with `party` (resolved by the caller) and sends the first offer. */
+  async propose (party: Party, options: { subject: string, terms: Terms, ttlMs?: number }): Promise<MoveResult> {
+    const self = this.#host.self()
+    const t = await propose(this.#host.signer, {
+      counterparty: party,
+      ...(self.handle === undefined ? {} : { handle: self.handle }),
+      subject: options.subject,
+      terms: options.terms,
+      expires: Date.now() + (options.ttlMs ?? 24 * 60 * 60 * 1000)
+    })
+    const n = await Negotiation.open(t, { now: null })
+    // the negotiation exists locally from the start; the propose is its first transition (both sides open it from the same bytes)
+    const entry: Entry = { n }
+    this.#entries.set(n.id, entry)
+    return this.#locked(n.id, async () => this.#send(entry, t, true))
+  }
+
+  /** Makes a move on a negotiation: a counter-offer, or accept, reject or cancel. */
+  async move (id: string, kind: MoveKind, options: { terms?: Terms, reason?: string } = {}): Promise<MoveResult> {
+    return this.#locked(id, async () => {
+      const entry = this.#entries.get(id)
+      if (entry === undefined) throw new NegotiationError(NegotiationErrorCode.WRONG_NEGOTIATION, `no negotiation ${id}`)
+      if (entry.sent !== undefined || entry.heldOutgoing !== undefined) {
+        throw new NegotiationError(NegotiationErrorCode.CONFLICT, 'a move of ours on this negotiation is still waiting')
+      }
+      const signer = this.#host.signer
+      const n = entry.n
+      const end = options.reason === undefined ? {} : { reason: options.reason }
+      let t: Transition
+      if (kind === 'counter') {
+        if (options.terms === undefined) throw new TypeError('a counter needs terms')
+        t = await counter(signer, n, options.terms)
+      } else if (kind === 'accept') t = await accept(signer, n)
+      else if (kind === 'reject') t = await reject(signer, n, end)
+      else t = await cancel(signer, n, end)
+      await n.check(t, { now: Date.now() })
+      return this.#send(entry, t, false)
+    })
+  }
+
+  /** Gate, then send (or hold) our transition `t`. */
+  async #send (entry: Entry, t: Transition, opening: boolean): Promise<MoveResult> {
+    const n = entry.n
+    const bytes = utf8(JSON.stringify(t))
+    const approval = opening ? undefined : await this.#host.holdOutgoing(n, t, bytes)
+    if (approval !== undefined) {
+      entry.heldOutgoing = { approval, transition: t }
+      await this.#save(entry)
+      return { negotiation: n.id, status: 'held', state: n.state, seq: n.seq, approval }
+    }
+    return this.#deliver(entry, t, opening)
+  }
+
+  /** Sends our move and applies it once the other side has. */
+  async #deliver (entry: Entry, t: Transition, opening: boolean): Promise<MoveResult> {
+    const n = entry.n
+    const other = n.parties[0].peer === this.#host.signer.peerIdString ? n.parties[1] : n.parties[0]
+    if (!opening) entry.sent = t
+    await this.#save(entry)
+    let answer: { applied?: boolean, held?: string, state?: string, seq?: number }
+    try {
+      const session = await this.#host.session(other)
+      answer = await session.request(TRANSITION_METHOD, { transition: t as unknown as JsonValue }) as typeof answer
+    } catch (err) {
+      delete entry.sent
+      if (opening) this.#entries.delete(n.id)
+      await this.#save(entry, opening)
+      if (err instanceof RpcError && err.code === TRANSITION_REFUSED) {
+        const code = (err.data as { code?: string } | undefined)?.code
+        throw new NegotiationError((code ?? NegotiationErrorCode.MALFORMED) as never, `the other party refused the ${t.type}: ${err.message}`)
+      }
+      throw err
+    }
+    if (answer.applied === false) {
+      if (opening) throw new NegotiationError(NegotiationErrorCode.ILLEGAL_TRANSITION, 'a propose cannot be held')
+      return { negotiation: n.id, status: 'awaiting', state: n.state, seq: n.seq, ...(answer.held === undefined ? {} : { approval: answer.held }) }
+    }
+    if (!opening) await this.#applyOwn(entry, t)
+    else { this.#record(n, t, 'local'); await this.#save(entry); this.#emit(n, t, 'local') }
+    return { negotiation: n.id, status: 'sent', state: n.state, seq: n.seq }
+  }
+
+  async #applyOwn (entry: Entry, t: Transition): Promise<void> {
+    await entry.n.apply(t, { now: null })
+    delete entry.sent
+    this.#record(entry.n, t, 'local')
+    await this.#save(entry)
+    this.#emit(entry.n, t, 'local')
+  }
+
+  /** Our own move that our human has approved: send it. Declined: drop it (an accept becomes a reject). */
+  async resumeOutgoing (id: string, approval: string, approved: boolean, reason?: string): Promise<MoveResult | undefined> {
+    const entry = this.#entries.get(id)
+    if (entry?.heldOutgoing?.approval !== approval) return undefined
+    const t = entry.heldOutgoing.transition
+    delete entry.heldOutgoing
+    await this.#save(entry)
+    if (approved) return this.#locked(id, async () => this.#deliver(entry, t, false))
+    this.#host.record('negotiation.declined', { negotiation: id, seq: t.seq, type: t.type, by: 'local' })
+    if (t.type === 'accept') return this.move(id, 'reject', { reason: reason ?? 'declined by the human' })
+    return undefined
+  }
+
+  /** The other party's move that our human has decided on: apply it and say so, or decline it. */
+  async resumeIncoming (id: string, approval: string, approved: boolean, reason?: string): Promise<void> {
+    const entry = this.#entries.get(id)
+    if (entry?.heldIncoming?.approval !== approval) return
+    const t = entry.heldIncoming.transition
+    delete entry.heldIncoming
+    const other = t.by === entry.n.parties[0].peer ? entry.n.parties[0] : entry.n.parties[1]
+    if (approved) {
+      await entry.n.apply(t, { now: Date.now() })
+      this.#record(entry.n, t, 'remote')
+      await this.#save(entry)
+      this.#emit(entry.n, t, 'remote')
+      await this.#notify(other, METHODS.applied, { negotiation: id, seq: t.seq, hash: transitionHash(t) })
+    } else {
+      await this.#save(entry)
+      this.#host.record('negotiation.declined', { negotiation: id, seq: t.seq, type: t.type, by: 'remote' })
+      await this.#notify(other, DECLINED_METHOD, { negotiation: id, seq: t.seq, hash: transitionHash(t), ...(reason === undefined ? {} : { reason }) })
+    }
+  }
+
+  async #notify (party: Party, method: string, params: Record<string, JsonValue>): Promise<void> {
+    try {
+      const session = await this.#host.session(party)
+      await session.notify(method, params)
+    } catch (err) {
+      log('could not tell %s (%s): %e', party.handle ?? party.peer, method, err)
+    }
+  }
+
+  /** `negotiation/transition`: the other party's move. */
+  async onTransition (params: unknown, context: HandlerContext): Promise<JsonValue> {
+    const value = (params as { transition?: unknown } | undefined)?.transition
+    const raw = value as Partial<Transition> | undefined
+    const id = typeof raw?.negotiation === 'string' ? raw.negotiation : ''
+    return this.#locked(id, async () => {
+      const now = Date.now()
+      let entry = this.#entries.get(id)
+      let t: Transition
+      try {
+        if (raw?.type === 'propose' && entry === undefined) {
+          const n = await Negotiation.open(value, { now })
+          if (n.parties[1].peer !== this.#host.signer.peerIdString) throw new NegotiationError(NegotiationErrorCode.NOT_PARTY, 'this node is not the counterparty named by the propose')
+          if (n.parties[0].peer !== context.caller.peer) throw new NegotiationError(NegotiationErrorCode.NOT_PARTY, 'the propose is not signed by the peer on this session')
+          entry = { n }
+          t = n.last
+          this.#entries.set(id, entry)
+          this.#record(n, t, 'remote')
+          await this.#save(entry)
+          this.#emit(n, t, 'remote')
+          return { state: n.state, seq: n.seq, applied: true }
+        }
+        if (entry === undefined) throw new NegotiationError(NegotiationErrorCode.WRONG_NEGOTIATION, `no negotiation ${id}`)
+        // the other side built on our move: it has applied it, so apply it here first
+        if (entry.sent !== undefined && raw?.prev === transitionHash(entry.sent) && raw.seq === entry.sent.seq + 1) await this.#applyOwn(entry, entry.sent)
+        t = (await entry.n.check(value, { now, ...(entry.sent === undefined ? {} : { pending: entry.sent }) })).transition
+        if (t.by !== context.caller.peer) throw new NegotiationError(NegotiationErrorCode.NOT_PARTY, 'the transition is not signed by the peer on this session')
+      } catch (err) {
+        this.#host.record('negotiation.refused', { negotiation: id, code: (err as { code?: string }).code ?? 'ERR_INTERNAL', request: context.envelope.id })
+        return refused(err)
+      }
+      if (entry.heldIncoming !== undefined) {
+        return refused(new NegotiationError(NegotiationErrorCode.CONFLICT, 'a move of yours on this negotiation already waits for our human'))
+      }
+      const approval = await this.#host.holdIncoming(entry.n, t, context)
+      if (approval !== undefined) {
+        entry.heldIncoming = { approval, transition: t }
+        await this.#save(entry)
+        return { state: entry.n.state, seq: entry.n.seq, applied: false, held: approval }
+      }
+      await entry.n.apply(t, { now, ...(entry.sent === undefined ? {} : { pending: entry.sent }) })
+      if (entry.sent !== undefined && entry.sent.seq <= t.seq) delete entry.sent // void: the other party's move won (§6.3)
+      this.#record(entry.n, t, 'remote')
+      await this.#save(entry)
+      this.#emit(entry.n, t, 'remote')
+      return { state: entry.n.state, seq: entry.n.seq, applied: true }
+    })
+  }
+
+  /** `negotiation/applied` or `negotiation/declined`: the other side's human decided on our move. */
+  async onDecided (params: unknown, context: HandlerContext, applied: boolean): Promise<void> {
+    const p = params as { negotiation?: unknown, seq?: unknown, hash?: unknown } | undefined
+    if (typeof p?.negotiation !== 'string') return
+    const id = p.negotiation
+    await this.#locked(id, async () => {
+      const entry = this.#entries.get(id)
+      const sent = entry?.sent
+      const other = entry?.n.parties.find(x => x.peer !== this.#host.signer.peerIdString)
+      if (entry === undefined || sent === undefined || other?.peer !== context.caller.peer || p.hash !== transitionHash(sent)) return
+      if (applied) await this.#applyOwn(entry, sent)
+      else {
+        delete entry.sent
+        await this.#save(entry)
+        this.#host.record('negotiation.declined', { negotiation: id, seq: sent.seq, type: sent.type, by: 'remote' })
+      }
+    })
+  }
+
+  /** Moves every negotiation past its expiry to `expired`. */
+  async expire (now = Date.now()): Promise<void> {
+    for (const entry of this.#entries.values()) {
+      if (entry.n.expire(now)) {
+        await this.#save(entry)
+        this.#host.record('negotiation.expired', { negotiation: entry.n.id })
+      }
+    }
+  }
+
+  #need (id: string): Negotiation {
+    const n = this.#entries.get(id)?.n
+    if (n === undefined) throw new NegotiationError(NegotiationErrorCode.WRONG_NEGOTIATION, `no negotiation ${id}`)
+    return n
+  }
+
+  #record (n: Negotiation, t: Transition, by: 'local' | 'remote'): void {
+    this.#host.record('negotiation.transition', { negotiation: n.id, by, state: n.state, transition: t as unknown as JsonValue })
+  }
+
+  #emit (n: Negotiation, t: Transition, by: 'local' | 'remote'): void {
+    // after the response to the transition is on its way: a listener that moves next must not overtake it
+    setTimeout(() => {
+      this.safeDispatchEvent('transition', { detail: { negotiation: n, transition: t, by } })
+      if (t.type === 'accept' && n.state === 'confirmed') this.safeDispatchEvent('confirmed', { detail: { negotiation: n, agreement: agreementOf(n) } })
+    }, 0)
+  }
+
+  async #save (entry: Entry, remove = false): Promise<void> {
+    const key = new Key(PREFIX + entry.n.id)
+    if (remove) { await this.#host.datastore.delete(key); return }
+    const s: Stored = { transitions: [...entry.n.transitions] }
+    if (entry.sent !== undefined) s.sent = entry.sent
+    if (entry.heldIncoming !== undefined) s.heldIncoming = entry.heldIncoming
+    if (entry.heldOutgoing !== undefined) s.heldOutgoing = entry.heldOutgoing
+    await this.#host.datastore.put(key, utf8(JSON.stringify(s)))
+  }
+
+  async #locked<T> (id: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#locks.get(id) ?? Promise.resolve()
+    const run = before.then(fn, fn)
+    const tail = run.catch(() => {})
+    this.#locks.set(id, tail)
+    try {
+      return await run
+    } finally {
+      if (this.#locks.get(id) === tail) this.#locks.delete(id)
+    }
+  }
+}
