@@ -48,6 +48,22 @@ describe('README', function () {
     }
   })
 
+  it('the negotiation example runs as written: held for the human, approved, agreement verified', async () => {
+    const code = blocks().find(b => b.includes('verifyAgreement'))
+    expect(code, 'a negotiation example').to.be.a('string')
+    const dir = mkdtempSync(join(tmpdir(), 'parley-readme-'))
+    const relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: 19 })
+    try {
+      const out = await runBlock('negotiation', code ?? '', { PARLEY_RELAY: relay.tcp.toString(), PARLEY_WEBRTC_BIND: '127.0.0.1' })
+      expect(out).to.include('held')
+      expect(out).to.include('accept kettle with @kettle-shop')
+      expect(out).to.include("{ currency: 'GBP', value: 26 }")
+    } finally {
+      await relay.stop('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('the envelope example runs as written', async () => {
     const code = blocks().find(b => b.includes('signEnvelope'))
     expect(code, 'an envelope example').to.be.a('string')

@@ -91,10 +91,16 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     return new Desk(datastore, eventLog, trust, approvals, options.policy ?? {})
   }
 
-  /** The policy's verdict on `method` from `caller` (and the amount at stake, if any). */
+  /**
+   * The policy's verdict on `method` from `caller` (and the amount at stake,
+   * if any). A method the node serves that no class map names is `routine`:
+   * the developer chose to serve it; binding ones are classed `action` in
+   * the policy (protocols/methods §1).
+   */
   gate (caller: Caller, method: string, amount?: Amount): PolicyVerdict {
     const entry = this.trust.get(caller.peer)
-    return policyGate({ trust: { level: entry.level, ...(entry.limits === undefined ? {} : { limits: entry.limits }) }, method, ...(amount === undefined ? {} : { amount }) }, this.policy)
+    const policy = this.policy.defaultClass === undefined ? { ...this.policy, defaultClass: 'routine' as const } : this.policy
+    return policyGate({ trust: { level: entry.level, ...(entry.limits === undefined ? {} : { limits: entry.limits }) }, method, ...(amount === undefined ? {} : { amount }) }, policy)
   }
 
   /** Appends to the event log without waiting (failures are logged, never thrown at the caller). */

@@ -102,8 +102,11 @@ interface Stored {
   heldOutgoing?: { approval: string, transition: Transition }
 }
 
-function refused (err: unknown): never {
-  if (err instanceof NegotiationError) throw new RpcError(TRANSITION_REFUSED, err.message, { code: err.code })
+/** The JSON-RPC refusal of a transition: the code, and the receiver's state when it holds the negotiation (protocols/negotiation §6.1). */
+function refused (err: unknown, n?: Negotiation): never {
+  if (err instanceof NegotiationError) {
+    throw new RpcError(TRANSITION_REFUSED, `transition refused: ${err.message}`, { code: err.code, ...(n === undefined ? {} : { state: n.state, seq: n.seq }) })
+  }
   throw err
 }
 
@@ -210,14 +213,16 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
       const session = await this.#host.session(other)
       answer = await session.request(TRANSITION_METHOD, { transition: t as unknown as JsonValue }) as typeof answer
     } catch (err) {
-      delete entry.sent
-      if (opening) this.#entries.delete(n.id)
-      await this.#save(entry, opening)
-      if (err instanceof RpcError && err.code === TRANSITION_REFUSED) {
-        const code = (err.data as { code?: string } | undefined)?.code
-        throw new NegotiationError((code ?? NegotiationErrorCode.MALFORMED) as never, `the other party refused the ${t.type}: ${err.message}`)
+      const code = err instanceof RpcError && err.code === TRANSITION_REFUSED ? (err.data as { code?: string } | undefined)?.code : undefined
+      if (code !== NegotiationErrorCode.DUPLICATE) {
+        delete entry.sent
+        if (opening) this.#entries.delete(n.id)
+        await this.#save(entry, opening)
+        if (code !== undefined) throw new NegotiationError(code as NegotiationErrorCode, `the other party refused the ${t.type}: ${(err as Error).message}`)
+        throw err
       }
-      throw err
+      // the other party already holds this very transition (a retry after a lost answer): acknowledged
+      answer = { applied: true }
     }
     if (answer.applied === false) {
       if (opening) throw new NegotiationError(NegotiationErrorCode.ILLEGAL_TRANSITION, 'a propose cannot be held')
@@ -307,10 +312,10 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
         if (t.by !== context.caller.peer) throw new NegotiationError(NegotiationErrorCode.NOT_PARTY, 'the transition is not signed by the peer on this session')
       } catch (err) {
         this.#host.record('negotiation.refused', { negotiation: id, code: (err as { code?: string }).code ?? 'ERR_INTERNAL', request: context.envelope.id })
-        return refused(err)
+        return refused(err, entry?.n)
       }
       if (entry.heldIncoming !== undefined) {
-        return refused(new NegotiationError(NegotiationErrorCode.CONFLICT, 'a move of yours on this negotiation already waits for our human'))
+        return refused(new NegotiationError(NegotiationErrorCode.CONFLICT, 'a move of yours on this negotiation already waits for our human'), entry.n)
       }
       const approval = await this.#host.holdIncoming(entry.n, t, context)
       if (approval !== undefined) {
