@@ -8,13 +8,15 @@ import { fileURLToPath } from 'node:url'
 import { signatureVectors } from './signatures.js'
 import { handleRecordVectors } from './handle-record.js'
 import { envelopeVectors } from './envelope.js'
+import { presenceVectors } from './presence.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
 const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/signatures/vectors.json', signatureVectors],
   ['protocols/envelope/vectors.json', envelopeVectors],
-  ['protocols/handle-record/vectors.json', handleRecordVectors]
+  ['protocols/handle-record/vectors.json', handleRecordVectors],
+  ['protocols/presence/vectors.json', presenceVectors]
 ]
 
 for (const [path, make] of outputs) {
