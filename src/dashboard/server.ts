@@ -210,8 +210,7 @@ export class DashboardServer {
       json(res, 401, { error: 'a bearer token is required: open the URL the node printed' }, { 'www-authenticate': 'Bearer' })
       return
     }
-    const decide = this.#source.decide
-    if (decide === undefined) {
+    if (this.#source.decide === undefined) {
       json(res, 404, { error: 'this node has no approvals' })
       return
     }
@@ -236,7 +235,7 @@ export class DashboardServer {
       return
     }
     try {
-      await decide(id, decision, reply)
+      await this.#source.decide(id, decision, reply)
     } catch (err) {
       const code = (err as { code?: unknown }).code
       const status = code === 'ERR_UNKNOWN_APPROVAL' ? 404 : code === 'ERR_ALREADY_DECIDED' ? 409 : 500

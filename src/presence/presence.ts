@@ -2,7 +2,8 @@
  * Presence on gossipsub: listens to `/parley/presence/1.0.0`, checks every
  * announcement (see {@link verifyPresence}) and keeps the latest verdict per
  * publisher; optionally announces this node on start, every `intervalMs`,
- * and soon after its connections or the topic's subscribers change.
+ * and soon after its connections or the topic's subscribers change or a
+ * publisher it had not heard from appears (so newcomers learn of it quickly).
  *
  * The check runs as the topic's gossipsub validator, so a forged or
  * malformed announcement is recorded here (as invalid) but not forwarded to
@@ -152,6 +153,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
         (verdict.announcement?.ts ?? 0) < (previous.verdict.announcement?.ts ?? 0)
       if (!older) {
         const entry = { from, verdict, received: Date.now() }
+        // a newcomer has not heard us yet: answer soon rather than at the next period
+        if (previous === undefined && verdict.status === 'valid') this.announceSoon(200 + Math.floor(Math.random() * 800))
         this.#entries.set(from, entry)
         this.safeDispatchEvent('change', { detail: entry })
       }

@@ -11,6 +11,7 @@ import { envelopeVectors } from './envelope.js'
 import { negotiationVectors } from './negotiation.js'
 import { eventLogVectors } from './event-log.js'
 import { approvalVectors } from './approval.js'
+import { presenceVectors } from './presence.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -20,7 +21,8 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/handle-record/vectors.json', handleRecordVectors],
   ['protocols/negotiation/vectors.json', negotiationVectors],
   ['protocols/event-log/vectors.json', eventLogVectors],
-  ['protocols/approval/vectors.json', approvalVectors]
+  ['protocols/approval/vectors.json', approvalVectors],
+  ['protocols/presence/vectors.json', presenceVectors]
 ]
 
 for (const [path, make] of outputs) {

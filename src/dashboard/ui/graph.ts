@@ -33,6 +33,7 @@ export interface GraphLinkInput {
 interface GNode extends SimulationNodeDatum, GraphNodeInput {
   el: SVGGElement
   circle: SVGCircleElement
+  ring: SVGCircleElement
   text: SVGTextElement
   r: number
 }
@@ -68,6 +69,8 @@ export class Graph {
   #width = 800
   #height = 520
   #userZoomed = false
+  #ticks = 0
+  #large = false
 
   constructor (container: HTMLElement, onSelect: (id: string) => void) {
     this.#container = container
@@ -81,10 +84,10 @@ export class Graph {
     this.#tooltip = h('div', { class: 'tooltip', hidden: true })
     container.append(this.#svg, this.#tooltip)
 
-    this.#linkForce = forceLink<GNode, GLink>([]).id(d => d.id).distance(l => l.transport === 'circuit' ? 110 : 70).strength(0.6)
+    this.#linkForce = forceLink<GNode, GLink>([]).id(d => d.id).distance(l => l.transport === 'circuit' ? 130 : 100).strength(0.6)
     this.#sim = forceSimulation<GNode, GLink>([])
       .force('link', this.#linkForce)
-      .force('charge', forceManyBody<GNode>().strength(-240).distanceMax(420))
+      .force('charge', forceManyBody<GNode>().strength(-320).distanceMax(480))
       .force('collide', forceCollide<GNode>(d => d.r + 6))
       .force('x', forceX<GNode>(0).strength(0.04))
       .force('y', forceY<GNode>(0).strength(0.06))
@@ -114,6 +117,7 @@ export class Graph {
   /** Applies a new set of nodes and links; returns true when the topology changed. */
   update (nodes: GraphNodeInput[], links: GraphLinkInput[]): boolean {
     let changed = false
+    this.#large = nodes.length > LARGE
     const seen = new Set<string>()
     for (const input of nodes) {
       seen.add(input.id)
@@ -180,8 +184,8 @@ export class Graph {
       this.#container.classList.toggle('large', large)
       const many = this.#nodes.size
       // bigger graphs: weaker repulsion, shorter links, a faster cool-down so they settle in about a second
-      ;(this.#sim.force('charge') as ReturnType<typeof forceManyBody<GNode>>).strength(large ? -60 - 6000 / many : -240)
-      this.#linkForce.distance(l => (l.transport === 'circuit' ? 110 : 70) * (large ? 0.6 : 1))
+      ;(this.#sim.force('charge') as ReturnType<typeof forceManyBody<GNode>>).strength(large ? -40 - 6000 / many : -320)
+      this.#linkForce.distance(l => (l.transport === 'circuit' ? 130 : 100) * (large ? 0.45 : 1))
       this.#sim.alphaDecay(large ? 0.05 : 0.0228)
       this.#sim.nodes([...this.#nodes.values()])
       this.#linkForce.links([...this.#links.values()])
@@ -202,13 +206,14 @@ export class Graph {
     this.#nodeLayer.append(el)
     // place a newcomer next to a neighbour already laid out, or near the middle
     const angle = Math.random() * 2 * Math.PI
-    const node: GNode = { ...input, el, circle, text, r: 7, x: Math.cos(angle) * 60, y: Math.sin(angle) * 60 }
+    const node: GNode = { ...input, el, circle, ring, text, r: 0, x: Math.cos(angle) * 60, y: Math.sin(angle) * 60 }
     if (input.self) { node.x = 0; node.y = 0 }
     return node
   }
 
   #updateNode (node: GNode, input: GraphNodeInput): void {
-    const r = input.kind === 'relay' ? 11 : 7
+    const large = this.#large
+    const r = input.kind === 'relay' ? 11 : large ? 4.5 : 7
     const cls = `node kind-${input.kind}${input.self ? ' self' : ''}${input.verified || input.self ? '' : ' unverified'}${input.offline ? ' offline' : ''}${this.#selected === input.id ? ' selected' : ''}`
     if (node.el.getAttribute('class') !== cls) node.el.setAttribute('class', cls)
     const d = node.el.dataset
@@ -220,7 +225,15 @@ export class Graph {
     if (node.r !== r) {
       node.r = r
       node.circle.setAttribute('r', String(r))
-      node.text.setAttribute('x', String(r + 4))
+      node.ring.setAttribute('r', String(r + 3.5))
+      // this node's label sits under it, the others' to the right
+      if (input.self) {
+        node.text.setAttribute('x', '0')
+        node.text.setAttribute('y', String(r + 14))
+        node.text.setAttribute('text-anchor', 'middle')
+      } else {
+        node.text.setAttribute('x', String(r + 4))
+      }
     }
     if (node.text.textContent !== input.label) node.text.textContent = input.label
     node.kind = input.kind
@@ -258,7 +271,7 @@ export class Graph {
     }
     if (!Number.isFinite(minX)) { minX = maxX = minY = maxY = 0 }
     const pad = 60
-    const scale = Math.min(1.25, this.#width / (maxX - minX + 2 * pad), this.#height / (maxY - minY + 2 * pad))
+    const scale = Math.min(1.8, this.#width / (maxX - minX + 2 * pad), this.#height / (maxY - minY + 2 * pad))
     const t = zoomIdentity.translate(this.#width / 2 - scale * (minX + maxX) / 2, this.#height / 2 - scale * (minY + maxY) / 2).scale(scale)
     select(this.#svg).call(this.#zoom.transform, t)
   }
@@ -281,6 +294,7 @@ export class Graph {
     for (const n of this.#nodes.values()) {
       n.el.setAttribute('transform', `translate(${(n.x ?? 0).toFixed(1)},${(n.y ?? 0).toFixed(1)})`)
     }
-    if (!this.#userZoomed) this.#fit()
+    // refit now and then while the layout moves, not every frame
+    if (!this.#userZoomed && (this.#ticks++ % 8 === 0 || this.#sim.alpha() < this.#sim.alphaMin() * 1.5)) this.#fit()
   }
 }

@@ -72,7 +72,7 @@ function graphInput (state: DashboardState): { nodes: GraphNodeInput[], links: G
   const n = state.node
   const selfKind = n.role === 'relay' ? 'relay' : n.kind ?? 'agent'
   const nodes: GraphNodeInput[] = [{
-    id: n.peer, kind: selfKind, label: `${label(n.handle, n.peer, selfKind)} (this node)`, verified: true, self: true, offline: false, title: `this node: ${n.role}`
+    id: n.peer, kind: selfKind, label: n.handle !== undefined ? `@${n.handle} (this node)` : `this ${n.role}`, verified: true, self: true, offline: false, title: `this node: ${n.role}`
   }]
   for (const p of state.peers) {
     const presence = p.presence === undefined ? '' : ` · presence ${p.presence.status}${p.presence.reason !== undefined ? ' (' + p.presence.reason + ')' : ''}`
