@@ -136,6 +136,12 @@ export interface AgentOptions {
    */
   rtcConfiguration?: RTCConfiguration
   /**
+   * Direct WebRTC connections (default true): listen for them, and move
+   * sessions onto them. `false` keeps every session on the relay (the other
+   * side never learns this node's IP addresses).
+   */
+  webrtc?: boolean
+  /**
    * Announce this agent on the presence topic (`protocols/presence`) so that
    * dashboards can show it: handle, kind, capabilities (default: the methods
    * it serves) and connections, signed. Adds gossipsub. Default off.
@@ -273,6 +279,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     this.#stopping = false
     const o = this.#options
     const minPowBits = o.minPowBits ?? DEFAULT_POW_BITS
+    const webrtc = o.webrtc !== false
     if (this.#datastore === undefined) {
       const datastore = o.dataDir === undefined ? new MemoryDatastore() : new LevelDatastore(join(o.dataDir, 'datastore'))
       if (datastore instanceof LevelDatastore) await datastore.open()
@@ -290,10 +297,10 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       // after a restart. (A relay-specific listen address is reserved once and never again, and
       // mixing the two makes the transport search for one reservation more than there are
       // relays, a DHT random walk that kept a core busy.)
-      addresses: { listen: [...o.relays.map(() => '/p2p-circuit'), '/webrtc'] },
+      addresses: { listen: [...o.relays.map(() => '/p2p-circuit'), ...(webrtc ? ['/webrtc'] : [])] },
       // a failed heartbeat ping must not take the relay connection, and every circuit on it, down
       connectionMonitor: { abortConnectionOnPingFailure: false },
-      transports: [tcp(), webSockets(), circuitRelayTransport(), webRTC({ rtcConfiguration: o.rtcConfiguration ?? defaultRtcConfiguration() })],
+      transports: [tcp(), webSockets(), circuitRelayTransport(), ...(webrtc ? [webRTC({ rtcConfiguration: o.rtcConfiguration ?? defaultRtcConfiguration() })] : [])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: { denyDialMultiaddr: () => false },
@@ -463,7 +470,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
     await session.ready
     this.safeDispatchEvent('connected', { detail: session })
-    if (connection.limits !== undefined && relays.length > 0) void this.#upgrade(session, relays)
+    if (connection.limits !== undefined && relays.length > 0 && this.#options.webrtc !== false) void this.#upgrade(session, relays)
     return session
   }
 
@@ -577,8 +584,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const topic = (params as { topic?: unknown } | undefined)?.topic
     const classed = typeof topic === 'string' && desk.policy.classes?.[`${method}:${topic}`] !== undefined ? `${method}:${topic}` : method
     const verdict = desk.gate(context.caller, classed, amount)
-    desk.record('policy.verdict', { method, peer: context.caller.peer, decision: verdict.decision, reason: verdict.reason, request: context.envelope.id })
     if (verdict.decision === 'allow') return handler(params, context)
+    desk.record('policy.verdict', { method, peer: context.caller.peer, decision: verdict.decision, reason: verdict.reason, request: context.envelope.id })
     if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
     if (verdict.decision === 'queue' && method === METHODS.message) return handler(params, context)
     const who = context.caller.handle === undefined ? context.caller.peer : `@${context.caller.handle}`
@@ -621,8 +628,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const amount = amountOf(terms)
     const method = `negotiation/${t.type}`
     const verdict = desk.gate(subjectCaller, method, amount)
-    desk.record('policy.verdict', { method, negotiation: n.id, seq: t.seq, direction: kind === 'transition' ? 'out' : 'in', decision: verdict.decision, reason: verdict.reason })
     if (verdict.decision === 'allow' || verdict.decision === 'queue') return undefined
+    desk.record('policy.verdict', { method, negotiation: n.id, seq: t.seq, direction: kind === 'transition' ? 'out' : 'in', decision: verdict.decision, reason: verdict.reason })
     if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
     const who = other.handle === undefined ? other.peer : `@${other.handle}`
     const summary = kind === 'transition'
@@ -739,7 +746,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** The whole event log, signed and hash-chained: anyone can check it with `parley verify`. */
   async exportLog (): Promise<ExportedLog> {
-    await this.desk.log.flush()
+    await this.desk.flush()
     return this.desk.log.export()
   }
 

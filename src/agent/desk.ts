@@ -72,6 +72,8 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   readonly approvals: Approvals
   policy: NodePolicy
   readonly #datastore: Datastore
+  readonly #deferred: Array<[string, Record<string, unknown>]> = []
+  #scheduled: ReturnType<typeof setImmediate> | undefined
 
   private constructor (datastore: Datastore, log: EventLog, trust: TrustStore, approvals: Approvals, policy: NodePolicy) {
     super()
@@ -103,9 +105,29 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     return policyGate({ trust: { level: entry.level, ...(entry.limits === undefined ? {} : { limits: entry.limits }) }, method, ...(amount === undefined ? {} : { amount }) }, policy)
   }
 
-  /** Appends to the event log without waiting (failures are logged, never thrown at the caller). */
+  /**
+   * Appends to the event log without waiting: failures are logged, never
+   * thrown at the caller. The entries are signed and written after the
+   * current I/O callbacks (in call order), so that a conversation's
+   * messages are not held up by its own log: while a session waits for the
+   * far side's answer, the log catches up.
+   */
   record (type: string, data: Record<string, unknown>): void {
-    this.log.append(type, data).catch((err: Error) => { log.error('event log append (%s) failed: %e', type, err) })
+    this.#deferred.push([type, data])
+    this.#scheduled ??= setImmediate(() => { this.#appendDeferred() })
+  }
+
+  #appendDeferred (): void {
+    this.#scheduled = undefined
+    for (const [type, data] of this.#deferred.splice(0)) {
+      this.log.append(type, data).catch((err: Error) => { log.error('event log append (%s) failed: %e', type, err) })
+    }
+  }
+
+  /** Resolves once everything recorded so far is in the log. */
+  async flush (): Promise<void> {
+    if (this.#scheduled !== undefined) { clearImmediate(this.#scheduled); this.#appendDeferred() }
+    await this.log.flush()
   }
 
   /** Approvals waiting for the human, oldest first. */
@@ -144,6 +166,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
 
   /** The last `limit` log entries, oldest first. */
   async recent (limit = 50): Promise<LogEntry[]> {
+    await this.flush()
     const head = this.log.head
     const since = head === undefined ? 0 : Math.max(0, head.seq - limit + 1)
     const out: LogEntry[] = []
@@ -152,7 +175,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   }
 
   async close (): Promise<void> {
-    await this.log.flush().catch(() => {})
+    await this.flush().catch(() => {})
     await Promise.allSettled([this.log.close(), this.trust.close(), this.approvals.close()])
   }
 }

@@ -184,7 +184,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
       } else if (kind === 'accept') t = await accept(signer, n)
       else if (kind === 'reject') t = await reject(signer, n, end)
       else t = await cancel(signer, n, end)
-      await n.check(t, { now: Date.now() })
+      // (each helper has run the far side's checks on its transition)
       return this.#send(entry, t, false)
     })
   }

@@ -16,13 +16,14 @@
  * console.log(t.type, t.by, transitionHash(t))
  * ```
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../crypto/hash.js'
 import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import type { JsonObject } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
 import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
 import { verifySignature } from '../crypto/signature.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
+import { BoundedCache } from '../util/bounded-cache.js'
 import {
   MAX_REASON_LENGTH, MAX_SUBJECT_LENGTH, MAX_TRANSITION_BYTES, NEGOTIATION_ID_BYTES,
   NEGOTIATION_SIGNING_CONTEXT, NEGOTIATION_VERSION, TRANSITION_TYPES
@@ -293,11 +294,23 @@ export function checkOwnTermsHash (t: Transition): void {
   }
 }
 
+/**
+ * Transitions whose signature this process has verified (or made), by
+ * {@link transitionHash}: the hash covers every member and the signature,
+ * so an entry vouches for exactly those bytes. A transition is typically
+ * checked several times on its way (the sender's checks, the receiver's
+ * check then apply); it is verified once.
+ */
+const verified = new BoundedCache<string, true>(4096)
+
 /** Check 3: `sig` verifies under the key `by` names (the Parley signature rule). */
 export async function checkSignature (t: Transition): Promise<void> {
+  const h = transitionHash(t)
+  if (verified.get(h) === true) return
   const key = ed25519KeyOfPeer(t.by) as Uint8Array
   const sig = fromBase64url(t.sig) as Uint8Array
   if (!await verifySignature(key, transitionSigningInput(t), sig)) fail(Code.BAD_SIGNATURE, `the ${t.type} at seq ${t.seq} is not signed by ${t.by}`)
+  verified.set(h, true)
 }
 
 /**

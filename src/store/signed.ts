@@ -4,7 +4,7 @@
  * the canonical JSON of the object without `sig`), SHA-256 names of byte
  * strings, and the small syntax checks of their members.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../crypto/hash.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
 import { verifySignature } from '../crypto/signature.js'

@@ -9,23 +9,21 @@ import { benchEnvelope } from './envelope.js'
 import { benchPow } from './pow.js'
 import { benchAgent } from './agent.js'
 import { benchRelay } from './relay.js'
+import { benchNegotiation } from './negotiation.js'
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+const SECTIONS = ['envelope', 'pow', 'relay', 'agent', 'negotiation'] as const
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
-  console.log('Usage: npm run bench [-- --quick]\n\nRuns the benchmarks and prints Markdown tables for docs/benchmarks.md.')
+  console.log(`Usage: npm run bench [-- --quick] [-- --only SECTION[,SECTION]]\n\nRuns the benchmarks and prints Markdown tables for docs/benchmarks.md.\nSections: ${SECTIONS.join(', ')}.`)
   process.exit(0)
 }
+const only = values.only === undefined ? new Set<string>(SECTIONS) : new Set(values.only.split(','))
+for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) { console.error(`unknown section "${s}" (${SECTIONS.join(', ')})`); process.exit(2) }
 const iterations = values.quick === true ? 1000 : 5000
 
 console.log(`# Parley benchmarks\n\n${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} · ${Math.round(totalmem() / 2 ** 30)} GiB\n`)
-console.log('## Envelopes\n')
-console.log(await benchEnvelope(iterations))
-
-console.log('\n## Handle record proof of work\n')
-console.log(await benchPow(values.quick === true ? 10 : 40))
-
-console.log('\n## Relay\n')
-console.log(await benchRelay(values.quick === true))
-
-console.log('\n## Agents and sessions\n')
-console.log(await benchAgent(values.quick === true))
+if (only.has('envelope')) { console.log('## Envelopes\n'); console.log(await benchEnvelope(iterations)) }
+if (only.has('pow')) { console.log('\n## Handle record proof of work\n'); console.log(await benchPow(values.quick === true ? 10 : 40)) }
+if (only.has('relay')) { console.log('\n## Relay\n'); console.log(await benchRelay(values.quick === true)) }
+if (only.has('agent')) { console.log('\n## Agents and sessions\n'); console.log(await benchAgent(values.quick === true)) }
+if (only.has('negotiation')) { console.log('\n## Negotiation: the nine-turn book-plumber exchange\n'); console.log(await benchNegotiation(values.quick === true)) }

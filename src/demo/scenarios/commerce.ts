@@ -9,9 +9,9 @@ import { verifyDocument } from '../../cli/commands/verify.js'
 import { infoRequestParams } from '../../methods/index.js'
 import type { JsonValue } from '../../crypto/canonical-json.js'
 import { decide, nextMove, sessionWith, settled } from '../scenario.js'
+import { GBP, nineTurns, serveAssistant, servePlumber } from '../plumbing.js'
 import type { Scenario } from '../scenario.js'
 
-const GBP = (value: number): { value: number, currency: string } => ({ value, currency: 'GBP' })
 
 export const bookPlumber: Scenario = {
   name: 'book-plumber',
@@ -22,19 +22,8 @@ export const bookPlumber: Scenario = {
     const assistant = await mesh.agent({ handle: 'alices-assistant' })
     ctx.transcript.watch(plumber)
     ctx.transcript.watch(assistant)
-    plumber.handle('info/request', (params) => {
-      const { topic } = infoRequestParams(params)
-      if (topic === 'availability') return { topic, data: { date: '2026-11-23', slots: ['09:00-11:00', '14:00-16:00'] } }
-      if (topic === 'rates') return { topic, data: { callOut: { min: 160, max: 220, currency: 'GBP' }, deposit: 'required to confirm' }, confidence: 1 }
-      if (topic === 'deposit-terms') return { topic, data: { deposit: GBP(20), refundable: 'until 24 h before the slot', parts: 'extra, at cost' } }
-      return { topic, data: null }
-    })
-    assistant.handle('info/request', (params) => {
-      const { topic } = infoRequestParams(params)
-      if (topic === 'job-scope') return { topic, data: { job: 'leaking kitchen tap', detail: 'drips from the spout; washer likely', access: 'ground floor flat' } }
-      if (topic === 'access') return { topic, data: { postcode: 'SW1A 1AA', parking: 'permit on request' } }
-      return { topic, data: null }
-    })
+    servePlumber(plumber)
+    serveAssistant(assistant)
 
     say('@alices-assistant reaches @rapidplumb cold, by handle (resolved through the DHT, session through the relay)')
     const open0 = ctx.transcript.elapsed()
@@ -42,20 +31,7 @@ export const bookPlumber: Scenario = {
     const back = sessionWith(plumber, assistant.peerId)
     say(`session open in ${(ctx.transcript.elapsed() - open0).toFixed(1)} ms; @rapidplumb verified its caller: ${back.remote.kind} @${back.remote.handle ?? '-'}`)
     const t0 = performance.now()
-    // 1-3: availability, scope, price band
-    await session.request('info/request', { topic: 'availability', context: { date: '2026-11-23' } })
-    const scope = await back.request('info/request', { topic: 'job-scope' }) as { data: { job: string } }
-    await session.request('info/request', { topic: 'rates', context: { job: scope.data.job } })
-    // 4-7: the price
-    const job = { type: 'commerce.job', service: 'call-out', job: scope.data.job, window: '2026-11-23 14:00-16:00' }
-    const opened = await assistant.propose('@rapidplumb', { subject: 'plumbing call-out', terms: { ...job, price: GBP(150) }, ttlMs: 3_600_000 })
-    const id = opened.negotiation
-    await plumber.negotiations.move(id, 'counter', { terms: { ...job, price: GBP(200), deposit: GBP(40) } })
-    await assistant.negotiations.move(id, 'counter', { terms: { ...job, price: GBP(170), deposit: GBP(20) } })
-    await plumber.negotiations.move(id, 'counter', { terms: { ...job, price: GBP(180), deposit: GBP(20), note: 'deposit to confirm' } })
-    // 8-9: loose ends
-    await session.request('info/request', { topic: 'deposit-terms' })
-    await back.request('info/request', { topic: 'access' })
+    const id = await nineTurns(assistant, plumber, session, back)
     const nineTurnsMs = performance.now() - t0
     const offer = assistant.negotiations.get(id)?.offer
     say(`nine turns in ${nineTurnsMs.toFixed(1)} ms; on the table: £${String((offer?.terms.price as { value?: number } | undefined)?.value)} call-out, deposit £20 to confirm (by @rapidplumb)`)
