@@ -79,7 +79,7 @@ import type { MoveResult } from './negotiations.js'
 import { amountOf, messageParams, METHODS } from '../methods/index.js'
 import { RpcError } from '../session/session.js'
 import type { HandlerContext, EnvelopeRecord } from '../session/session.js'
-import type { NodePolicy, PendingApproval, TrustLevel, TrustLimits, TrustEntry, LogEntry, ExportedLog } from '../store/index.js'
+import type { NodePolicy, PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
 import type { Negotiation } from '../negotiation/machine.js'
 import type { Party, Terms, Transition } from '../negotiation/transition.js'
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
@@ -171,6 +171,8 @@ export interface AgentEvents {
   pending: CustomEvent<PendingApproval>
   /** A message reached the human's inbox. */
   message: CustomEvent<InboxMessage>
+  /** After a run of settled negotiations with a contact, the node suggests trusting it more (the human decides: {@link Agent.setTrust}). */
+  suggestion: CustomEvent<TrustSuggestion>
   /** The far side's human decided on a request of ours that was held (`approval/outcome`). */
   outcome: CustomEvent<{ from: Caller, approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue, session?: string }>
 }
@@ -289,6 +291,18 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       this.#desk.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: e.detail }) })
       this.#negotiations = new Negotiations(this.#negotiationsHost(datastore))
       await this.#negotiations.load()
+      // a settled negotiation counts for its counterparty: after a run of them the node suggests more trust (never grants it)
+      const desk = this.#desk
+      this.#negotiations.addEventListener('transition', (e) => {
+        const { negotiation: n } = e.detail
+        if (n.state !== 'confirmed' && n.state !== 'rejected') return
+        const other = n.parties.find(p => p.peer !== this.peerId)
+        if (other !== undefined) void desk.trust.recordOutcome(other.peer, n.state === 'confirmed', other.handle === undefined ? {} : { handle: other.handle }).catch(() => {})
+      })
+      desk.trust.addEventListener('suggestion', (e) => {
+        desk.record('trust.suggestion', { ...e.detail })
+        this.safeDispatchEvent('suggestion', { detail: e.detail })
+      })
     }
     const libp2p = await createLibp2p({
       privateKey: this.#identity.privateKey,

@@ -173,6 +173,23 @@ describe('the human bridge: messages, trust, approvals, negotiation over the wir
     expect(JSON.stringify(a.toJSON())).to.equal(JSON.stringify(s.toJSON()))
   })
 
+  it('suggests more trust after a run of settled negotiations, and leaves the level to the human', async () => {
+    const shop = await agent({ handle: 'shop-h' })
+    const client = await agent({ handle: 'client-h' })
+    const suggested = nextEvent<{ peer: string, from: number, to: number }>(shop, 'suggestion', 30_000)
+    for (let i = 0; i < 3; i++) {
+      const offered = nextMove(client)
+      const { negotiation: id } = await shop.propose('@client-h', { subject: `order ${i}`, terms: { type: 'commerce.purchase', item: 'tea', price: GBP(4) } })
+      await offered
+      await client.negotiations.move(id, 'accept') // held by the client's policy
+      await client.approve((await nextApproval(client)).id)
+      await shop.approve((await nextApproval(shop)).id) // the shop confirms
+      await settled(shop, id, ['confirmed'])
+    }
+    expect(await suggested).to.include({ peer: client.peerId, from: 0, to: 1 })
+    expect(shop.desk.trust.get(client.peerId).level, 'only the human raises trust').to.equal(0)
+  })
+
   it('parley verify accepts an agreement and an event log, and refuses them tampered', async () => {
     const id = alice.negotiations.list().find(n => n.state === 'confirmed')?.id
     if (id === undefined) throw new Error('no confirmed negotiation')

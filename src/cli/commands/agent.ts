@@ -86,6 +86,7 @@ Options:
     agent.addEventListener('pending', (e) => { print('pending', { id: e.detail.id, summary: e.detail.summary }) })
     agent.addEventListener('message', (e) => { print('message', { from: e.detail.from, text: e.detail.text }) })
     agent.addEventListener('outcome', (e) => { print('outcome', e.detail) })
+    agent.addEventListener('suggestion', (e) => { print('suggestion', { ...e.detail, hint: `parley trust ${e.detail.handle === undefined ? e.detail.peer : '@' + e.detail.handle} ${e.detail.to}` }) })
     await agent.start()
     const token = toBase64url(randomBytes(32))
     const endpoint = await startHttp(http[1] as string, Number(http[2]), controlRoutes(new Router(), agent, token))
