@@ -12,6 +12,7 @@ import { negotiationVectors } from './negotiation.js'
 import { eventLogVectors } from './event-log.js'
 import { approvalVectors } from './approval.js'
 import { presenceVectors } from './presence.js'
+import { sessionVectors } from './session.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -22,7 +23,8 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/negotiation/vectors.json', negotiationVectors],
   ['protocols/event-log/vectors.json', eventLogVectors],
   ['protocols/approval/vectors.json', approvalVectors],
-  ['protocols/presence/vectors.json', presenceVectors]
+  ['protocols/presence/vectors.json', presenceVectors],
+  ['protocols/session/vectors.json', sessionVectors]
 ]
 
 for (const [path, make] of outputs) {

@@ -1,0 +1,56 @@
+/**
+ * Generates `protocols/session/vectors.json`: (1) framing — byte streams and
+ * the frames (or the failure) a receiver must read from them, whatever the
+ * chunking; (2) the session's own messages (hello, resume, ping and its
+ * answer, a rejection) as signed envelopes, with what each must contain.
+ */
+import * as varint from 'uint8-varint'
+import { concat, toHex, utf8 } from '../../src/crypto/bytes.js'
+import { testKey } from './keys.js'
+import { signRaw, NOW } from './envelope.js'
+
+type Obj = Record<string, unknown>
+
+function frame (payload: Uint8Array): Uint8Array {
+  return concat(varint.encode(payload.byteLength), payload)
+}
+
+export async function sessionVectors (): Promise<Obj> {
+  const alice = testKey('alice')
+  const bob = testKey('bob')
+  const session = 'c2Vzc2lvbi1pZC0xMjM0NQ'
+  const env = async (body: Obj, id: string, to: Obj = { peer: bob.peerIdString }): Promise<string> => signRaw(alice, {
+    v: 1, id, ts: NOW - 500, from: { handle: 'alice', peer: alice.peerIdString }, to, nonce: 'EBESExQVFhcYGRobHB0eHw', body
+  })
+  const hello = await env({ jsonrpc: '2.0', method: 'session/hello', params: { session } }, 'aGVsbG8tMDAwMDAwMDAwMDA')
+  const ping = await env({ jsonrpc: '2.0', id: 7, method: 'session/ping' }, 'cGluZy0wMDAwMDAwMDAwMDAw')
+  const pong = await env({ jsonrpc: '2.0', id: 7, result: 'pong' }, 'cG9uZy0wMDAwMDAwMDAwMDAw')
+  const resume = await env({ jsonrpc: '2.0', method: 'session/resume', params: { session } }, 'cmVzdW1lLTAwMDAwMDAwMDAw')
+  const rejection = await env({ jsonrpc: '2.0', id: 3, error: { code: -32001, message: 'envelope rejected: signature does not verify', data: { reason: 'ERR_BAD_SIGNATURE' } } }, 'cmVqZWN0LTAwMDAwMDAwMDAw')
+
+  const big = 'x'.repeat(300)
+  const maxBytes = 256
+  const framing = [
+    { name: 'two-frames', description: 'Two frames back to back: both are read, in order.', hex: toHex(concat(frame(utf8(hello)), frame(utf8(ping)))), maxBytes: 262144, expect: [{ text: hello }, { text: ping }] },
+    { name: 'empty-frame', description: 'A zero-length frame is a frame (its envelope then fails to decode: ERR_MALFORMED_JSON).', hex: toHex(frame(new Uint8Array(0))), maxBytes: 262144, expect: [{ text: '' }] },
+    { name: 'oversize-skipped', description: `A ${big.length}-byte frame over a ${maxBytes}-byte limit is reported as oversize and skipped; the next frame is read.`, hex: toHex(concat(frame(utf8(big)), frame(utf8('{}')))), maxBytes, expect: [{ oversize: big.length }, { text: '{}' }] },
+    { name: 'beyond-hard-limit', description: 'A length prefix above 16 × the limit resets the stream.', hex: toHex(varint.encode(maxBytes * 16 + 1)), maxBytes, expect: [{ error: 'FrameError' }] },
+    { name: 'malformed-varint', description: 'Ten bytes with the continuation bit set are no varint: the stream is reset.', hex: 'ff'.repeat(10), maxBytes: 262144, expect: [{ error: 'FrameError' }] },
+    { name: 'truncated', description: 'A frame cut short by the end of the stream yields nothing.', hex: toHex(frame(utf8(ping)).subarray(0, 20)), maxBytes: 262144, expect: [] }
+  ]
+  const messages = [
+    { name: 'hello', description: 'The caller\'s hello: a notification naming the session (no record: an anonymous caller).', text: hello, method: 'session/hello', params: { session } },
+    { name: 'resume', description: 'The first frame on a new stream of a session being upgraded.', text: resume, method: 'session/resume', params: { session } },
+    { name: 'ping', description: 'A keep-alive request, answered by the session itself.', text: ping, method: 'session/ping', id: 7 },
+    { name: 'pong', description: 'The answer to a keep-alive.', text: pong, id: 7, result: 'pong' },
+    { name: 'rejection', description: 'The answer to a refused request: code -32001 and the envelope error code in data.reason.', text: rejection, id: 3, error: { code: -32001, reason: 'ERR_BAD_SIGNATURE' } }
+  ]
+  return {
+    description: 'Session protocol vectors (protocols/session). Framing: feed `hex` to a frame reader with envelope limit `maxBytes` in chunks of any size; it must yield `expect` in order (`text`: a frame with those UTF-8 bytes; `oversize`: a skipped frame of that length; `error`: the stream is reset). Messages: each `text` is an envelope from alice to bob that verifies at `now` with expectedSigner alice; its body must carry the given method, params, id, result or error.',
+    now: NOW,
+    signer: alice.peerIdString,
+    recipient: bob.peerIdString,
+    framing,
+    messages
+  }
+}
