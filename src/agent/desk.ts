@@ -26,6 +26,8 @@ import type { Caller } from '../session/session.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
 
 const log = logger('parley:desk')
+/** Longest an event waits before it is written to the log (with those recorded meanwhile). */
+export const LOG_BATCH_MS = 10
 const INBOX = '/parley/inbox/'
 const HELD = '/parley/held/'
 
@@ -73,7 +75,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   policy: NodePolicy
   readonly #datastore: Datastore
   readonly #deferred: Array<[string, Record<string, unknown>]> = []
-  #scheduled: ReturnType<typeof setImmediate> | undefined
+  #scheduled: ReturnType<typeof setTimeout> | undefined
 
   private constructor (datastore: Datastore, log: EventLog, trust: TrustStore, approvals: Approvals, policy: NodePolicy) {
     super()
@@ -107,14 +109,17 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
 
   /**
    * Appends to the event log without waiting: failures are logged, never
-   * thrown at the caller. The entries are signed and written after the
-   * current I/O callbacks (in call order), so that a conversation's
-   * messages are not held up by its own log: while a session waits for the
-   * far side's answer, the log catches up.
+   * thrown at the caller. Entries are gathered for up to
+   * {@link LOG_BATCH_MS} and written in call order as one batch under one
+   * signature (protocols/event-log §3), so that a conversation's messages
+   * are not held up by its own log.
    */
   record (type: string, data: Record<string, unknown>): void {
     this.#deferred.push([type, data])
-    this.#scheduled ??= setImmediate(() => { this.#appendDeferred() })
+    if (this.#scheduled === undefined) {
+      this.#scheduled = setTimeout(() => { this.#appendDeferred() }, LOG_BATCH_MS)
+      this.#scheduled.unref?.()
+    }
   }
 
   #appendDeferred (): void {
@@ -126,7 +131,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
 
   /** Resolves once everything recorded so far is in the log. */
   async flush (): Promise<void> {
-    if (this.#scheduled !== undefined) { clearImmediate(this.#scheduled); this.#appendDeferred() }
+    if (this.#scheduled !== undefined) { clearTimeout(this.#scheduled); this.#appendDeferred() }
     await this.log.flush()
   }
 

@@ -20,6 +20,8 @@ export const EventLogErrorCode = {
   BROKEN_CHAIN: 'ERR_LOG_BROKEN_CHAIN',
   /** An entry's signature does not verify under the log's peer key. */
   BAD_SIGNATURE: 'ERR_LOG_BAD_SIGNATURE',
+  /** The last entry carries no signature: the entries after the last signed one are covered by none. */
+  UNSIGNED_TAIL: 'ERR_LOG_UNSIGNED_TAIL',
   /** The log does not contain the head the verifier already knew (truncated or forked). */
   HEAD_MISMATCH: 'ERR_LOG_HEAD_MISMATCH',
   /** An argument of the API is not acceptable (event type, data, query). */

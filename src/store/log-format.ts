@@ -70,10 +70,15 @@ export interface LogEntry {
   data: JsonObject
   /** Base64url SHA-256 of the previous entry's canonical bytes; absent iff `seq` is 0. */
   prev?: string
-  /** Peer id of the node whose log this is (it signs every entry). */
+  /** Peer id of the node whose log this is (it signs the log). */
   by: string
-  /** Base64url Ed25519 signature (see `protocols/event-log`). */
-  sig: string
+  /**
+   * Base64url Ed25519 signature (see `protocols/event-log` §3). Optional: a
+   * signed entry covers, through `prev`, every entry before it, so a writer
+   * signs the last entry of each batch it writes; the last entry of a log
+   * is always signed.
+   */
+  sig?: string
 }
 
 /** The last entry of a log: its position, hash and time. */
@@ -167,7 +172,7 @@ export function checkEntryShape (value: unknown, position: number): LogEntry {
     throw fail(Code.MALFORMED, position, value.seq === 0 ? 'entry 0 has a "prev"' : '"prev" is not base64url of 32 bytes')
   }
   if (!isPeerId(value.by)) throw fail(Code.MALFORMED, position, '"by" is not an Ed25519 peer id')
-  if (!isBase64urlOf(value.sig, 64)) throw fail(Code.MALFORMED, position, '"sig" is not base64url of 64 bytes')
+  if (value.sig !== undefined && !isBase64urlOf(value.sig, 64)) throw fail(Code.MALFORMED, position, '"sig" is not base64url of 64 bytes')
   return value as unknown as LogEntry
 }
 
@@ -181,9 +186,9 @@ export function entryBytes (entry: LogEntry, position: number): Uint8Array {
   }
 }
 
-/** Verifies an entry's signature under the peer `by` names. */
+/** Verifies an entry's signature under the peer `by` names (false for an entry without one). */
 export async function entrySignatureValid (entry: LogEntry): Promise<boolean> {
-  return verifyObject(LOG_SIGNING_CONTEXT, entry, entry.by)
+  return entry.sig !== undefined && verifyObject(LOG_SIGNING_CONTEXT, entry as LogEntry & { sig: string }, entry.by)
 }
 
 function parseExport (input: unknown): unknown {
@@ -201,8 +206,11 @@ function parseExport (input: unknown): unknown {
  * `ERR_LOG_UNSUPPORTED_VERSION`), that `seq` is its position and `ts` does
  * not run backwards (`ERR_LOG_SEQ`), that `by` is the log's peer
  * (`ERR_LOG_WRONG_SIGNER`), that `prev` is the hash of the entry before
- * (`ERR_LOG_BROKEN_CHAIN`), and its signature (`ERR_LOG_BAD_SIGNATURE`).
- * The first failure throws, with `seq` set to the bad entry's position.
+ * (`ERR_LOG_BROKEN_CHAIN`), and its signature if it has one
+ * (`ERR_LOG_BAD_SIGNATURE`); finally that the last entry is signed
+ * (`ERR_LOG_UNSIGNED_TAIL`), so that every entry is covered by a signature
+ * on it or on a later entry whose `prev` chain reaches it. The first
+ * failure throws, with `seq` set to the bad entry's position.
  *
  * `input` is the export as a value, or as JSON text or its UTF-8 bytes
  * (text with anything after the JSON value is refused).
@@ -234,9 +242,13 @@ export async function verifyLog (input: unknown, options: VerifyLogOptions = {})
     if (entry.by !== peer) throw fail(Code.WRONG_SIGNER, i, `"by" is ${entry.by}, not the log's peer ${peer}`)
     if (entry.prev !== head?.hash) throw fail(Code.BROKEN_CHAIN, i, '"prev" is not the hash of the previous entry')
     const bytes = entryBytes(entry, i)
-    if (!await entrySignatureValid(entry)) throw fail(Code.BAD_SIGNATURE, i, 'the signature does not verify')
+    if (entry.sig !== undefined && !await entrySignatureValid(entry)) throw fail(Code.BAD_SIGNATURE, i, 'the signature does not verify')
     head = { seq: i, hash: sha256Base64url(bytes), ts: entry.ts }
     if (known?.seq === i) knownHash = head.hash
+  }
+  const last = value.entries.length - 1
+  if (last >= 0 && (value.entries[last] as LogEntry).sig === undefined) {
+    throw fail(Code.UNSIGNED_TAIL, last, 'the last entry is not signed: the entries since the last signed one are covered by no signature')
   }
   if (known !== undefined && (knownHash === undefined || knownHash !== known.hash)) {
     throw new EventLogError(Code.HEAD_MISMATCH,

@@ -273,7 +273,7 @@ describe('event log (src/store/event-log)', () => {
       ['swapped neighbours', x => { const [a, b] = x.entries.splice(1, 2); x.entries.splice(1, 0, b as LogEntry, a as LogEntry) }, 'ERR_LOG_SEQ', 1],
       ['flipped signature', x => {
         const e = x.entries[4] as LogEntry
-        const sig = Buffer.from(e.sig, 'base64url')
+        const sig = Buffer.from(e.sig ?? '', 'base64url')
         sig[40] = (sig[40] as number) ^ 0x10
         e.sig = toBase64url(sig)
       }, 'ERR_LOG_BAD_SIGNATURE', 4],

@@ -32,13 +32,13 @@ function hashOf (entry: Obj): string {
   return toBase64url(sha256(utf8(canonicalize(entry))))
 }
 
-/** Entries `from`, `from + 1`… of a chain, continuing after `prev`. */
-async function chain (key: TestKey, events: EventInput[], prev?: string, from = 0): Promise<Obj[]> {
+/** Entries `from`, `from + 1`… of a chain, continuing after `prev`; `signed(i)` says which carry a signature (default all). */
+async function chain (key: TestKey, events: EventInput[], prev?: string, from = 0, signed: (i: number) => boolean = () => true): Promise<Obj[]> {
   const out: Obj[] = []
   for (const [i, e] of events.entries()) {
     const unsigned: Obj = { v: 1, seq: from + i, ts: e.ts, type: e.type, data: e.data, by: key.peerIdString }
     if (prev !== undefined) unsigned.prev = prev
-    const entry = await signEntry(key, unsigned)
+    const entry = signed(i) ? await signEntry(key, unsigned) : unsigned
     out.push(entry)
     prev = hashOf(entry)
   }
@@ -84,6 +84,12 @@ export async function eventLogVectors (): Promise<Obj> {
   add('one-entry', 'Only the genesis entry (no "prev").', exportOf(peer, good.slice(0, 1)), 'valid', { count: 1, head: { seq: 0, hash: hashes[0], ts: LOG_NOW } })
   add('five-entries', 'The log of `appends`: an envelope inside data, non-ASCII text, JCS numbers, two entries with the same ts.', exportOf(peer, good), 'valid', { count: 5, head: { seq: 4, hash: hashes[4], ts: LOG_NOW + 1000 } })
   add('known-head', 'Verified against a head seen earlier (entry 2), which the log still holds.', exportOf(peer, good), 'valid', { count: 5, head: { seq: 4, hash: hashes[4], ts: LOG_NOW + 1000 }, options: { knownHead: { seq: 2, hash: hashes[2] } } })
+
+  // batches: one signature on the last entry of each covers the others through the chain
+  const batched = await chain(alice, appends, undefined, 0, i => i === 0 || i === 4)
+  add('batched', 'The same events written in two batches: entry 0 alone, then entries 1-4 with one signature, on entry 4.', exportOf(peer, batched), 'valid', { count: 5, head: { seq: 4, hash: hashOf(batched[4] as Obj), ts: LOG_NOW + 1000 } })
+  add('unsigned-tail', 'Entry 4 without its signature: entries 1-4 are covered by none.', exportOf(peer, [...batched.slice(0, 4), withoutSig(batched[4] as Obj)]), 'ERR_LOG_UNSIGNED_TAIL', { seq: 4 })
+  add('changed-unsigned', 'Entry 2 (unsigned) changed: entry 3\'s prev no longer names it.', exportOf(peer, batched.map((e, j) => j === 2 ? { ...e, data: { ...((e as Obj).data as Obj), method: 'refund' } } : e)), 'ERR_LOG_BROKEN_CHAIN', { seq: 3 })
 
   // the export
   add('export-version', 'The export says v = 2.', exportOf(peer, good, { v: 2 }), 'ERR_LOG_UNSUPPORTED_VERSION')
