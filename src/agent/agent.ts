@@ -196,7 +196,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   readonly #gated = new Map<string, Handler>()
   #datastore: Datastore | undefined
   /** The last lines said on each session, handed to the human with a held request. */
-  readonly #history = new WeakMap<Session, string[]>()
+  readonly #history = new WeakMap<Session, EnvelopeRecord[]>()
   #desk: Desk | undefined
   #negotiations: Negotiations | undefined
   readonly #sessions = new Set<Session>()
@@ -559,12 +559,13 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       desk?.record('session.open', { session: session.id ?? null, direction: session.direction, remote: { ...remote } })
     }, () => {})
     if (desk !== undefined) {
-      const history: string[] = []
+      const history: EnvelopeRecord[] = []
       this.#history.set(session, history)
       session.addEventListener('envelope', (e) => {
         recordEnvelope(desk, session, e.detail)
-        const line = historyLine(e.detail)
-        if (line !== undefined) { history.push(line); if (history.length > 20) history.shift() }
+        // kept as is; written out only if a request is handed to the human
+        history.push(e.detail)
+        if (history.length > 24) history.shift()
       })
     }
     session.addEventListener('close', () => {
@@ -849,8 +850,9 @@ function clip (text: string): string {
   return text.length <= 4000 ? text : text.slice(0, 3999) + '…'
 }
 
-function transcriptOf (history: string[] | undefined): string {
-  return history === undefined || history.length === 0 ? '' : '\nTranscript of the session so far:\n' + history.map(l => '  ' + l).join('\n')
+function transcriptOf (history: EnvelopeRecord[] | undefined): string {
+  const lines = (history ?? []).map(historyLine).filter((l): l is string => l !== undefined).slice(-20)
+  return lines.length === 0 ? '' : '\nTranscript of the session so far:\n' + lines.map(l => '  ' + l).join('\n')
 }
 
 /** Every envelope of a session goes to the event log, signed by its sender: a third party can check both signatures. */
@@ -858,11 +860,12 @@ function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord): void 
   const body = e.body
   const kind = body === undefined ? 'frame' : 'method' in body ? ('id' in body ? 'request' : 'notification') : 'response'
   if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
+  // members in canonical order, and the envelope as parsed from its canonical wire bytes: the log's canonical form is then a plain JSON.stringify
   desk.record(`${kind}.${e.dir}`, {
-    session: session.id ?? null,
+    ...(e.envelope === undefined ? { bytes: fromUtf8(e.bytes) } : { envelope: (e.dir === 'in' ? e.envelope : JSON.parse(fromUtf8(e.bytes))) as Record<string, unknown> }),
     peer: session.remotePeer,
-    verified: e.verified,
-    ...(e.envelope === undefined ? { bytes: fromUtf8(e.bytes) } : { envelope: e.envelope as unknown as Record<string, unknown> })
+    session: session.id ?? null,
+    verified: e.verified
   })
 }
 

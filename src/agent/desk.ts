@@ -125,7 +125,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   #appendDeferred (): void {
     this.#scheduled = undefined
     for (const [type, data] of this.#deferred.splice(0)) {
-      this.log.append(type, data).catch((err: Error) => { log.error('event log append (%s) failed: %e', type, err) })
+      this.log.record(type, data).catch((err: Error) => { log.error('event log append (%s) failed: %e', type, err) })
     }
   }
 

@@ -67,7 +67,8 @@ export interface EntriesQuery {
 interface Queued {
   type: string
   dataText: string
-  resolve: (entry: LogEntry) => void
+  /** Called with the entry's canonical text once it is durable. */
+  resolve: (text: string) => void
   reject: (err: unknown) => void
 }
 
@@ -153,6 +154,19 @@ export class EventLog {
    * and datastore failures reject as they are.
    */
   async append (type: string, data: Record<string, unknown>): Promise<LogEntry> {
+    return this.#enqueue(type, data, (text, resolve: (entry: LogEntry) => void) => { resolve(JSON.parse(text) as LogEntry) })
+  }
+
+  /**
+   * {@link append} for a writer that does not need the entry back (a busy
+   * node's fire-and-forget events): resolves once durable, without
+   * building the entry object.
+   */
+  async record (type: string, data: Record<string, unknown>): Promise<void> {
+    return this.#enqueue(type, data, (_text, resolve: () => void) => { resolve() })
+  }
+
+  async #enqueue<T> (type: string, data: Record<string, unknown>, settle: (text: string, resolve: (value: T) => void) => void): Promise<T> {
     if (this.#closed) throw new EventLogError(Code.CLOSED, 'the event log is closed')
     if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) {
       throw new EventLogError(Code.INVALID_ARGUMENT, `event type ${describe(type)} does not match ${String(EVENT_TYPE_PATTERN)}`)
@@ -169,9 +183,9 @@ export class EventLog {
     if (size + ENTRY_OVERHEAD > MAX_ENTRY_BYTES) {
       throw new EventLogError(Code.INVALID_ARGUMENT, `event data of ${size} bytes would make an entry over ${MAX_ENTRY_BYTES} bytes`)
     }
-    return new Promise<LogEntry>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       // queued synchronously: concurrent appends take their places in call order
-      this.#queue.push({ type, dataText, resolve, reject })
+      this.#queue.push({ type, dataText, resolve: (text) => { settle(text, resolve) }, reject })
       // start draining after the current task, so that appends made together are written (and signed) together
       this.#draining ??= Promise.resolve().then(async () => { await this.#drain() })
     })
@@ -181,7 +195,7 @@ export class EventLog {
   async #drain (): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH)
-      const written: LogEntry[] = []
+      const written: string[] = []
       let head = this.#head
       try {
         const pairs: Array<[Key, Uint8Array]> = []
@@ -196,12 +210,12 @@ export class EventLog {
           const text = entryText(sig === undefined ? fields : { ...fields, sig })
           const bytes = utf8(text)
           pairs.push([logKey(seq), bytes])
-          written.push(JSON.parse(text) as LogEntry)
+          written.push(text)
           head = { seq, hash: sha256Base64url(bytes), ts }
         }
         await this.#write(pairs)
         this.#head = head
-        for (let i = 0; i < batch.length; i++) batch[i]?.resolve(written[i] as LogEntry)
+        for (let i = 0; i < batch.length; i++) batch[i]?.resolve(written[i] as string)
       } catch (err) {
         for (const item of batch) item.reject(err)
       }
