@@ -210,6 +210,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #republish: ReturnType<typeof setTimeout> | undefined
   #stopping = false
   #presence: Presence | undefined
+  #started: number | undefined
 
   constructor (identity: Identity, options: AgentOptions) {
     super()
@@ -243,6 +244,18 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** Our published handle record, once {@link start} has published it. */
   get record (): HandleRecord | undefined { return this.#record }
+
+  /** When the node last started (ms since the Unix epoch), once {@link start} has run. */
+  get started (): number | undefined { return this.#started }
+
+  /**
+   * The handle records this agent holds: those it resolved (each validated
+   * when resolved: signature, proof of work, expiry, and the DHT's choice)
+   * and its own. Cached until they expire; some may have expired since.
+   */
+  resolvedHandles (): HandleRecord[] {
+    return this.#resolver?.records() ?? []
+  }
 
   /** Presence announcements seen (and ours sent), when the `presence` option is on. */
   get presence (): Presence | undefined { return this.#presence }
@@ -326,6 +339,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       }
     })
     this.#libp2p = libp2p
+    this.#started = Date.now()
     running++
     this.#resolver = new HandleResolver(libp2p.services.dht, { minPowBits })
     await libp2p.handle(SESSION_PROTOCOL, (stream, connection) => { this.#accept(stream, connection) }, {

@@ -2,14 +2,16 @@
  * The local control API of a long-running agent node (`parley agent`): what
  * the CLI (`parley send`, `pending`, `approve`, `reject`, `trust`, `log`)
  * and the dashboard's buttons call. Served on the node's HTTP endpoint
- * (127.0.0.1 by default); every route needs `Authorization: Bearer <token>`.
+ * (127.0.0.1 by default) next to the dev dashboard, with one token: every
+ * control route needs `Authorization: Bearer <token>`, and so do the
+ * dashboard's actions.
  *
  * | route | body | answer |
  * |---|---|---|
  * | `GET /api/status` | | handle, peer id, kind, relays |
  * | `POST /api/send` | `{ to, text }` | the `message` result |
  * | `GET /api/pending` | | pending approvals |
- * | `POST /api/approvals/<id>` | `{ decision: "approve" \| "reject", reply? }` | the approval after the decision |
+ * | `POST /api/approvals/<id>` | `{ decision: "approve" \| "reject", reply? }` | the approval after the decision (the dashboard's route, see below) |
  * | `POST /api/trust` | `{ who, level, limits? }` | the trust entry |
  * | `GET /api/inbox` | | messages for the human |
  * | `GET /api/log?limit=N` | | the last N event log entries |
@@ -17,12 +19,25 @@
  * | `GET /api/negotiations` | | every negotiation's state |
  * | `POST /api/negotiations/<id>` | `{ move: "counter" \| "accept" \| "reject" \| "cancel", terms?, reason? }` | the move's result |
  *
- * Errors are `{ error: { code, message } }` with a 4xx/5xx status.
+ * Errors are `{ error: { code, message } }` with a 4xx/5xx status, except on
+ * the approvals route, which is the dashboard server's (`src/dashboard/server.ts`:
+ * `{ error: message, code }`; 404 unknown, 409 decided already). One route
+ * per path: {@link agentEndpoint} mounts both on one router.
+ *
+ * @example
+ * ```ts
+ * const { router, dashboard } = agentEndpoint(new Router(), agent, { token })
+ * const http = await startHttp('127.0.0.1', 0, router)
+ * console.log(dashboard.url(http.url)) // the dashboard, with the token in the fragment
+ * ```
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Router } from '../node/http.js'
 import type { Agent } from './agent.js'
+import { DashboardServer } from '../dashboard/server.js'
+import { agentSource } from '../dashboard/agent-source.js'
+import type { AgentDashboardSource } from '../dashboard/agent-source.js'
 import { utf8 } from '../crypto/bytes.js'
 import type { TrustLevel } from '../store/index.js'
 import type { MoveKind } from './negotiations.js'
@@ -67,7 +82,26 @@ function send (res: ServerResponse, status: number, value: unknown): void {
 
 type Handler = (req: IncomingMessage, rest: string, url: URL) => Promise<unknown>
 
-/** Adds the control routes for `agent` to `router`, guarded by `token`. */
+/**
+ * Mounts an agent's whole local endpoint on `router`: the dev dashboard
+ * (page, state, events, and `POST /api/approvals/<id>`, over
+ * {@link agentSource}) and the control routes, all under one `token`.
+ * `host` is the address the endpoint binds (the dashboard refuses non-loopback
+ * `Host` headers when it is a loopback address).
+ */
+export function agentEndpoint (router: Router, agent: Agent, options: { token: string, host?: string }): { router: Router, dashboard: DashboardServer, source: AgentDashboardSource } {
+  const source = agentSource(agent)
+  const dashboard = new DashboardServer({ source, token: options.token, ...(options.host === undefined ? {} : { host: options.host }) })
+  dashboard.mount(router).onClose(() => { source.stop() })
+  controlRoutes(router, agent, options.token)
+  return { router, dashboard, source }
+}
+
+/**
+ * Adds the control routes for `agent` to `router`, guarded by `token`:
+ * everything in the table above but the approvals route, which the
+ * dashboard serves ({@link agentEndpoint} mounts both).
+ */
 export function controlRoutes (router: Router, agent: Agent, token: string): Router {
   const guard = (handler: Handler) => async (req: IncomingMessage, res: ServerResponse, match: { rest: string, url: URL }): Promise<void> => {
     if (!authorized(req, token)) { send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'missing or wrong bearer token' } }); return }
@@ -90,13 +124,6 @@ export function controlRoutes (router: Router, agent: Agent, token: string): Rou
       return agent.send(text(b.to, 'to'), text(b.text, 'text'))
     }))
     .get('/api/pending', guard(async () => agent.pending()))
-    .post('/api/approvals/*', guard(async (req, id) => {
-      const b = await body(req)
-      const reply = b.reply === undefined ? {} : { reply: text(b.reply, 'reply') }
-      if (b.decision === 'approve') return agent.approve(decodeURIComponent(id), reply)
-      if (b.decision === 'reject') return agent.reject(decodeURIComponent(id), reply)
-      throw new ControlError(400, 'ERR_BAD_REQUEST', '"decision" must be "approve" or "reject"')
-    }))
     .post('/api/trust', guard(async (req) => {
       const b = await body(req)
       const level = b.level

@@ -82,6 +82,11 @@ export class HandleResolver {
     this.#cache.delete(handle)
   }
 
+  /** The records held in the cache (each validated when it was resolved; some may have expired since). */
+  records (): HandleRecord[] {
+    return [...this.#cache.values()]
+  }
+
   /** Remembers a record we know to be current (our own, just published). */
   remember (record: HandleRecord): void {
     this.#cache.set(record.handle, record)

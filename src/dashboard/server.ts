@@ -7,7 +7,7 @@
  * | `GET /assets/*` | the page's bundled files |
  * | `GET /api/state` | the {@link DashboardState} as JSON |
  * | `GET /api/events` | server-sent events: `state` (the full state) on change, at most 4 a second, and every few seconds; comment heartbeats |
- * | `POST /api/approvals/:id` | `{ "decision": "approve" \| "reject", "reply"?: string }`, with `Authorization: Bearer <token>` |
+ * | `POST /api/approvals/:id` | `{ "decision": "approve" \| "reject", "reply"?: string }`, with `Authorization: Bearer <token>`; answers the approval after the decision (as the source gives it) |
  *
  * Reading needs no token (the endpoint is bound to 127.0.0.1 by default, and
  * requests naming another host are refused, against DNS rebinding); acting
@@ -234,15 +234,18 @@ export class DashboardServer {
       json(res, 400, { error: 'expected { "decision": "approve" | "reject", "reply"?: string }' })
       return
     }
+    let decided: unknown
     try {
-      await this.#source.decide(id, decision, reply)
+      decided = await this.#source.decide(id, decision, reply)
     } catch (err) {
-      const code = (err as { code?: unknown }).code
-      const status = code === 'ERR_UNKNOWN_APPROVAL' ? 404 : code === 'ERR_ALREADY_DECIDED' ? 409 : 500
+      const { code, status: given } = err as { code?: unknown, status?: unknown }
+      const status = typeof given === 'number' && given >= 400 && given < 500
+        ? given
+        : code === 'ERR_UNKNOWN_APPROVAL' ? 404 : code === 'ERR_ALREADY_DECIDED' ? 409 : 500
       json(res, status, { error: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) })
       return
     }
-    json(res, 200, { id, decision, status: decision === 'approve' ? 'approved' : 'rejected' })
+    json(res, 200, typeof decided === 'object' && decided !== null ? decided : { id, decision, status: decision === 'approve' ? 'approved' : 'rejected' })
     this.#schedule()
   }
 

@@ -168,11 +168,14 @@ export interface RelayView {
  * times a second while a page is open; `onChange` says when something worth
  * showing at once happened (the server also polls every few seconds).
  * `decide` answers a pending approval; without it, approval actions are 404.
- * `decide` should reject with an error whose `code` is `ERR_UNKNOWN_APPROVAL`
- * (answered 404) or `ERR_ALREADY_DECIDED` (answered 409).
+ * It may resolve with the approval after the decision (a JSON object), which
+ * the server then answers with; otherwise the answer is `{ id, decision, status }`.
+ * It should reject with an error whose `code` is `ERR_UNKNOWN_APPROVAL`
+ * (answered 404) or `ERR_ALREADY_DECIDED` (answered 409), or which carries
+ * the HTTP `status` (4xx) to answer, its own `code` kept.
  */
 export interface DashboardSource {
   state: () => DashboardState | Promise<DashboardState>
   onChange: (listener: () => void) => () => void
-  decide?: (approvalId: string, decision: 'approve' | 'reject', reply?: string) => Promise<void>
+  decide?: (approvalId: string, decision: 'approve' | 'reject', reply?: string) => Promise<unknown>
 }

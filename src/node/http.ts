@@ -5,7 +5,9 @@
  * Routing is deliberately small: a route is a method, a path and a handler;
  * the path matches exactly, or as a prefix when it ends in `/*`. A path no
  * route matches is 404; a path matched only under other methods is 405 with
- * an `Allow` header. A `GET` route answers `HEAD` too.
+ * an `Allow` header. A `GET` route answers `HEAD` too. A method and path
+ * take one route: adding a second throws, so two parts of a node cannot
+ * both claim a path (the agent's control API and its dashboard share one).
  *
  * @example
  * ```ts
@@ -51,10 +53,15 @@ export class Router {
    * Adds a route. `path` is exact, or a prefix when it ends in `/*`
    * (`/assets/*` matches `/assets/x` and `/assets/a/b`, not `/assets`).
    * Exact routes win over prefix routes; the longest prefix wins.
+   *
+   * @throws Error when `method` and `path` have a route already.
    */
   add (method: Method, path: string, handler: Route): this {
     const prefix = path.endsWith('/*')
-    this.#entries.push({ method, path: prefix ? path.slice(0, -1) : path, prefix, handler })
+    const at = prefix ? path.slice(0, -1) : path
+    // one route per method and path: a second would silently shadow the first
+    if (this.#entries.some(e => e.method === method && e.path === at && e.prefix === prefix)) throw new Error(`a route for ${method} ${path} exists already`)
+    this.#entries.push({ method, path: at, prefix, handler })
     // exact first, then longer prefixes first
     this.#entries.sort((a, b) => Number(a.prefix) - Number(b.prefix) || b.path.length - a.path.length)
     return this

@@ -21,5 +21,8 @@ export class BoundedCache<K, V> {
 
   delete (key: K): boolean { return this.#map.delete(key) }
 
+  /** The values, oldest first. */
+  values (): IterableIterator<V> { return this.#map.values() }
+
   clear (): void { this.#map.clear() }
 }

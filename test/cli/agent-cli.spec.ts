@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startRelayProcess, PARLEY_BIN } from '../helpers/relay-process.js'
@@ -41,6 +41,12 @@ describe('parley agent and parley resolve (CLI)', function () {
       while (!lines.some(l => l.event === 'ready') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
       const ready = lines.find(l => l.event === 'ready')
       expect(ready, 'ready line').to.include({ handle: 'cli-plumber', kind: 'agent' })
+      // the dashboard on the control API's endpoint, under the control token
+      const control = JSON.parse(await readFile(join(dir, 'agent', 'control.json'), 'utf8')) as { url: string, token: string }
+      expect(ready?.dashboard).to.equal(`${control.url}/#token=${control.token}`)
+      expect(await (await fetch(control.url + '/')).text()).to.include('assets/app.js')
+      const state = await (await fetch(control.url + '/api/state')).json() as { node: { role: string, handle?: string, peer: string } }
+      expect(state.node).to.include({ role: 'agent', handle: 'cli-plumber', peer: ready?.peer })
 
       const { stdout } = await run(process.execPath, [PARLEY_BIN, 'resolve', '@cli-plumber', '--relay', relay.tcp.toString(), '--min-pow-bits', '8', '--json'])
       const record = JSON.parse(stdout) as { peer: string, handle: string, verified: boolean }

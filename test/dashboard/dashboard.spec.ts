@@ -8,11 +8,9 @@
  * installs it.
  */
 import { expect } from 'chai'
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import type { BrowserContext, Page } from 'playwright-core'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from '@libp2p/interface'
@@ -22,7 +20,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { startRelayProcess, ROOT } from '../helpers/relay-process.js'
+import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
 import { createAgent } from '../../src/agent/index.js'
@@ -36,32 +34,7 @@ import type { HttpEndpoint } from '../../src/node/http.js'
 import { DashboardServer } from '../../src/dashboard/server.js'
 import type { DashboardState } from '../../src/dashboard/types.js'
 import { SyntheticSource } from './synthetic.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-const RESULTS = join(ROOT, 'test-results')
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync']
-
-interface Timings { applied: number, applyMs: number[], firstAppliedAt: number | undefined }
-
-/** The dashboard's own timings (window.parleyDashboard.timings). */
-async function timings (page: Page): Promise<Timings> {
-  return page.evaluate(() => (window as unknown as { parleyDashboard: { timings: Timings } }).parleyDashboard.timings)
-}
-
-/** True when the graph has a link of `transport` between peers `a` and `b` (either direction). */
-async function hasLink (page: Page, a: string, b: string, transport: string): Promise<boolean> {
-  const n = await page.locator(`path[data-transport="${transport}"][data-from="${a}"][data-to="${b}"], path[data-transport="${transport}"][data-from="${b}"][data-to="${a}"]`).count()
-  return n > 0
-}
-
-async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise(resolve => setTimeout(resolve, 150))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
+import { CHROMIUM, RESULTS, hasLink, haveChromium, launch, timings, waitFor } from './browser.js'
 
 function percentile (values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -74,18 +47,13 @@ describe('dev dashboard in headless Chromium', function () {
   let context: BrowserContext | undefined
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
+    if (!haveChromium()) {
       console.log(`      (skipped: ${CHROMIUM} is not installed; .ci/run installs Debian's chromium)`)
       this.skip()
     }
     dir = await mkdtemp(join(tmpdir(), 'parley-dashboard-'))
     await mkdir(RESULTS, { recursive: true })
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1440, height: 1000 }
-    })
+    context = await launch(dir)
   })
 
   after(async () => {

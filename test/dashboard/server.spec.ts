@@ -81,6 +81,14 @@ describe('HTTP router', () => {
     expect(wrong.headers.allow).to.equal('GET, HEAD')
   })
 
+  it('takes one route per method and path: a second one throws', () => {
+    const router = new Router().post('/api/approvals/*', () => {}).get('/api/state', () => {})
+    expect(() => router.post('/api/approvals/*', () => {})).to.throw(/POST \/api\/approvals\/\* exists already/)
+    expect(() => router.get('/api/state', () => {})).to.throw(/exists already/)
+    // other methods, or exact and prefix forms of one path, are other routes
+    router.get('/api/approvals/*', () => {}).post('/api/state', () => {}).get('/api/approvals', () => {})
+  })
+
   it('still takes a plain map of GET routes', async () => {
     const plain = await startHttp('127.0.0.1', 0, { '/healthz': (_req, res) => { res.writeHead(200).end('ok') } })
     try {

@@ -2,7 +2,7 @@ import { resolve, join } from 'node:path'
 import { writeFile, rename, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { startHttp, Router } from '../../node/http.js'
-import { controlRoutes } from '../../agent/control.js'
+import { agentEndpoint } from '../../agent/control.js'
 import { toBase64url } from '../../crypto/bytes.js'
 import { CONTROL_FILE } from './human.js'
 import type { ControlFile } from './human.js'
@@ -23,9 +23,12 @@ messages into its inbox, negotiates, and asks you (its human) about what its
 policy holds. It prints every incoming session, request, notification and
 approval on stdout, one JSON object per line. SIGINT or SIGTERM stops it.
 
-Its control API listens on --http (127.0.0.1, a free port by default), with a
-token; both are written to DATA_DIR/control.json (mode 0600), where "parley
-send", "pending", "approve", "reject", "trust", "inbox" and "log" find them.
+Its control API and its dev dashboard listen on --http (127.0.0.1, a free
+port by default), with one token: the URL and the token are written to
+DATA_DIR/control.json (mode 0600), where "parley send", "pending", "approve",
+"reject", "trust", "inbox" and "log" find them. The ready line carries the
+dashboard's URL, the token in its fragment (#token=…): open it in a browser to
+see the node's peers, sessions, negotiations and approvals, and to approve.
 
 Options:
   --handle NAME      handle to register (without @)
@@ -89,12 +92,13 @@ Options:
     agent.addEventListener('suggestion', (e) => { print('suggestion', { ...e.detail, hint: `parley trust ${e.detail.handle === undefined ? e.detail.peer : '@' + e.detail.handle} ${e.detail.to}` }) })
     await agent.start()
     const token = toBase64url(randomBytes(32))
-    const endpoint = await startHttp(http[1] as string, Number(http[2]), controlRoutes(new Router(), agent, token))
+    const { router, dashboard } = agentEndpoint(new Router(), agent, { token, host: http[1] as string })
+    const endpoint = await startHttp(http[1] as string, Number(http[2]), router)
     const control: ControlFile = { url: endpoint.url, token, peer: agent.peerId, ...(agent.handleName === undefined ? {} : { handle: agent.handleName }) }
     const file = join(dataDir, CONTROL_FILE)
     await writeFile(file + '.tmp', JSON.stringify(control) + '\n', { mode: 0o600 })
     await rename(file + '.tmp', file)
-    print('ready', { handle: agent.handleName, peer: agent.peerId, kind: agent.identity.kind, relays: agent.record?.relays ?? [], control: endpoint.url })
+    print('ready', { handle: agent.handleName, peer: agent.peerId, kind: agent.identity.kind, relays: agent.record?.relays ?? [], control: endpoint.url, dashboard: dashboard.url(endpoint.url) })
     await new Promise<void>(resolve => {
       process.once('SIGINT', () => { resolve() })
       process.once('SIGTERM', () => { resolve() })

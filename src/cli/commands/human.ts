@@ -42,8 +42,12 @@ async function call (node: ControlFile, method: 'GET' | 'POST', path: string, bo
   } catch (err) {
     throw new Error(`cannot reach the agent at ${node.url}: ${(err as Error).message}`, { cause: err })
   }
-  const value = await res.json().catch(() => ({})) as { error?: { code: string, message: string } }
-  if (!res.ok) throw new Error(`${value.error?.code ?? res.status}: ${value.error?.message ?? res.statusText}`)
+  // control routes answer { error: { code, message } }; the approvals route (the dashboard's) { error, code }
+  const value = await res.json().catch(() => ({})) as { error?: string | { code?: string, message?: string }, code?: string }
+  if (!res.ok) {
+    const e = typeof value.error === 'string' ? { code: value.code, message: value.error } : value.error
+    throw new Error(`${e?.code ?? res.status}: ${e?.message ?? res.statusText}`)
+  }
   return value
 }
 

@@ -104,10 +104,10 @@ function renderHeader (state: DashboardState): void {
 
 function renderPanels (state: DashboardState): void {
   renderHandles(state.handles, ctx)
-  renderSessions(state.sessions, ctx)
+  renderSessions(state.sessions, ctx, state.node.role)
   renderNegotiations(state.negotiations, ctx)
   renderApprovals(state.approvals, ctx)
-  renderRelay(state.relay)
+  renderRelay(state.relay, state.node.role)
   renderPeer(state, selected)
 }
 

@@ -71,13 +71,13 @@ function messageRow (m: MessageView, session: SessionView): HTMLElement {
   verifiedBadge(m.verified === true, m.verified === true ? undefined : m.verified))
 }
 
-export function renderSessions (sessions: SessionView[], ctx: PanelContext): void {
+export function renderSessions (sessions: SessionView[], ctx: PanelContext, role: 'relay' | 'agent' = 'relay'): void {
   const live = sessions.filter(x => x.closed === undefined).length
   count('sessions-count', `${live} open, ${sessions.length - live} closed`)
   const sorted = [...sessions].sort((a, b) => b.opened - a.opened)
   renderIf(byId('sessions'), JSON.stringify([sorted, [...openSessions]]), () => [
     sorted.length === 0
-      ? empty('No sessions on this node. (A relay carries sessions but cannot read them: attach the dashboard to an agent to see its own.)')
+      ? empty(role === 'relay' ? 'No sessions on this node. (A relay carries sessions but cannot read them: open an agent\'s dashboard to see its own.)' : 'No sessions yet: they appear here as they open, in both directions.')
       : h('div', {}, ...sorted.map(x => {
         const open = openSessions.has(x.id)
         const bad = x.messages.filter(m => m.verified !== true).length
@@ -147,8 +147,8 @@ async function decide (ctx: PanelContext, a: ApprovalView, decision: 'approve' |
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.token ?? ''}` },
       body: JSON.stringify(reply === '' ? { decision } : { decision, reply })
     })
-    const body = await res.json().catch(() => ({})) as { status?: string, error?: string }
-    outcomes.set(a.id, res.ok ? `${body.status ?? decision} ✓` : `failed (${res.status}): ${body.error ?? res.statusText}`)
+    const body = await res.json().catch(() => ({})) as { error?: string, code?: string }
+    outcomes.set(a.id, res.ok ? `${decision === 'approve' ? 'approved' : 'rejected'} ✓` : `failed (${res.status}): ${body.code !== undefined ? body.code + ' ' : ''}${body.error ?? res.statusText}`)
   } catch (err) {
     outcomes.set(a.id, `failed: ${(err as Error).message}`)
   }
@@ -168,7 +168,7 @@ export function renderApprovals (approvals: ApprovalView[], ctx: PanelContext): 
         const can = ctx.token !== undefined
         const title = can ? undefined : 'open the URL the node printed (with #token=…) to act'
         return h('div', { class: `approval${isPending ? ' pending' : ''}`, 'data-approval': a.id, 'data-status': a.status },
-          h('div', {}, h('b', {}, a.method), ' ', who(a.peer, a.handle), ' ', h('span', { class: `badge ${isPending ? 'warn' : a.status === 'approved' ? 'ok' : 'bad'}` }, a.status)),
+          h('div', {}, h('b', {}, a.method), ' ', who(a.peer, a.handle), ' ', h('span', { class: `badge ${isPending ? 'warn' : a.status === 'approved' || a.status === 'used' ? 'ok' : 'bad'}`, title: a.status === 'used' ? 'approved, and the held work went ahead' : '' }, a.status)),
           h('div', {}, a.summary),
           a.amount !== undefined ? h('div', {}, h('b', {}, `${a.amount.value} ${a.amount.currency}`)) : null,
           h('div', { class: 'muted' }, `asked ${relative(a.created)}`),
@@ -186,7 +186,10 @@ export function renderApprovals (approvals: ApprovalView[], ctx: PanelContext): 
 // ---------------------------------------------------------------------------
 // relay
 
-export function renderRelay (relay: RelayView | undefined): void {
+export function renderRelay (relay: RelayView | undefined, role: 'relay' | 'agent' = 'relay'): void {
+  // an agent's dashboard has no relay to show: the card goes
+  const card = document.getElementById('relay-card')
+  if (card !== null) card.hidden = relay === undefined && role === 'agent'
   renderIf(byId('relay'), JSON.stringify(relay ?? null), () => {
     if (relay === undefined) return [empty('This node is not a relay.')]
     const reasons = Object.entries(relay.rejectedRecords).sort((a, b) => b[1] - a[1])

@@ -1,0 +1,376 @@
+/**
+ * The dashboard's view from an agent node: what the agent can honestly know.
+ *
+ * - **graph**: its own connections (one per peer, the most direct, as
+ *   `connectionSummary` picks them), the relays it holds reservations on
+ *   (shown verified: granting one proves the relay serves the hop protocol),
+ *   the handle records it resolved (each validated when resolved), and the
+ *   presence announcements it received, as checked — the same rules as a
+ *   relay's (`mesh.ts`);
+ * - **sessions**: every session it has open, both directions, and the last
+ *   closed ones, each with a bounded timeline of the envelopes sent and
+ *   received and the verdict on each (the session's `envelope` event);
+ * - **negotiations**: `agent.negotiations`, each with its transitions (and
+ *   their hashes), the latest offer's terms, and the agreement once
+ *   confirmed;
+ * - **approvals**: the desk's approvals store, pending first, with
+ *   `decide` answering them through `agent.approve` / `agent.reject`.
+ *
+ * @example
+ * ```ts
+ * const source = agentSource(agent)        // after agent.start()
+ * const dashboard = new DashboardServer({ source, token })
+ * const http = await startHttp('127.0.0.1', 0, dashboard.mount(new Router()))
+ * ```
+ */
+import { TypedEventEmitter } from 'main-event'
+import type { Connection, Libp2p } from '@libp2p/interface'
+import type { Agent } from '../agent/agent.js'
+import type { EnvelopeRecord, Session } from '../session/session.js'
+import { connectionSummary, transportOf } from '../node/transport.js'
+import { transitionHash } from '../negotiation/transition.js'
+import type { Negotiation } from '../negotiation/machine.js'
+import type { Transition } from '../negotiation/transition.js'
+import { ApprovalError, ApprovalErrorCode } from '../store/errors.js'
+import type { PendingApproval } from '../store/approvals.js'
+import { fromUtf8 } from '../crypto/bytes.js'
+import { MeshBuilder, RelayKinds, presenceCounts } from './mesh.js'
+import type { ApprovalView, DashboardSource, DashboardState, MessageView, NegotiationView, SessionView, Transport } from './types.js'
+
+export interface AgentSourceOptions {
+  /** Envelopes kept per session, the latest (default 100). */
+  maxMessages?: number
+  /** Closed sessions kept, the latest (default 20). */
+  maxClosedSessions?: number
+  /** Envelopes larger than this (JSON characters) are kept as a summary (default 16 384). */
+  maxEnvelopeChars?: number
+  /** Negotiations shown, the latest (default 100). */
+  maxNegotiations?: number
+  /** Decided approvals shown besides the pending ones, the latest (default 50). */
+  maxDecidedApprovals?: number
+}
+
+/** A {@link DashboardSource} that can be detached from its agent. */
+export interface AgentDashboardSource extends DashboardSource {
+  decide: (approvalId: string, decision: 'approve' | 'reject', reply?: string) => Promise<PendingApproval>
+  /** Stops following the agent (sessions, events). */
+  stop: () => void
+}
+
+interface Tracked {
+  session: Session
+  opened: number
+  closed?: number
+  transport: Transport
+  messages: MessageView[]
+  /** Envelopes seen, for naming frames that carry no readable id. */
+  frames: number
+  /** Stops following the session. */
+  detach: () => void
+}
+
+/** What a refused frame claims to be (unverified: shown only next to its refusal code). */
+function looseEnvelope (bytes: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(fromUtf8(bytes)) as unknown
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** One envelope of a session's timeline, from the session's `envelope` event. */
+export function messageView (e: EnvelopeRecord, n: number, maxChars = 16_384): MessageView {
+  const claimed = e.envelope as unknown as Record<string, unknown> | undefined ?? looseEnvelope(e.bytes)
+  const body = (e.body ?? claimed?.body) as Record<string, unknown> | undefined
+  const type: MessageView['type'] = body === undefined || typeof body !== 'object'
+    ? 'notification'
+    : typeof body.method === 'string'
+      ? (body.id !== undefined && body.id !== null ? 'request' : 'notification')
+      : body.error !== undefined ? 'error' : 'response'
+  const method = typeof body?.method === 'string' ? body.method : undefined
+  const rpcId = typeof body?.id === 'string' || typeof body?.id === 'number' ? body.id : undefined
+  const envelopeId = typeof claimed?.id === 'string' ? claimed.id : `frame-${n}`
+  let envelope: unknown = claimed ?? { frame: fromUtf8(e.bytes.subarray(0, 2048)) }
+  if (e.bytes.byteLength > maxChars) {
+    envelope = { id: envelopeId, from: claimed?.from, to: claimed?.to, ts: claimed?.ts, bytes: e.bytes.byteLength, note: `larger than ${maxChars} bytes: not kept` }
+  }
+  return { dir: e.dir, ts: e.at, type, ...(method === undefined ? {} : { method }), ...(rpcId === undefined ? {} : { rpcId }), envelopeId, verified: e.verified, envelope }
+}
+
+/** Maps the approval store's errors to what the dashboard server answers (404, 409, 400). */
+function decideError (err: unknown): unknown {
+  if (!(err instanceof ApprovalError)) return err
+  const status = err.code === ApprovalErrorCode.NOT_FOUND
+    ? 404
+    : err.code === ApprovalErrorCode.NOT_PENDING || err.code === ApprovalErrorCode.USED || err.code === ApprovalErrorCode.REJECTED
+      ? 409
+      : err.code === ApprovalErrorCode.INVALID_ARGUMENT ? 400 : undefined
+  return status === undefined ? err : Object.assign(err, { status })
+}
+
+function approvalView (a: PendingApproval): ApprovalView {
+  return {
+    id: a.id,
+    created: a.created,
+    peer: a.peer,
+    ...(a.handle === undefined ? {} : { handle: a.handle }),
+    method: a.method,
+    summary: a.summary,
+    ...(a.amount === undefined ? {} : { amount: { value: a.amount.value, currency: a.amount.currency } }),
+    status: a.status
+  }
+}
+
+/** A {@link DashboardSource} over a started {@link Agent}. */
+export function agentSource (agent: Agent, options: AgentSourceOptions = {}): AgentDashboardSource {
+  const maxMessages = options.maxMessages ?? 100
+  const maxClosed = options.maxClosedSessions ?? 20
+  const maxChars = options.maxEnvelopeChars ?? 16_384
+  const maxNegotiations = options.maxNegotiations ?? 100
+  const maxDecided = options.maxDecidedApprovals ?? 50
+  const changes = new TypedEventEmitter<{ change: CustomEvent }>()
+  const changed = (): void => { changes.safeDispatchEvent('change') }
+  const sessions = new Map<Session, Tracked>()
+  /** Transition hashes per negotiation (a chain only grows). */
+  const hashes = new Map<string, string[]>()
+  const agreements = new Map<string, unknown>()
+  let approvals: ApprovalView[] | undefined
+
+  // --- sessions: a timeline each, from the moment we follow it
+  function follow (session: Session): void {
+    if (sessions.has(session)) return
+    const onEnvelope = (e: CustomEvent<EnvelopeRecord>): void => {
+      tracked.messages.push(messageView(e.detail, ++tracked.frames, maxChars))
+      if (tracked.messages.length > maxMessages) tracked.messages.shift()
+      changed()
+    }
+    const onClose = (): void => {
+      tracked.closed = Date.now()
+      const closed = [...sessions.values()].filter(t => t.closed !== undefined)
+      for (const old of closed.slice(0, Math.max(0, closed.length - maxClosed))) {
+        old.detach()
+        sessions.delete(old.session)
+      }
+      changed()
+    }
+    const tracked: Tracked = {
+      session,
+      opened: Date.now(),
+      transport: 'circuit',
+      messages: [],
+      frames: 0,
+      detach: () => {
+        session.removeEventListener('envelope', onEnvelope)
+        session.removeEventListener('upgrade', changed)
+        session.removeEventListener('close', onClose)
+      }
+    }
+    sessions.set(session, tracked)
+    session.addEventListener('envelope', onEnvelope)
+    session.addEventListener('upgrade', changed)
+    session.addEventListener('close', onClose, { once: true })
+    if (session.closed) tracked.closed = Date.now()
+    changed()
+  }
+  const onSession = (e: CustomEvent<Session>): void => { follow(e.detail) }
+  agent.addEventListener('session', onSession)
+  agent.addEventListener('connected', onSession)
+  for (const s of agent.sessions) follow(s)
+
+  // --- negotiations, approvals, and everything else worth an update
+  const negotiations = agent.negotiations
+  const store = agent.desk.approvals
+  const onApprovals = (): void => { approvals = undefined; changed() }
+  negotiations.addEventListener('transition', changed)
+  negotiations.addEventListener('confirmed', changed)
+  store.addEventListener('pending', onApprovals)
+  store.addEventListener('decided', onApprovals)
+  store.addEventListener('used', onApprovals)
+  agent.addEventListener('message', changed)
+  agent.addEventListener('outcome', changed)
+
+  // --- the node (its libp2p and presence are new after a restart, e.g. rotateKey)
+  let libp2p: Libp2p | undefined
+  let relays: RelayKinds | undefined
+  let presence: Agent['presence']
+  function attach (): Libp2p | undefined {
+    let current: Libp2p | undefined
+    try { current = agent.libp2p } catch { current = undefined }
+    if (current !== libp2p) {
+      relays?.stop()
+      libp2p?.removeEventListener('connection:open', changed)
+      libp2p?.removeEventListener('connection:close', changed)
+      libp2p = current
+      relays = current === undefined ? undefined : new RelayKinds(current)
+      current?.addEventListener('connection:open', changed)
+      current?.addEventListener('connection:close', changed)
+    }
+    if (agent.presence !== presence) {
+      presence?.removeEventListener('change', changed)
+      presence = agent.presence
+      presence?.addEventListener('change', changed)
+    }
+    return libp2p
+  }
+  attach()
+
+  function negotiationView (n: Negotiation): NegotiationView {
+    const transitions = n.transitions
+    let known = hashes.get(n.id)
+    if (known === undefined || known.length > transitions.length) { known = []; hashes.set(n.id, known) }
+    for (let i = known.length; i < transitions.length; i++) known.push(transitionHash(transitions[i] as Transition))
+    let agreement: unknown
+    if (n.state === 'confirmed') {
+      agreement = agreements.get(n.id)
+      if (agreement === undefined) {
+        try { agreement = negotiations.agreement(n.id) } catch { agreement = undefined }
+        if (agreement !== undefined) agreements.set(n.id, agreement)
+      }
+    }
+    return {
+      id: n.id,
+      subject: n.subject,
+      parties: n.parties.map(p => ({ peer: p.peer, ...(p.handle === undefined ? {} : { handle: p.handle }) })),
+      state: n.state,
+      seq: n.seq,
+      terms: n.offer.terms,
+      transitions: transitions.map((t, i) => ({ seq: t.seq, type: t.type, by: t.by, ts: t.ts, hash: known[i] as string })),
+      ...(agreement === undefined ? {} : { agreement })
+    }
+  }
+
+  function approvalViews (): ApprovalView[] {
+    if (approvals !== undefined) return approvals
+    const all = store.list()
+    const pending = all.filter(a => a.status === 'pending')
+    const decided = all.filter(a => a.status !== 'pending').slice(-maxDecided).reverse()
+    approvals = [...pending, ...decided].map(approvalView)
+    return approvals
+  }
+
+  function sessionViews (connections: Connection[]): SessionView[] {
+    const out: SessionView[] = []
+    for (const t of sessions.values()) {
+      const s = t.session
+      if (!s.closed) {
+        const carrying = connections.find(c => c.streams.includes(s.stream))
+        if (carrying !== undefined) t.transport = transportOf(carrying.remoteAddr)
+      }
+      let remote: SessionView['remote'] = { peer: s.remotePeer, kind: 'anon' }
+      try {
+        const r = s.remote
+        remote = { peer: r.peer, kind: r.kind, ...(r.handle === undefined ? {} : { handle: r.handle }) }
+      } catch {
+        // not ready yet: nothing verified about the far side
+      }
+      out.push({
+        id: s.id ?? `unnamed-${out.length}`,
+        remote,
+        direction: s.direction,
+        transport: t.transport,
+        opened: t.opened,
+        ...(t.closed === undefined ? {} : { closed: t.closed }),
+        messages: [...t.messages]
+      })
+    }
+    return out
+  }
+
+  function state (): DashboardState {
+    const now = Date.now()
+    const node = attach()
+    const self = agent.peerId
+    const mesh = new MeshBuilder(self)
+    const connections = node?.getConnections() ?? []
+    const addrs = node?.getMultiaddrs().map(String) ?? []
+    // the relays holding our reservation: our circuit addresses name them
+    const reserved = new Set<string>()
+    for (const a of addrs) {
+      const m = /\/p2p\/([^/]+)\/p2p-circuit\/p2p\/([^/]+)$/.exec(a)
+      if (m?.[2] === self && m[1] !== undefined) reserved.add(m[1])
+    }
+    if (node !== undefined) mesh.connections(connectionSummary(node).map(c => c.connection), id => reserved.has(id) || relays?.has(id) === true)
+    // a relay that granted us a reservation has shown it serves the hop protocol: that kind is verified
+    for (const id of reserved) {
+      const view = mesh.peer(id)
+      mesh.source(view, 'reservation')
+      view.kind = 'relay'
+      view.verified = true
+    }
+    const records = agent.resolvedHandles()
+    const handles = records.map(r => ({
+      handle: r.handle, peer: r.peer, kind: r.kind, expires: r.expires, seq: r.seq, verified: r.expires > now, ...(r.expires > now ? {} : { reason: 'ERR_EXPIRED' })
+    })).sort((a, b) => a.handle.localeCompare(b.handle))
+    mesh.records(handles)
+    mesh.presence(agent.presence?.entries() ?? [])
+    const peers = mesh.peers
+    const sessionList = sessionViews(connections)
+    const negotiationList = negotiations.list().slice(-maxNegotiations).map(negotiationView)
+    if (hashes.size > negotiationList.length) {
+      // forget what is no longer shown
+      const shown = new Set(negotiationList.map(n => n.id))
+      for (const id of hashes.keys()) if (!shown.has(id)) { hashes.delete(id); agreements.delete(id) }
+    }
+    const approvalList = approvalViews()
+    const counts = presenceCounts(peers)
+    const handle = agent.record === undefined ? undefined : agent.handleName
+    return {
+      node: { peer: self, ...(handle === undefined ? {} : { handle }), role: 'agent', kind: agent.identity.kind, addrs, started: agent.started ?? now },
+      peers,
+      links: mesh.links,
+      handles,
+      sessions: sessionList,
+      negotiations: negotiationList,
+      approvals: approvalList,
+      metrics: {
+        connections: connections.filter(c => c.status === 'open').length,
+        peers: peers.length,
+        sessions_open: sessionList.filter(s => s.closed === undefined).length,
+        messages: sessionList.reduce((n, s) => n + s.messages.length, 0),
+        negotiations_open: negotiationList.filter(n => !['confirmed', 'rejected', 'cancelled', 'expired'].includes(n.state)).length,
+        approvals_pending: approvalList.filter(a => a.status === 'pending').length,
+        handles: handles.filter(h => h.verified).length,
+        presence_valid: counts.valid,
+        presence_invalid: counts.invalid,
+        heap_mib: Math.round(process.memoryUsage().heapUsed / 1048576 * 10) / 10
+      },
+      ts: now
+    }
+  }
+
+  return {
+    state,
+    onChange (listener) {
+      const fire = (): void => { listener() }
+      changes.addEventListener('change', fire)
+      return () => { changes.removeEventListener('change', fire) }
+    },
+    async decide (id, decision, reply) {
+      try {
+        const options = reply === undefined ? {} : { reply }
+        return decision === 'approve' ? await agent.approve(id, options) : await agent.reject(id, options)
+      } catch (err) {
+        throw decideError(err)
+      }
+    },
+    stop () {
+      for (const t of sessions.values()) t.detach()
+      agent.removeEventListener('session', onSession)
+      agent.removeEventListener('connected', onSession)
+      agent.removeEventListener('message', changed)
+      agent.removeEventListener('outcome', changed)
+      negotiations.removeEventListener('transition', changed)
+      negotiations.removeEventListener('confirmed', changed)
+      store.removeEventListener('pending', onApprovals)
+      store.removeEventListener('decided', onApprovals)
+      store.removeEventListener('used', onApprovals)
+      relays?.stop()
+      libp2p?.removeEventListener('connection:open', changed)
+      libp2p?.removeEventListener('connection:close', changed)
+      presence?.removeEventListener('change', changed)
+      libp2p = undefined
+      relays = undefined
+    }
+  }
+}

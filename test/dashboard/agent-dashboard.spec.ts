@@ -1,0 +1,253 @@
+/**
+ * An agent's dev dashboard in headless Chromium: a relay process and three
+ * agents in-process (@rapidplumb, @sparky, and the human @alice), presence
+ * on; @rapidplumb serves its dashboard and control API on one endpoint with
+ * one token, exactly as `parley agent` mounts them (`agentEndpoint`).
+ * Then, while the page stays open: a session opens, a tampered envelope
+ * arrives on it, a forger announces itself, and a negotiation waits on an
+ * approval that the test clicks. Screenshots go to test-results/.
+ *
+ * Skipped (with a message) only when /usr/bin/chromium is absent; `.ci/run`
+ * installs it.
+ */
+import { expect } from 'chai'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { createLibp2p } from 'libp2p'
+import type { Libp2p } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { webRTC } from '@libp2p/webrtc'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { multiaddr } from '@multiformats/multiaddr'
+import { startRelayProcess } from '../helpers/relay-process.js'
+import type { RelayProcess } from '../helpers/relay-process.js'
+import { LOOPBACK_RTC } from '../helpers/peer.js'
+import { createAgent } from '../../src/agent/index.js'
+import type { Agent } from '../../src/agent/index.js'
+import { agentEndpoint } from '../../src/agent/control.js'
+import { createIdentity } from '../../src/identity/index.js'
+import { PRESENCE_TOPIC, signPresence } from '../../src/presence/index.js'
+import { signEnvelope } from '../../src/envelope/index.js'
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js'
+import { canonicalize } from '../../src/crypto/canonical-json.js'
+import { Router, startHttp } from '../../src/node/http.js'
+import type { HttpEndpoint } from '../../src/node/http.js'
+import type { DashboardState } from '../../src/dashboard/types.js'
+import type { Session } from '../../src/session/session.js'
+import { nextMove, settled } from '../../src/demo/scenario.js'
+import { CHROMIUM, RESULTS, hasLink, haveChromium, launch, timings, waitFor } from './browser.js'
+
+const TOKEN = 'agent-dashboard-token-0123456789'
+const GBP = (value: number): { value: number, currency: string } => ({ value, currency: 'GBP' })
+
+describe('an agent\'s dev dashboard in headless Chromium', function () {
+  this.timeout(120_000)
+  let dir: string
+  let context: BrowserContext | undefined
+  let relay: RelayProcess
+  let http: HttpEndpoint | undefined
+  let page: Page
+  let forger: Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, pubsub: GossipSub }> | undefined
+  const agents: Agent[] = []
+  let plumber: Agent
+  let sparky: Agent
+  let alice: Agent
+  let session: Session | undefined
+  let url: string
+
+  const state = async (): Promise<DashboardState> => (await fetch(`${http?.url ?? ''}/api/state`)).json() as Promise<DashboardState>
+
+  before(async function () {
+    if (!haveChromium()) {
+      console.log(`      (skipped: ${CHROMIUM} is not installed; .ci/run installs Debian's chromium)`)
+      this.skip()
+    }
+    dir = await mkdtemp(join(tmpdir(), 'parley-agent-dashboard-'))
+    await mkdir(RESULTS, { recursive: true })
+    const [ctx, r] = await Promise.all([launch(dir), startRelayProcess({ dataDir: join(dir, 'relay') })])
+    context = ctx
+    relay = r
+    for (const [handle, kind] of [['rapidplumb', 'agent'], ['sparky', 'agent'], ['alice', 'human']] as const) {
+      const a = await createAgent({ handle, kind, relays: [relay.tcp.toString()], powBits: 8, minPowBits: 8, rtcConfiguration: LOOPBACK_RTC, presence: true })
+      a.handle('quote', (params) => ({ job: (params as { job?: string })?.job ?? null, price: 180, currency: 'GBP' }))
+      agents.push(a)
+    }
+    await Promise.all(agents.map(async a => a.start()))
+    ;[plumber, sparky, alice] = agents as [Agent, Agent, Agent]
+    // what `parley agent` serves: the dashboard and the control API, one token
+    const { router, dashboard } = agentEndpoint(new Router(), plumber, { token: TOKEN })
+    http = await startHttp('127.0.0.1', 0, router)
+    url = dashboard.url(http.url)
+    page = await ctx.newPage()
+    page.on('pageerror', (err) => { console.log('page error:', err.message) })
+  })
+
+  after(async () => {
+    await page?.close()
+    await context?.close()
+    await http?.close()
+    await forger?.stop()
+    await Promise.allSettled(agents.map(async a => a.stop()))
+    await relay?.stop('SIGKILL')
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('shows the agent itself, its relay over TCP, and the other agents with their verified kinds', async () => {
+    await page.goto(url)
+    await page.waitForSelector(`g.node[data-self="true"][data-peer="${plumber.peerId}"][data-kind="agent"]`)
+    // the relay granted it a reservation: a relay, verified by that
+    await page.waitForSelector(`g.node[data-peer="${relay.peerId}"][data-kind="relay"][data-verified="true"]`)
+    await waitFor('a TCP link to the relay', async () => hasLink(page, plumber.peerId, relay.peerId, 'tcp'))
+    // the others are known from their presence announcements, checked against the DHT
+    for (const [agent, kind] of [[sparky, 'agent'], [alice, 'human']] as const) {
+      await page.waitForSelector(`g.node[data-peer="${agent.peerId}"][data-kind="${kind}"][data-verified="true"]`, { timeout: 30_000 })
+    }
+    for (const handle of ['rapidplumb', 'sparky', 'alice']) {
+      await page.waitForSelector(`#handles tr[data-handle="${handle}"][data-verified="true"]`)
+    }
+    expect(await page.locator('#auth').textContent()).to.equal('actions enabled')
+    expect(await page.locator('#relay-card').isHidden(), 'no relay card on an agent').to.equal(true)
+    const s = await state()
+    expect(s.node).to.include({ role: 'agent', kind: 'agent', handle: 'rapidplumb', peer: plumber.peerId })
+    expect(s.links.find(l => l.to === relay.peerId && l.from === plumber.peerId)).to.include({ transport: 'tcp', source: 'connection' })
+  })
+
+  it('shows a session opened now, live: its envelopes verified, a tampered one refused with its code, the WebRTC link', async () => {
+    await page.evaluate(() => { (window as unknown as { marker: string }).marker = 'same page' })
+    const before = (await timings(page)).applied
+    session = await alice.connect('@rapidplumb')
+    expect(await session.request('quote', { job: 'leaking tap' })).to.deep.equal({ job: 'leaking tap', price: 180, currency: 'GBP' })
+    const row = `[data-session="${session.id ?? ''}"]`
+    await page.waitForSelector(row)
+    await page.locator(`${row} .row`).click()
+    await page.waitForFunction((sel) => document.querySelectorAll(`${sel} .msg[data-verified="true"]`).length >= 2, row)
+    expect(await page.locator(`${row} .msg[data-verified="false"]`).count()).to.equal(0)
+
+    // a tampered envelope: signed, then changed on the way
+    const to = { peer: plumber.peerId, handle: 'rapidplumb' }
+    const { bytes } = await signEnvelope(alice.identity, { handle: 'alice', to, body: { jsonrpc: '2.0', method: 'message', params: { text: 'deposit £18' } } })
+    await session.sendRaw(utf8(fromUtf8(bytes).replace('£18', '£80')))
+    const refused = page.locator(`${row} .msg[data-verified="false"]`)
+    await refused.waitFor()
+    expect(await refused.textContent()).to.include('ERR_BAD_SIGNATURE')
+    expect(await page.locator(`${row} .msg[data-verified="true"]`).count()).to.be.at.least(2)
+
+    // the session moved to a direct WebRTC connection: the agent's own link
+    await waitFor('a WebRTC link rapidplumb-alice', async () => hasLink(page, plumber.peerId, alice.peerId, 'webrtc'), 40_000)
+    const s = await state()
+    const view = s.sessions.find(x => x.id === session?.id)
+    expect(view).to.deep.include({ direction: 'inbound', remote: { peer: alice.peerId, handle: 'alice', kind: 'human' } })
+    expect(view?.messages.filter(m => m.verified === true).map(m => m.method ?? m.type)).to.include.members(['quote', 'response'])
+    expect(view?.messages.find(m => m.verified !== true)).to.include({ verified: 'ERR_BAD_SIGNATURE', dir: 'in', method: 'message' })
+    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).to.equal('same page')
+    expect((await timings(page)).applied).to.be.greaterThan(before)
+  })
+
+  it('does not show a forged presence announcement as verified', async () => {
+    const identity = await createIdentity({ kind: 'human' })
+    // a plain libp2p peer that reaches the agent the only way anyone can: WebRTC signalled over the relay
+    forger = await createLibp2p({
+      privateKey: identity.privateKey,
+      transports: [tcp(), circuitRelayTransport(), webRTC({ rtcConfiguration: LOOPBACK_RTC })],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: { denyDialMultiaddr: () => false },
+      services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
+    })
+    const f = forger
+    f.services.pubsub.subscribe(PRESENCE_TOPIC)
+    await f.dial(relay.tcp)
+    await f.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/webrtc/p2p/${plumber.peerId}`), { signal: AbortSignal.timeout(20_000) })
+    await waitFor('the agent in the forger\'s topic peers', async () => f.services.pubsub.getSubscribers(PRESENCE_TOPIC).some(p => p.toString() === plumber.peerId))
+    const forgerId = identity.peerIdString
+    const verdict = async (): Promise<string | undefined> => (await state()).peers.find(p => p.peer === forgerId)?.presence?.reason
+
+    // 1. a correctly signed claim to a handle the forger does not hold
+    await f.services.pubsub.publish(PRESENCE_TOPIC, await signPresence(identity, { handle: 'alice', kind: 'human', capabilities: ['pay'], connections: [{ peer: alice.peerId, transport: 'webrtc' }] }))
+    await waitFor('the agent to refuse the claim', async () => await verdict() === 'ERR_HANDLE_MISMATCH')
+    const node = `g.node[data-peer="${forgerId}"]`
+    await page.waitForSelector(`${node}[data-verified="false"][data-kind="anon"]`)
+    await page.waitForSelector(`g.node[data-peer="${alice.peerId}"][data-kind="human"][data-verified="true"]`)
+    expect(await hasLink(page, forgerId, alice.peerId, 'webrtc'), 'no link from an invalid announcement').to.equal(false)
+    await page.locator(`${node} circle`).first().dispatchEvent('click')
+    await page.waitForSelector('#peer [data-presence="invalid"]')
+    expect(await page.locator('#peer').textContent()).to.include('ERR_HANDLE_MISMATCH')
+
+    // 2. an announcement whose signature does not verify
+    const signed = JSON.parse(fromUtf8(await signPresence(identity, { kind: 'human', capabilities: [], connections: [] }))) as { sig: string }
+    const sig = signed.sig.slice(0, 10) + (signed.sig[10] === 'A' ? 'B' : 'A') + signed.sig.slice(11)
+    await f.services.pubsub.publish(PRESENCE_TOPIC, utf8(canonicalize({ ...signed, sig })))
+    await waitFor('the agent to refuse the bad signature', async () => await verdict() === 'ERR_BAD_SIGNATURE')
+    await page.waitForFunction((peer) => document.querySelector('#peer')?.textContent?.includes('ERR_BAD_SIGNATURE') === true && document.querySelector(`g.node[data-peer="${peer}"]`)?.getAttribute('data-verified') === 'false', forgerId)
+    await page.screenshot({ path: join(RESULTS, 'dashboard-agent-forged.png') })
+  })
+
+  it('approving in the page lets the waiting negotiation finish at both agents', async () => {
+    // @rapidplumb offers; @alice (who trusts it up to 200 GBP) accepts; @rapidplumb's policy holds her accept for its human
+    const offered = nextMove(alice)
+    const { negotiation: id } = await plumber.propose('@alice', { subject: 'leaking tap', terms: { type: 'commerce.job', job: 'leaking tap', price: GBP(180) } })
+    await offered
+    await alice.setTrust('@rapidplumb', 2, { limits: { maxAmount: 200, currency: 'GBP' } })
+    const moved = await alice.negotiations.move(id, 'accept')
+    expect(moved.status, 'rapidplumb\'s human must confirm').to.equal('awaiting')
+    const approval = moved.approval ?? ''
+    expect(plumber.pending().map(a => a.id)).to.deep.equal([approval])
+
+    const item = `[data-negotiation="${id}"]`
+    await page.waitForSelector(`${item}[data-state="proposed"]`)
+    await page.locator(`${item} .row`).click()
+    const button = page.locator(`[data-approval="${approval}"][data-status="pending"] button[data-action="approve"]`)
+    await button.waitFor()
+    await button.click()
+
+    await page.waitForSelector(`${item}[data-state="confirmed"]`)
+    const [atAlice, atPlumber] = await Promise.all([settled(alice, id), settled(plumber, id)])
+    expect([atAlice.state, atPlumber.state]).to.deep.equal(['confirmed', 'confirmed'])
+    expect(JSON.stringify(atAlice.toJSON())).to.equal(JSON.stringify(atPlumber.toJSON()))
+    // and through the agent's control API, with the same token as the page
+    const listed = await (await fetch(`${http?.url ?? ''}/api/negotiations`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Array<{ id: string, state: string }>
+    expect(listed.find(n => n.id === id)?.state).to.equal('confirmed')
+    await page.waitForSelector(`[data-approval="${approval}"][data-status="used"]`)
+    expect(await page.locator(`[data-outcome="${approval}"]`).textContent()).to.include('approved')
+    await page.waitForSelector(`[data-agreement="${id}"]`)
+    // one route, one token: without it 401; decided already 409, with the approval store's code
+    const decideAgain = async (headers: Record<string, string>): Promise<{ status: number, body: { code?: string } }> => {
+      const res = await fetch(`${http?.url ?? ''}/api/approvals/${encodeURIComponent(approval)}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"decision":"approve"}' })
+      return { status: res.status, body: await res.json() as { code?: string } }
+    }
+    expect((await decideAgain({})).status).to.equal(401)
+    expect(await decideAgain({ authorization: `Bearer ${TOKEN}` })).to.deep.equal({ status: 409, body: { error: `approval ${approval} is used, not pending`, code: 'ERR_APPROVAL_NOT_PENDING' } })
+    const s = await state()
+    const view = s.negotiations.find(n => n.id === id)
+    expect(view?.transitions.map(t => t.type)).to.deep.equal(['propose', 'accept'])
+    expect(view?.transitions.every(t => /^[A-Za-z0-9_-]{43}$/.test(t.hash))).to.equal(true)
+    expect(view?.agreement).to.have.property('negotiation', id)
+
+    // the picture: the session's timeline and the negotiation open
+    await page.locator('#peer').scrollIntoViewIfNeeded()
+    await page.locator(`g.node[data-peer="${alice.peerId}"] circle`).first().dispatchEvent('click')
+    await page.waitForTimeout(1000)
+    await page.screenshot({ path: join(RESULTS, 'dashboard-agent.png'), fullPage: true })
+
+    // what the page cost over the whole test (a real agent's state: a handful of peers, one session, one negotiation)
+    const t = await timings(page)
+    const sorted = [...t.applyMs].sort((a, b) => a - b)
+    const figures = {
+      date: new Date().toISOString(),
+      firstStateAppliedAtMs: Math.round(t.firstAppliedAt ?? NaN),
+      firstApplyMs: Math.round((t.applyMs[0] ?? NaN) * 10) / 10,
+      updates: t.applyMs.length - 1,
+      updateApplyMedianMs: Math.round((sorted[Math.floor(sorted.length / 2)] ?? NaN) * 10) / 10,
+      updateApplyMaxMs: Math.round((sorted[sorted.length - 1] ?? NaN) * 10) / 10
+    }
+    await writeFile(join(RESULTS, 'dashboard-agent-bench.json'), JSON.stringify(figures, null, 2) + '\n')
+    console.log('      agent dashboard: %s', JSON.stringify(figures))
+  })
+})
