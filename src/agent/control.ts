@@ -91,7 +91,8 @@ type Handler = (req: IncomingMessage, rest: string, url: URL) => Promise<unknown
  */
 export function agentEndpoint (router: Router, agent: Agent, options: { token: string, host?: string }): { router: Router, dashboard: DashboardServer, source: AgentDashboardSource } {
   const source = agentSource(agent)
-  const dashboard = new DashboardServer({ source, token: options.token, ...(options.host === undefined ? {} : { host: options.host }) })
+  // an agent's state is its conversations: reading it needs the token as acting does
+  const dashboard = new DashboardServer({ source, token: options.token, readToken: true, ...(options.host === undefined ? {} : { host: options.host }) })
   dashboard.mount(router).onClose(() => { source.stop() })
   controlRoutes(router, agent, options.token)
   return { router, dashboard, source }

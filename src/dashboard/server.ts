@@ -46,6 +46,14 @@ export interface DashboardServerOptions {
    * requests whose `Host` names anything but loopback are refused (403).
    */
   host?: string
+  /**
+   * Reading needs the token too (default false): `GET /api/state` and
+   * `/api/events` then answer 401 without it, given as a bearer token or as
+   * `?token=` (an `EventSource` cannot set headers). An agent's state holds
+   * its conversations, so other local users must not read it; a relay's is
+   * what the mesh already sees.
+   */
+  readToken?: boolean
   /** A state event at least this often while a page is open (default 2000 ms). */
   pollMs?: number
   /** Least time between two state events (default 250 ms: at most 4 a second). */
@@ -137,11 +145,11 @@ export class DashboardServer {
     return router
       .get('/', async (req, res) => { if (this.#hostOk(req, res)) await this.#asset(res, 'index.html') })
       .get('/assets/*', async (req, res, { rest }) => { if (this.#hostOk(req, res)) await this.#asset(res, rest) })
-      .get('/api/state', async (req, res) => {
-        if (!this.#hostOk(req, res)) return
+      .get('/api/state', async (req, res, { url }) => {
+        if (!this.#hostOk(req, res) || !this.#readable(req, res, url)) return
         json(res, 200, await this.#source.state())
       })
-      .get('/api/events', (req, res) => { if (this.#hostOk(req, res)) this.#subscribe(req, res) })
+      .get('/api/events', (req, res, { url }) => { if (this.#hostOk(req, res) && this.#readable(req, res, url)) this.#subscribe(req, res) })
       .post('/api/approvals/*', async (req, res, { rest }) => { if (this.#hostOk(req, res)) await this.#decide(req, res, rest) })
       .onClose(() => { this.close() })
   }
@@ -196,11 +204,19 @@ export class DashboardServer {
     }).end(body)
   }
 
-  #authorized (req: IncomingMessage): boolean {
+  /** With {@link DashboardServerOptions.readToken}, reads need the token (header or `?token=`). */
+  #readable (req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    if (this.#options.readToken !== true || this.#authorized(req, url.searchParams.get('token') ?? undefined)) return true
+    json(res, 401, { error: 'this node\'s state needs its token: open the URL the node printed' }, { 'www-authenticate': 'Bearer' })
+    return false
+  }
+
+  #authorized (req: IncomingMessage, queryToken?: string): boolean {
     const header = req.headers.authorization ?? ''
     const m = /^Bearer\s+(\S+)$/i.exec(header)
-    if (m === null) return false
-    const given = Buffer.from(m[1] ?? '')
+    const presented = m?.[1] ?? queryToken
+    if (presented === undefined) return false
+    const given = Buffer.from(presented)
     const expected = Buffer.from(this.token)
     return given.byteLength === expected.byteLength && timingSafeEqual(given, expected)
   }

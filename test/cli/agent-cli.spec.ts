@@ -45,7 +45,8 @@ describe('parley agent and parley resolve (CLI)', function () {
       const control = JSON.parse(await readFile(join(dir, 'agent', 'control.json'), 'utf8')) as { url: string, token: string }
       expect(ready?.dashboard).to.equal(`${control.url}/#token=${control.token}`)
       expect(await (await fetch(control.url + '/')).text()).to.include('assets/app.js')
-      const state = await (await fetch(control.url + '/api/state')).json() as { node: { role: string, handle?: string, peer: string } }
+      expect((await fetch(control.url + '/api/state')).status, 'an agent\'s state needs its token').to.equal(401)
+      const state = await (await fetch(control.url + '/api/state', { headers: { authorization: `Bearer ${control.token}` } })).json() as { node: { role: string, handle?: string, peer: string } }
       expect(state.node).to.include({ role: 'agent', handle: 'cli-plumber', peer: ready?.peer })
 
       const { stdout } = await run(process.execPath, [PARLEY_BIN, 'resolve', '@cli-plumber', '--relay', relay.tcp.toString(), '--min-pow-bits', '8', '--json'])

@@ -62,7 +62,7 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
   let session: Session | undefined
   let url: string
 
-  const state = async (): Promise<DashboardState> => (await fetch(`${http?.url ?? ''}/api/state`)).json() as Promise<DashboardState>
+  const state = async (): Promise<DashboardState> => (await fetch(`${http?.url ?? ''}/api/state`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Promise<DashboardState>
 
   before(async function () {
     if (!haveChromium()) {

@@ -186,6 +186,23 @@ describe('dashboard server', () => {
     expect((await call(http.url, '/api/approvals/appr-1')).status).to.equal(405)
   })
 
+  it('with readToken, reading the state or its events needs the token (header or ?token=)', async () => {
+    const d = new DashboardServer({ source, token: 'reading-token-0123456789', readToken: true, pollMs: 60_000 })
+    const endpoint = await startHttp('127.0.0.1', 0, d.mount(new Router()))
+    try {
+      expect((await call(endpoint.url, '/api/state')).status).to.equal(401)
+      expect((await call(endpoint.url, '/api/events')).status).to.equal(401)
+      expect((await call(endpoint.url, '/api/state?token=wrong-token-000000000000')).status).to.equal(401)
+      expect((await call(endpoint.url, '/api/state', { headers: { authorization: 'Bearer reading-token-0123456789' } })).status).to.equal(200)
+      expect((await call(endpoint.url, '/api/state?token=reading-token-0123456789')).status).to.equal(200)
+      expect((await call(endpoint.url, '/')).status, 'the page itself holds nothing private').to.equal(200)
+      const got = await events(endpoint.url, '/api/events?token=reading-token-0123456789', 500)
+      expect(got.map(e => e.event)).to.include('state')
+    } finally {
+      await endpoint.close()
+    }
+  })
+
   it('answers 404 to approval actions when the source has none', async () => {
     const readOnly: DashboardSource = { state: () => source.state(), onChange: () => () => {} }
     const d = new DashboardServer({ source: readOnly, token: 'another-token-0123456789' })

@@ -2,9 +2,11 @@
  * The dashboard page: loads the state, follows `api/events`, and applies
  * each state to the graph and the panels without reloading.
  *
- * The token that authorizes actions comes from the URL fragment
- * (`#token=…`), which the browser never sends to the server; it is kept in
- * memory and sent only as a bearer token on approval requests.
+ * The token comes from the URL fragment (`#token=…`), which the browser
+ * never sends to the server by itself; it is kept in memory and sent as a
+ * bearer token on approval requests and on reading the state (an agent's
+ * state needs it), and in the event stream's query (EventSource cannot send
+ * headers).
  *
  * `window.parleyDashboard` exposes timings (how long each state took to
  * apply) for the browser tests and benchmarks.
@@ -137,7 +139,8 @@ function live (text: string, cls: 'live' | 'down' | ''): void {
 }
 
 function connect (): void {
-  const events = new EventSource('api/events')
+  // an agent's state needs the token to read (EventSource cannot send headers: it goes in the query)
+  const events = new EventSource(token === undefined ? 'api/events' : `api/events?token=${encodeURIComponent(token)}`)
   events.addEventListener('open', () => { live('live', 'live') })
   events.addEventListener('state', (e) => { apply(JSON.parse((e as MessageEvent<string>).data) as DashboardState) })
   events.addEventListener('bye', () => {
@@ -152,5 +155,10 @@ legend()
 const auth = document.getElementById('auth') as HTMLElement
 auth.textContent = token === undefined ? 'read-only: no token in URL' : 'actions enabled'
 auth.title = token === undefined ? 'open the URL the node printed (it ends in #token=…) to approve or reject' : 'the token from the URL authorizes approvals'
-fetch('api/state').then(async r => r.json() as Promise<DashboardState>).then(apply, () => { live('unreachable', 'down') })
+fetch('api/state', token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
+  .then(async r => {
+    if (r.status === 401) { live('open the URL the node printed (with its #token)', 'down'); throw new Error('unauthorized') }
+    return r.json() as Promise<DashboardState>
+  })
+  .then(apply, () => { if (document.getElementById('live')?.textContent !== 'open the URL the node printed (with its #token)') live('unreachable', 'down') })
 connect()
