@@ -55,6 +55,7 @@ import { createSigner } from '../crypto/signature.js'
 import type { Ed25519Signer } from '../crypto/signature.js'
 import { concat, equalBytes, fromUtf8, toHex, utf8 } from '../crypto/bytes.js'
 import { IdentityError, IdentityErrorCode } from '../errors.js'
+import { describe } from '../util/describe.js'
 
 /** What an identity stands for: an autonomous agent or a human. */
 export type IdentityKind = 'agent' | 'human'
@@ -195,16 +196,6 @@ function checkKind (kind: unknown): IdentityKind {
   return kind
 }
 
-/** A short, safe description of an untrusted value for error messages. */
-function describe (value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text
-}
 
 /**
  * Builds an identity from a seed. `privateKey` is given when it was decoded

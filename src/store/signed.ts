@@ -9,6 +9,7 @@ import { canonicalize } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
 import { verifySignature } from '../crypto/signature.js'
 import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
+export { describe } from '../util/describe.js'
 
 /**
  * What the stores need of an identity to sign: its peer id and its Ed25519
@@ -77,13 +78,3 @@ export function unknownMembers (value: Record<string, unknown>, allowed: readonl
   return Object.keys(value).filter(k => !allowed.includes(k))
 }
 
-/** A short, safe description of an untrusted value for error messages. */
-export function describe (value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text
-}
