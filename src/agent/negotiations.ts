@@ -116,8 +116,15 @@ export type MoveKind = 'counter' | 'accept' | 'reject' | 'cancel'
 export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
   readonly #host: NegotiationsHost
   readonly #entries = new Map<string, Entry>()
-  /** Moves on one negotiation run one at a time. */
-  readonly #locks = new Map<string, Promise<unknown>>()
+  /**
+   * Our moves on one negotiation run one at a time, and so do the other
+   * party's transitions we receive; but the two never wait for each other:
+   * a move waits for the far side's answer, and that answer may depend on
+   * the far side's own move, which we must be free to receive (both moved
+   * at once: protocols/negotiation §6.3 settles it from `sent`).
+   */
+  readonly #moves = new Map<string, Promise<unknown>>()
+  readonly #incoming = new Map<string, Promise<unknown>>()
 
   constructor (host: NegotiationsHost) {
     super()
@@ -163,12 +170,12 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     // the negotiation exists locally from the start; the propose is its first transition (both sides open it from the same bytes)
     const entry: Entry = { n }
     this.#entries.set(n.id, entry)
-    return this.#locked(n.id, async () => this.#send(entry, t, true))
+    return this.#locked(this.#moves, n.id, async () => this.#send(entry, t, true))
   }
 
   /** Makes a move on a negotiation: a counter-offer, or accept, reject or cancel. */
   async move (id: string, kind: MoveKind, options: { terms?: Terms, reason?: string } = {}): Promise<MoveResult> {
-    return this.#locked(id, async () => {
+    return this.#locked(this.#moves, id, async () => {
       const entry = this.#entries.get(id)
       if (entry === undefined) throw new NegotiationError(NegotiationErrorCode.WRONG_NEGOTIATION, `no negotiation ${id}`)
       if (entry.sent !== undefined || entry.heldOutgoing !== undefined) {
@@ -233,9 +240,11 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     return { negotiation: n.id, status: 'sent', state: n.state, seq: n.seq }
   }
 
+  /** Applies our own acknowledged transition `t`, once (the answer and the far side building on it may both say so). */
   async #applyOwn (entry: Entry, t: Transition): Promise<void> {
-    await entry.n.apply(t, { now: null })
+    if (entry.sent !== t) return
     delete entry.sent
+    await entry.n.apply(t, { now: null })
     this.#record(entry.n, t, 'local')
     await this.#save(entry)
     this.#emit(entry.n, t, 'local')
@@ -248,7 +257,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     const t = entry.heldOutgoing.transition
     delete entry.heldOutgoing
     await this.#save(entry)
-    if (approved) return this.#locked(id, async () => this.#deliver(entry, t, false))
+    if (approved) return this.#locked(this.#moves, id, async () => this.#deliver(entry, t, false))
     this.#host.record('negotiation.declined', { negotiation: id, seq: t.seq, type: t.type, by: 'local' })
     if (t.type === 'accept') return this.move(id, 'reject', { reason: reason ?? 'declined by the human' })
     return undefined
@@ -288,7 +297,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     const value = (params as { transition?: unknown } | undefined)?.transition
     const raw = value as Partial<Transition> | undefined
     const id = typeof raw?.negotiation === 'string' ? raw.negotiation : ''
-    return this.#locked(id, async () => {
+    return this.#locked(this.#incoming, id, async () => {
       const now = Date.now()
       let entry = this.#entries.get(id)
       let t: Transition
@@ -337,7 +346,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     const p = params as { negotiation?: unknown, seq?: unknown, hash?: unknown } | undefined
     if (typeof p?.negotiation !== 'string') return
     const id = p.negotiation
-    await this.#locked(id, async () => {
+    await this.#locked(this.#incoming, id, async () => {
       const entry = this.#entries.get(id)
       const sent = entry?.sent
       const other = entry?.n.parties.find(x => x.peer !== this.#host.signer.peerIdString)
@@ -389,15 +398,15 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     await this.#host.datastore.put(key, utf8(JSON.stringify(s)))
   }
 
-  async #locked<T> (id: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.#locks.get(id) ?? Promise.resolve()
+  async #locked<T> (locks: Map<string, Promise<unknown>>, id: string, fn: () => Promise<T>): Promise<T> {
+    const before = locks.get(id) ?? Promise.resolve()
     const run = before.then(fn, fn)
     const tail = run.catch(() => {})
-    this.#locks.set(id, tail)
+    locks.set(id, tail)
     try {
       return await run
     } finally {
-      if (this.#locks.get(id) === tail) this.#locks.delete(id)
+      if (locks.get(id) === tail) locks.delete(id)
     }
   }
 }

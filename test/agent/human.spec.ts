@@ -150,6 +150,30 @@ describe('the human bridge: messages, trust, approvals, negotiation over the wir
     expect(await session.request('ping')).to.equal('pong')
   })
 
+  it('settles simultaneous moves at once: one stands, the other is refused, both ends hold the same chain', async () => {
+    const p = await agent({ handle: 'sim-p' })
+    const q = await agent({ handle: 'sim-q' })
+    for (let round = 0; round < 3; round++) {
+      const offered = nextMove(q)
+      const { negotiation: id } = await p.propose('@sim-q', { subject: `round ${round}`, terms: { price: GBP(10) } })
+      await offered
+      const t0 = Date.now()
+      // q (whose turn it is) counters while p cancels
+      const [counterMove, cancelMove] = await Promise.allSettled([
+        q.negotiations.move(id, 'counter', { terms: { price: GBP(12) } }),
+        p.negotiations.move(id, 'cancel', { reason: 'changed my mind' })
+      ])
+      expect(Date.now() - t0, 'no side waits for a timeout').to.be.below(3000)
+      expect([counterMove.status, cancelMove.status].filter(x => x === 'fulfilled'), 'exactly one move stands').to.have.length(1)
+      const lost = counterMove.status === 'rejected' ? counterMove.reason : (cancelMove as PromiseRejectedResult).reason
+      expect(lost).to.have.property('name', 'NegotiationError')
+      expect(lost).to.have.property('code').that.is.oneOf(['ERR_CONFLICT', 'ERR_TERMINAL', 'ERR_NOT_YOUR_TURN'])
+      await new Promise(resolve => setTimeout(resolve, 50))
+      expect(JSON.stringify(p.negotiations.get(id)), 'both ends hold the same chain').to.equal(JSON.stringify(q.negotiations.get(id)))
+      expect(p.negotiations.get(id)?.state).to.be.oneOf(['negotiating', 'cancelled'])
+    }
+  })
+
   it('pending approvals survive a restart, and approving then completes the negotiation at both ends', async () => {
     const dataDir = join(dir, 'seller')
     let seller = await agent({ handle: 'seller-h', dataDir })
