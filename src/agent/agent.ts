@@ -59,7 +59,7 @@ import { Session, RESUME, peekBody } from '../session/session.js'
 import { readFrames } from '../session/frames.js'
 import { HARD_FRAME_FACTOR } from '../session/constants.js'
 import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
-import { fromUtf8, fromBase64url } from '../crypto/bytes.js'
+import { fromUtf8 } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
 import { HandleResolver } from './resolver.js'
 // --- presence (dev dashboard): opt-in announcements on gossipsub ---
@@ -73,16 +73,14 @@ import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
 import type { Datastore } from 'interface-datastore'
 import { Desk } from './desk.js'
+import { HumanBridge, inboxMessage, recordEnvelope } from './bridge.js'
 import type { InboxMessage } from './desk.js'
 import { Negotiations, DECLINED_METHOD } from './negotiations.js'
 import type { MoveResult } from './negotiations.js'
-import { amountOf, messageParams, METHODS } from '../methods/index.js'
-import { RpcError } from '../session/session.js'
-import type { HandlerContext, EnvelopeRecord } from '../session/session.js'
+import { METHODS } from '../methods/index.js'
+import type { EnvelopeRecord } from '../session/session.js'
 import type { NodePolicy, PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
-import type { Negotiation } from '../negotiation/machine.js'
-import type { Party, Terms, Transition } from '../negotiation/transition.js'
-import type { JsonRpcParams } from '../envelope/jsonrpc.js'
+import type { Party, Terms } from '../negotiation/transition.js'
 
 const log = logger('parley:agent')
 
@@ -155,8 +153,6 @@ export interface AgentOptions {
   policy?: NodePolicy
 }
 
-/** JSON-RPC error code of a request the node's policy refuses outright. */
-export const POLICY_REFUSED = -32003
 /** Methods the node answers itself, whatever the policy (their own logic gates what matters). */
 const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, DECLINED_METHOD, METHODS.outcome])
 
@@ -195,8 +191,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   /** The same, behind the policy gate: what sessions call. */
   readonly #gated = new Map<string, Handler>()
   #datastore: Datastore | undefined
-  /** The last lines said on each session, handed to the human with a held request. */
+  /** The last envelopes of each session, handed to the human with a held request. */
   readonly #history = new WeakMap<Session, EnvelopeRecord[]>()
+  readonly #bridge: HumanBridge
   #desk: Desk | undefined
   #negotiations: Negotiations | undefined
   readonly #sessions = new Set<Session>()
@@ -215,6 +212,16 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   constructor (identity: Identity, options: AgentOptions) {
     super()
     this.#identity = identity
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const agent = this
+    this.#bridge = new HumanBridge({
+      get desk () { return agent.desk },
+      get negotiations () { return agent.negotiations },
+      get identity () { return agent.identity },
+      handlers: this.#handlers,
+      sessionWith: async (party) => this.#sessionWith(party),
+      history: (session) => this.#history.get(session)
+    })
     this.#options = options
     this.handleName = options.handle === undefined ? undefined : parseHandle(options.handle)
     for (const r of options.relays) multiaddr(r) // fail early on a bad address
@@ -272,7 +279,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
    */
   handle (method: string, handler: Handler): this {
     this.#handlers.set(method, handler)
-    this.#gated.set(method, BUILT_IN.has(method) ? handler : async (params, context) => this.#gate(method, handler, params, context))
+    this.#gated.set(method, BUILT_IN.has(method) ? handler : async (params, context) => this.#bridge.gate(method, handler, params, context))
     return this
   }
 
@@ -605,34 +612,6 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   // ---------------------------------------------------------------------------
   // The human bridge: policy gate, approvals, messages, trust, log
 
-  /** Runs `handler` for `method` if the policy allows it now; otherwise queues or holds the request for the human. */
-  async #gate (method: string, handler: Handler, params: JsonRpcParams | undefined, context: HandlerContext): Promise<JsonValue | undefined> {
-    const desk = this.desk
-    const amount = amountOf(params)
-    // a node may class one topic of a method on its own (`info/request:dispute`)
-    const topic = (params as { topic?: unknown } | undefined)?.topic
-    const classed = typeof topic === 'string' && desk.policy.classes?.[`${method}:${topic}`] !== undefined ? `${method}:${topic}` : method
-    const verdict = desk.gate(context.caller, classed, amount)
-    if (verdict.decision === 'allow') return handler(params, context)
-    desk.record('policy.verdict', { method, peer: context.caller.peer, decision: verdict.decision, reason: verdict.reason, request: context.envelope.id })
-    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
-    if (verdict.decision === 'queue' && method === METHODS.message) return handler(params, context)
-    const who = context.caller.handle === undefined ? context.caller.peer : `@${context.caller.handle}`
-    const approval = await desk.approvals.request({
-      subjectKind: 'envelope',
-      bytes: utf8(canonicalize(context.envelope)),
-      peer: context.caller.peer,
-      ...(context.caller.handle === undefined ? {} : { handle: context.caller.handle }),
-      method,
-      summary: clip((method === METHODS.message ? `${who} says: ${messageParams(params).text}` : `${who} asks ${method} ${canonicalize(params ?? null).slice(0, 300)} (${verdict.reason})`) +
-        transcriptOf(this.#history.get(context.session))),
-      ...(amount === undefined ? {} : { amount })
-    })
-    await desk.hold({ approval: approval.id, caller: context.caller, method, request: context.envelope.id })
-    desk.record('approval.request', { approval: approval.id, method, peer: context.caller.peer, request: context.envelope.id })
-    return { status: 'held', approval: approval.id }
-  }
-
   #negotiationsHost (datastore: Datastore): ConstructorParameters<typeof Negotiations>[0] {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const agent = this
@@ -641,34 +620,11 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       signer: { get peerIdString () { return agent.peerId }, sign: (data) => agent.identity.sign(data) },
       self: () => this.handleName === undefined || this.#record === undefined ? { peer: this.peerId } : { peer: this.peerId, handle: this.handleName },
       session: async (party) => this.#sessionWith(party),
-      holdOutgoing: async (n, t, bytes) => this.#holdMove(n, t, bytes, 'transition'),
-      holdIncoming: async (n, t, context) => this.#holdMove(n, t, utf8(canonicalize(context.envelope)), 'envelope', context.caller),
+      holdOutgoing: async (n, t, bytes) => this.#bridge.holdMove(n, t, bytes, 'transition'),
+      holdIncoming: async (n, t, context) => this.#bridge.holdMove(n, t, utf8(canonicalize(context.envelope)), 'envelope', context.caller),
       record: (type, data) => { this.#desk?.record(type, data) },
       datastore
     }
-  }
-
-  /** The policy on a negotiation move: ours (`transition`) or theirs (`envelope`); the approval id when it must wait. */
-  async #holdMove (n: Negotiation, t: Transition, bytes: Uint8Array, kind: 'transition' | 'envelope', caller?: Caller): Promise<string | undefined> {
-    const desk = this.desk
-    const other = n.parties.find(p => p.peer !== this.peerId) ?? n.parties[1]
-    const subjectCaller: Caller = caller ?? { peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), kind: 'agent' }
-    const terms = t.type === 'accept' ? n.offer.terms : (t as { terms?: Terms }).terms
-    const amount = amountOf(terms)
-    const method = `negotiation/${t.type}`
-    const verdict = desk.gate(subjectCaller, method, amount)
-    if (verdict.decision === 'allow' || verdict.decision === 'queue') return undefined
-    desk.record('policy.verdict', { method, negotiation: n.id, seq: t.seq, direction: kind === 'transition' ? 'out' : 'in', decision: verdict.decision, reason: verdict.reason })
-    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
-    const who = other.handle === undefined ? other.peer : `@${other.handle}`
-    const summary = kind === 'transition'
-      ? `${t.type} ${n.subject} with ${who}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
-      : `${who} wants to ${t.type} ${n.subject}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
-    const approval = await desk.approvals.request({
-      subjectKind: kind, bytes, peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), method, summary, ...(amount === undefined ? {} : { amount })
-    })
-    desk.record('approval.request', { approval: approval.id, method, negotiation: n.id, seq: t.seq })
-    return approval.id
   }
 
   /** An open session with `party`, or a new one (by handle when it has one). */
@@ -688,59 +644,12 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
    * (with `reply`), a held move of ours is sent, a held move of theirs applied.
    */
   async approve (id: string, options: { reply?: string } = {}): Promise<PendingApproval> {
-    return this.#decide(id, 'approve', options)
+    return this.#bridge.decide(id, 'approve', options)
   }
 
   /** Rejects what approval `id` holds (the caller hears `approval/outcome`; a held accept of ours becomes a reject). */
   async reject (id: string, options: { reply?: string } = {}): Promise<PendingApproval> {
-    return this.#decide(id, 'reject', options)
-  }
-
-  async #decide (id: string, decision: 'approve' | 'reject', options: { reply?: string }): Promise<PendingApproval> {
-    const desk = this.desk
-    const signed = await desk.approvals.decide(id, decision, this.#identity, options.reply === undefined ? {} : { reply: options.reply })
-    const approval = desk.approvals.get(id) as PendingApproval
-    desk.record('approval.decision', { approval: id, decision: signed as unknown as Record<string, unknown> })
-    const bytes = fromBase64url(approval.subject.bytes) as Uint8Array
-    const approved = decision === 'approve'
-    if (approved) await desk.approvals.redeem(signed, bytes)
-    const subject = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>
-    if (approval.subject.kind === 'transition') {
-      await this.negotiations.resumeOutgoing(subject.negotiation as string, id, approved, options.reply)
-      return desk.approvals.get(id) as PendingApproval
-    }
-    const body = subject.body as { method?: string, params?: JsonRpcParams } | undefined
-    if (body?.method === METHODS.transition) {
-      const negotiation = (body.params as { transition?: { negotiation?: string } } | undefined)?.transition?.negotiation ?? ''
-      await this.negotiations.resumeIncoming(negotiation, id, approved, options.reply)
-      return desk.approvals.get(id) as PendingApproval
-    }
-    const held = await desk.held(id, true)
-    if (held === undefined || body?.method === undefined) return desk.approvals.get(id) as PendingApproval
-    const party: Party = { peer: held.caller.peer, ...(held.caller.handle === undefined ? {} : { handle: held.caller.handle }) }
-    let result: JsonValue | undefined
-    if (approved) {
-      const session = await this.#sessionWith(party)
-      const handler = this.#handlers.get(held.method)
-      if (held.method === METHODS.message) {
-        await desk.deliver({ ...inboxMessage(body.params, { caller: held.caller, envelope: subject as never }), approval: id })
-        result = { status: 'delivered' }
-      } else if (handler !== undefined) {
-        try {
-          result = await handler(body.params, { caller: held.caller, session, envelope: subject as never }) ?? null
-        } catch (err) {
-          result = { error: err instanceof RpcError ? err.message : 'internal error' }
-        }
-      }
-    }
-    const outcome = { approval: id, request: held.request, decision, ...(options.reply === undefined ? {} : { reply: options.reply }), ...(result === undefined ? {} : { result }) }
-    try {
-      const session = await this.#sessionWith(party)
-      await session.notify(METHODS.outcome, outcome)
-    } catch (err) {
-      log('could not tell %s the outcome of %s: %e', held.caller.handle ?? held.caller.peer, id, err)
-    }
-    return desk.approvals.get(id) as PendingApproval
+    return this.#bridge.decide(id, 'reject', options)
   }
 
   /** Sends a free-text `message` to `@handle` (or a peer id); the result says whether it was queued or held. */
@@ -842,45 +751,6 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       }
     })()
   }
-}
-
-/** A `message` request as the inbox keeps it. */
-function inboxMessage (params: JsonRpcParams | undefined, context: Pick<HandlerContext, 'caller' | 'envelope'>): InboxMessage {
-  const p = messageParams(params)
-  return { id: context.envelope.id, at: Date.now(), from: context.caller, ...p }
-}
-
-/** One line of a session's recent history: who asked what, or what came back. */
-function historyLine (e: EnvelopeRecord): string | undefined {
-  const body = e.body as { method?: string, params?: unknown, result?: unknown, error?: { message: string } } | undefined
-  if (body === undefined || body.method?.startsWith('session/') === true) return undefined
-  const arrow = e.dir === 'in' ? '←' : '→'
-  const text = body.method !== undefined ? `${body.method} ${JSON.stringify(body.params ?? null)}` : body.error !== undefined ? `error ${body.error.message}` : `result ${JSON.stringify(body.result ?? null)}`
-  return `${arrow} ${text.length > 160 ? text.slice(0, 159) + '…' : text}`
-}
-
-/** Keeps a summary within what the approval store takes (4096 characters). */
-function clip (text: string): string {
-  return text.length <= 4000 ? text : text.slice(0, 3999) + '…'
-}
-
-function transcriptOf (history: EnvelopeRecord[] | undefined): string {
-  const lines = (history ?? []).map(historyLine).filter((l): l is string => l !== undefined).slice(-20)
-  return lines.length === 0 ? '' : '\nTranscript of the session so far:\n' + lines.map(l => '  ' + l).join('\n')
-}
-
-/** Every envelope of a session goes to the event log, signed by its sender: a third party can check both signatures. */
-function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord): void {
-  const body = e.body
-  const kind = body === undefined ? 'frame' : 'method' in body ? ('id' in body ? 'request' : 'notification') : 'response'
-  if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
-  // members in canonical order, and the envelope as parsed from its canonical wire bytes: the log's canonical form is then a plain JSON.stringify
-  desk.record(`${kind}.${e.dir}`, {
-    ...(e.envelope === undefined ? { bytes: fromUtf8(e.bytes) } : { envelope: (e.dir === 'in' ? e.envelope : JSON.parse(fromUtf8(e.bytes))) as Record<string, unknown> }),
-    peer: session.remotePeer,
-    session: session.id ?? null,
-    verified: e.verified
-  })
 }
 
 /** The session id named by a frame if it is a `session/resume` (unverified: the session checks it). */

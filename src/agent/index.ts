@@ -1,9 +1,17 @@
 /**
- * The agent node: `createAgent`, sessions, handle resolution.
+ * The agent node: `createAgent`, sessions, handle resolution, negotiations,
+ * and the human bridge (desk, approvals, control API).
  *
  * @packageDocumentation
  */
 export { createAgent, Agent } from './agent.js'
+export { HumanBridge, POLICY_REFUSED } from './bridge.js'
+export type { BridgeHost } from './bridge.js'
+export { Desk, LOG_BATCH_MS } from './desk.js'
+export type { InboxMessage, HeldRequest, DeskEvents, DeskOptions } from './desk.js'
+export { Negotiations, DECLINED_METHOD } from './negotiations.js'
+export type { MoveResult, MoveKind, TransitionEvent, NegotiationsEvents, NegotiationsHost } from './negotiations.js'
+export { agentEndpoint, controlRoutes } from './control.js'
 export type { AgentOptions, AgentEvents, AgentServices } from './agent.js'
 export { HandleResolver } from './resolver.js'
 export { Session, RpcError, RequestTimeoutError, SessionClosedError } from '../session/session.js'
