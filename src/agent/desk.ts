@@ -72,7 +72,9 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   readonly log: EventLog
   readonly trust: TrustStore
   readonly approvals: Approvals
-  policy: NodePolicy
+  #policy: NodePolicy
+  /** The policy as the gate applies it: unclassed served methods are `routine` unless it says otherwise. */
+  #effective: NodePolicy
   readonly #datastore: Datastore
   readonly #deferred: Array<[string, Record<string, unknown>]> = []
   #scheduled: ReturnType<typeof setTimeout> | undefined
@@ -83,7 +85,8 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     this.log = log
     this.trust = trust
     this.approvals = approvals
-    this.policy = policy
+    this.#policy = policy
+    this.#effective = withRoutineDefault(policy)
     approvals.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
   }
 
@@ -103,8 +106,14 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
    */
   gate (caller: Caller, method: string, amount?: Amount): PolicyVerdict {
     const entry = this.trust.get(caller.peer)
-    const policy = this.policy.defaultClass === undefined ? { ...this.policy, defaultClass: 'routine' as const } : this.policy
-    return policyGate({ trust: { level: entry.level, ...(entry.limits === undefined ? {} : { limits: entry.limits }) }, method, ...(amount === undefined ? {} : { amount }) }, policy)
+    return policyGate({ trust: { level: entry.level, ...(entry.limits === undefined ? {} : { limits: entry.limits }) }, method, ...(amount === undefined ? {} : { amount }) }, this.#effective)
+  }
+
+  /** The node's policy (method classes, an amount threshold); replace it to change what is asked. */
+  get policy (): NodePolicy { return this.#policy }
+  set policy (policy: NodePolicy) {
+    this.#policy = policy
+    this.#effective = withRoutineDefault(policy)
   }
 
   /**
@@ -183,4 +192,8 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     await this.flush().catch(() => {})
     await Promise.allSettled([this.log.close(), this.trust.close(), this.approvals.close()])
   }
+}
+
+function withRoutineDefault (policy: NodePolicy): NodePolicy {
+  return policy.defaultClass === undefined ? { ...policy, defaultClass: 'routine' } : policy
 }
