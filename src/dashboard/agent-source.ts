@@ -154,62 +154,64 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
       }
       changed()
     }
+    const following = new AbortController()
     const tracked: Tracked = {
       session,
       opened: Date.now(),
       transport: 'circuit',
       messages: [],
       frames: 0,
-      detach: () => {
-        session.removeEventListener('envelope', onEnvelope)
-        session.removeEventListener('upgrade', changed)
-        session.removeEventListener('close', onClose)
-      }
+      detach: () => { following.abort() }
     }
     sessions.set(session, tracked)
-    session.addEventListener('envelope', onEnvelope)
-    session.addEventListener('upgrade', changed)
-    session.addEventListener('close', onClose, { once: true })
+    const { signal } = following
+    session.addEventListener('envelope', onEnvelope, { signal })
+    session.addEventListener('upgrade', changed, { signal })
+    session.addEventListener('close', onClose, { once: true, signal })
     if (session.closed) tracked.closed = Date.now()
     changed()
   }
+  // every listener below goes when the source stops
+  const stopped = new AbortController()
+  const always = { signal: stopped.signal }
   const onSession = (e: CustomEvent<Session>): void => { follow(e.detail) }
-  agent.addEventListener('session', onSession)
-  agent.addEventListener('connected', onSession)
+  agent.addEventListener('session', onSession, always)
+  agent.addEventListener('connected', onSession, always)
   for (const s of agent.sessions) follow(s)
 
   // --- negotiations, approvals, and everything else worth an update
   const negotiations = agent.negotiations
   const store = agent.desk.approvals
   const onApprovals = (): void => { approvals = undefined; changed() }
-  negotiations.addEventListener('transition', changed)
-  negotiations.addEventListener('confirmed', changed)
-  store.addEventListener('pending', onApprovals)
-  store.addEventListener('decided', onApprovals)
-  store.addEventListener('used', onApprovals)
-  agent.addEventListener('message', changed)
-  agent.addEventListener('outcome', changed)
+  negotiations.addEventListener('transition', changed, always)
+  negotiations.addEventListener('confirmed', changed, always)
+  for (const type of ['pending', 'decided', 'used'] as const) store.addEventListener(type, onApprovals, always)
+  agent.addEventListener('message', changed, always)
+  agent.addEventListener('outcome', changed, always)
 
   // --- the node (its libp2p and presence are new after a restart, e.g. rotateKey)
   let libp2p: Libp2p | undefined
   let relays: RelayKinds | undefined
   let presence: Agent['presence']
+  let onNode = new AbortController()
+  let onPresence = new AbortController()
   function attach (): Libp2p | undefined {
     let current: Libp2p | undefined
     try { current = agent.libp2p } catch { current = undefined }
     if (current !== libp2p) {
       relays?.stop()
-      libp2p?.removeEventListener('connection:open', changed)
-      libp2p?.removeEventListener('connection:close', changed)
+      onNode.abort()
+      onNode = new AbortController()
       libp2p = current
       relays = current === undefined ? undefined : new RelayKinds(current)
-      current?.addEventListener('connection:open', changed)
-      current?.addEventListener('connection:close', changed)
+      current?.addEventListener('connection:open', changed, { signal: onNode.signal })
+      current?.addEventListener('connection:close', changed, { signal: onNode.signal })
     }
     if (agent.presence !== presence) {
-      presence?.removeEventListener('change', changed)
+      onPresence.abort()
+      onPresence = new AbortController()
       presence = agent.presence
-      presence?.addEventListener('change', changed)
+      presence?.addEventListener('change', changed, { signal: onPresence.signal })
     }
     return libp2p
   }
@@ -356,19 +358,10 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
     },
     stop () {
       for (const t of sessions.values()) t.detach()
-      agent.removeEventListener('session', onSession)
-      agent.removeEventListener('connected', onSession)
-      agent.removeEventListener('message', changed)
-      agent.removeEventListener('outcome', changed)
-      negotiations.removeEventListener('transition', changed)
-      negotiations.removeEventListener('confirmed', changed)
-      store.removeEventListener('pending', onApprovals)
-      store.removeEventListener('decided', onApprovals)
-      store.removeEventListener('used', onApprovals)
+      stopped.abort()
+      onNode.abort()
+      onPresence.abort()
       relays?.stop()
-      libp2p?.removeEventListener('connection:open', changed)
-      libp2p?.removeEventListener('connection:close', changed)
-      presence?.removeEventListener('change', changed)
       libp2p = undefined
       relays = undefined
     }

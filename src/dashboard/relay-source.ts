@@ -87,16 +87,13 @@ export function relaySource (relay: RelayNode): DashboardSource {
     state,
     onChange (listener) {
       const fire = (): void => { listener() }
-      libp2p.addEventListener('connection:open', fire)
-      libp2p.addEventListener('connection:close', fire)
-      relay.circuits.addEventListener('change', fire)
-      relay.presence?.addEventListener('change', fire)
-      return () => {
-        libp2p.removeEventListener('connection:open', fire)
-        libp2p.removeEventListener('connection:close', fire)
-        relay.circuits.removeEventListener('change', fire)
-        relay.presence?.removeEventListener('change', fire)
-      }
+      const listening = new AbortController()
+      const { signal } = listening
+      libp2p.addEventListener('connection:open', fire, { signal })
+      libp2p.addEventListener('connection:close', fire, { signal })
+      relay.circuits.addEventListener('change', fire, { signal })
+      relay.presence?.addEventListener('change', fire, { signal })
+      return () => { listening.abort() }
     }
   }
 }

@@ -33,16 +33,15 @@ import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
 import { agentEndpoint } from '../../src/agent/control.js'
 import { createIdentity } from '../../src/identity/index.js'
-import { PRESENCE_TOPIC, signPresence } from '../../src/presence/index.js'
+import { PRESENCE_TOPIC } from '../../src/presence/index.js'
 import { signEnvelope } from '../../src/envelope/index.js'
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js'
-import { canonicalize } from '../../src/crypto/canonical-json.js'
 import { Router, startHttp } from '../../src/node/http.js'
 import type { HttpEndpoint } from '../../src/node/http.js'
 import type { DashboardState } from '../../src/dashboard/types.js'
 import type { Session } from '../../src/session/session.js'
 import { nextMove, settled } from '../../src/demo/scenario.js'
-import { CHROMIUM, RESULTS, hasLink, haveChromium, launch, timings, waitFor } from './browser.js'
+import { CHROMIUM, RESULTS, expectForgeriesRefused, hasLink, haveChromium, launch, timings, waitFor } from './browser.js'
 
 const TOKEN = 'agent-dashboard-token-0123456789'
 const GBP = (value: number): { value: number, currency: string } => ({ value, currency: 'GBP' })
@@ -169,24 +168,15 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
     const forgerId = identity.peerIdString
     const verdict = async (): Promise<string | undefined> => (await state()).peers.find(p => p.peer === forgerId)?.presence?.reason
 
-    // 1. a correctly signed claim to a handle the forger does not hold
-    await f.services.pubsub.publish(PRESENCE_TOPIC, await signPresence(identity, { handle: 'alice', kind: 'human', capabilities: ['pay'], connections: [{ peer: alice.peerId, transport: 'webrtc' }] }))
-    await waitFor('the agent to refuse the claim', async () => await verdict() === 'ERR_HANDLE_MISMATCH')
-    const node = `g.node[data-peer="${forgerId}"]`
-    await page.waitForSelector(`${node}[data-verified="false"][data-kind="anon"]`)
-    await page.waitForSelector(`g.node[data-peer="${alice.peerId}"][data-kind="human"][data-verified="true"]`)
-    expect(await hasLink(page, forgerId, alice.peerId, 'webrtc'), 'no link from an invalid announcement').to.equal(false)
-    await page.locator(`${node} circle`).first().dispatchEvent('click')
-    await page.waitForSelector('#peer [data-presence="invalid"]')
-    expect(await page.locator('#peer').textContent()).to.include('ERR_HANDLE_MISMATCH')
-
-    // 2. an announcement whose signature does not verify
-    const signed = JSON.parse(fromUtf8(await signPresence(identity, { kind: 'human', capabilities: [], connections: [] }))) as { sig: string }
-    const sig = signed.sig.slice(0, 10) + (signed.sig[10] === 'A' ? 'B' : 'A') + signed.sig.slice(11)
-    await f.services.pubsub.publish(PRESENCE_TOPIC, utf8(canonicalize({ ...signed, sig })))
-    await waitFor('the agent to refuse the bad signature', async () => await verdict() === 'ERR_BAD_SIGNATURE')
-    await page.waitForFunction((peer) => document.querySelector('#peer')?.textContent?.includes('ERR_BAD_SIGNATURE') === true && document.querySelector(`g.node[data-peer="${peer}"]`)?.getAttribute('data-verified') === 'false', forgerId)
-    await page.screenshot({ path: join(RESULTS, 'dashboard-agent-forged.png') })
+    await expectForgeriesRefused({
+      page,
+      publish: async (bytes) => f.services.pubsub.publish(PRESENCE_TOPIC, bytes),
+      forger: identity,
+      victim: { peer: alice.peerId, handle: 'alice' },
+      verdict,
+      who: 'the agent',
+      screenshot: 'dashboard-agent-forged.png'
+    })
   })
 
   it('approving in the page lets the waiting negotiation finish at both agents', async () => {

@@ -1,13 +1,18 @@
 /**
  * What the dashboard's browser tests share: Debian's headless Chromium
  * through playwright-core, where screenshots go, and helpers that read the
- * page's data attributes.
+ * page's data attributes, and the forged-presence check both dashboards pass.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { BrowserContext, Page } from 'playwright-core'
+import { expect } from 'chai'
 import { ROOT } from '../helpers/relay-process.js'
+import { signPresence } from '../../src/presence/index.js'
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js'
+import { canonicalize } from '../../src/crypto/canonical-json.js'
+import type { Identity } from '../../src/identity/index.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const RESULTS = join(ROOT, 'test-results')
@@ -48,4 +53,47 @@ export async function waitFor (what: string, check: () => Promise<boolean>, time
     await new Promise(resolve => setTimeout(resolve, 150))
   }
   throw new Error(`timed out waiting for ${what}`)
+}
+
+/** What {@link expectForgeriesRefused} needs: a page showing the mesh, and a peer that publishes presence. */
+export interface Forgery {
+  page: Page
+  /** Publishes on the presence topic from the forger's libp2p node. */
+  publish: (bytes: Uint8Array) => Promise<unknown>
+  /** The forger's key (its peer id is the gossipsub publisher). */
+  forger: Identity
+  /** A real human agent whose handle the forger claims. */
+  victim: { peer: string, handle: string }
+  /** The node's verdict on the forger's presence, read from its state API. */
+  verdict: () => Promise<string | undefined>
+  /** Whose dashboard it is, for the wait messages. */
+  who: string
+  screenshot: string
+}
+
+/**
+ * Publishes two forgeries and checks the page never shows them as verified:
+ * a correctly signed claim to a handle the forger does not hold
+ * (`ERR_HANDLE_MISMATCH`, drawn against the forger, no link from its claim),
+ * then an announcement whose signature does not verify (`ERR_BAD_SIGNATURE`).
+ */
+export async function expectForgeriesRefused (f: Forgery): Promise<void> {
+  const { page, forger, victim } = f
+  const forgerId = forger.peerIdString
+  await f.publish(await signPresence(forger, { handle: victim.handle, kind: 'human', capabilities: ['pay'], connections: [{ peer: victim.peer, transport: 'webrtc' }] }))
+  await waitFor(`${f.who} to refuse the claim`, async () => await f.verdict() === 'ERR_HANDLE_MISMATCH')
+  const node = `g.node[data-peer="${forgerId}"]`
+  await page.waitForSelector(`${node}[data-verified="false"][data-kind="anon"]`)
+  await page.waitForSelector(`g.node[data-peer="${victim.peer}"][data-kind="human"][data-verified="true"]`)
+  expect(await hasLink(page, forgerId, victim.peer, 'webrtc'), 'no link from an invalid announcement').to.equal(false)
+  await page.locator(`${node} circle`).first().dispatchEvent('click')
+  await page.waitForSelector('#peer [data-presence="invalid"]')
+  expect(await page.locator('#peer').textContent()).to.include('ERR_HANDLE_MISMATCH')
+
+  const signed = JSON.parse(fromUtf8(await signPresence(forger, { kind: 'human', capabilities: [], connections: [] }))) as { sig: string }
+  const sig = signed.sig.slice(0, 10) + (signed.sig[10] === 'A' ? 'B' : 'A') + signed.sig.slice(11)
+  await f.publish(utf8(canonicalize({ ...signed, sig })))
+  await waitFor(`${f.who} to refuse the bad signature`, async () => await f.verdict() === 'ERR_BAD_SIGNATURE')
+  await page.waitForFunction((peer) => document.querySelector('#peer')?.textContent?.includes('ERR_BAD_SIGNATURE') === true && document.querySelector(`g.node[data-peer="${peer}"]`)?.getAttribute('data-verified') === 'false', forgerId)
+  await page.screenshot({ path: join(RESULTS, f.screenshot) })
 }
