@@ -32,7 +32,9 @@ export async function runScenario (name: string, options: { print?: (line: strin
   const mesh = await startMesh()
   try {
     const transcript = new Transcript(options.print)
-    const outcome = await scenario.run({ mesh, transcript, say: (text) => { transcript.say(text) } })
+    // every agent a scenario starts is in the transcript
+    const watched = { ...mesh, agent: async (o: Parameters<typeof mesh.agent>[0]) => { const a = await mesh.agent(o); transcript.watch(a); return a } }
+    const outcome = await scenario.run({ mesh: watched, transcript, say: (text) => { transcript.say(text) } })
     return { ...outcome, transcript }
   } finally {
     await mesh.stop()

@@ -12,8 +12,6 @@ export const research: Scenario = {
     const { mesh, say } = ctx
     const researcher = await mesh.agent({ handle: 'lab-researcher' })
     const specialist = await mesh.agent({ handle: 'heat-pump-analyst' })
-    ctx.transcript.watch(researcher)
-    ctx.transcript.watch(specialist)
     specialist.handle('info/request', (params) => {
       const { topic, fields } = infoRequestParams(params)
       const all: Record<string, number> = { installs2024: 98_000, growthRate: 0.23, medianCostGBP: 12_500 }
@@ -40,7 +38,6 @@ export const delegation: Scenario = {
     const manager = await mesh.agent({ handle: 'manager' })
     const coordinator = await mesh.agent({ handle: 'coordinator' })
     const worker = await mesh.agent({ handle: 'worker' })
-    for (const a of [manager, coordinator, worker]) ctx.transcript.watch(a)
     const refuseLoops = (chain: string[], self: string): void => {
       if (chain.includes(self)) throw new RpcError(-32602, `invalid params: task already passed through @${self}`)
     }
@@ -74,8 +71,6 @@ export const sensor: Scenario = {
     const { mesh, say } = ctx
     const probe = await mesh.agent({ handle: 'host-sensor' })
     const monitor = await mesh.agent({ handle: 'monitor' })
-    ctx.transcript.watch(probe)
-    ctx.transcript.watch(monitor)
     probe.handle('info/request', (params) => {
       const { topic } = infoRequestParams(params)
       // real readings of this machine: seconds up, and the 1-minute load average

@@ -20,8 +20,6 @@ export const bookPlumber: Scenario = {
     const { mesh, say } = ctx
     const plumber = await mesh.agent({ handle: 'rapidplumb' })
     const assistant = await mesh.agent({ handle: 'alices-assistant' })
-    ctx.transcript.watch(plumber)
-    ctx.transcript.watch(assistant)
     servePlumber(plumber)
     serveAssistant(assistant)
 
@@ -72,8 +70,6 @@ export const rfq: Scenario = {
     const { mesh, say } = ctx
     const buyer = await mesh.agent({ handle: 'acme-procurement' })
     const supplier = await mesh.agent({ handle: 'bolt-supplies' })
-    ctx.transcript.watch(buyer)
-    ctx.transcript.watch(supplier)
     const listening = [...buyer.libp2p.getMultiaddrs(), ...supplier.libp2p.getMultiaddrs()].map(a => a.toString())
     say(`listen addresses: ${listening.every(a => a.includes('/p2p-circuit')) ? 'only relay circuits (and WebRTC through them)' : listening.join(' ')}`)
     const quoteReady = nextMove(supplier)
@@ -115,7 +111,6 @@ export const cheapestQuote: Scenario = {
     const merchants = [await mesh.agent({ handle: 'kettle-king' }), await mesh.agent({ handle: 'brew-depot' })]
     const prices = [32, 28]
     for (const [i, m] of merchants.entries()) {
-      ctx.transcript.watch(m)
       m.handle('info/request', (params) => {
         const { topic } = infoRequestParams(params)
         return { topic, data: { item: 'kettle, 1.7 l', price: GBP(prices[i] as number), stock: 12 }, source: `@${m.handleName ?? ''}` }
@@ -129,7 +124,6 @@ export const cheapestQuote: Scenario = {
       })
       await m.setTrust(buyer.peerId, 2, { limits: { maxAmount: 100, currency: 'GBP' } })
     }
-    ctx.transcript.watch(buyer)
     const quotes = await Promise.all(merchants.map(async m => {
       const s = await buyer.connect(`@${m.handleName ?? ''}`)
       const q = await s.request('info/request', { topic: 'quote', context: { item: 'kettle, 1.7 l' } }) as { data: { price: { value: number } } }
@@ -158,8 +152,6 @@ export const approvalThreshold: Scenario = {
     const { mesh, say } = ctx
     const buyer = await mesh.agent({ handle: 'office-buyer', policy: { amountThreshold: GBP(100) } })
     const merchant = await mesh.agent({ handle: 'desk-world' })
-    ctx.transcript.watch(buyer)
-    ctx.transcript.watch(merchant)
     // the buyer trusts this merchant for routine purchases up to £1000; the node's £100 threshold still applies
     await buyer.setTrust('@desk-world', 2, { limits: { maxAmount: 1000, currency: 'GBP' } })
     await merchant.setTrust('@office-buyer', 2, { limits: { maxAmount: 10_000, currency: 'GBP' } })

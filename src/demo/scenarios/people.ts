@@ -24,8 +24,6 @@ export const supportEscalation: Scenario = {
     const { mesh, say } = ctx
     const bank = await mesh.agent({ handle: 'bank-support', policy: { classes: { 'info/request:dispute': 'action' } } })
     const customer = await mesh.agent({ handle: 'dana-assistant' })
-    ctx.transcript.watch(bank)
-    ctx.transcript.watch(customer)
     bank.handle('info/request', (params) => {
       const { topic } = infoRequestParams(params)
       if (topic === 'opening-hours') return { topic, data: { branches: 'Mon-Fri 09:00-17:00', phone: '24/7' } }
@@ -67,8 +65,6 @@ export const schedule: Scenario = {
     const { mesh, say } = ctx
     const ana = await mesh.agent({ handle: 'ana-assistant' })
     const ben = await mesh.agent({ handle: 'ben-assistant' })
-    ctx.transcript.watch(ana)
-    ctx.transcript.watch(ben)
     const meeting = { type: 'schedule.meeting', subject: 'Quarterly review', durationMinutes: 60 }
     const proposed = nextMove(ben)
     const { negotiation: id } = await ana.propose('@ben-assistant', { subject: 'Quarterly review', terms: meeting })
