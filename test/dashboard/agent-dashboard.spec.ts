@@ -163,7 +163,15 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
     const f = forger
     f.services.pubsub.subscribe(PRESENCE_TOPIC)
     await f.dial(relay.tcp)
-    await f.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/webrtc/p2p/${plumber.peerId}`), { signal: AbortSignal.timeout(20_000) })
+    // WebRTC setup through a relay sometimes stalls (docs/benchmarks.md): one retry, as agents do
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await f.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/webrtc/p2p/${plumber.peerId}`), { signal: AbortSignal.timeout(10_000), force: true })
+        break
+      } catch (err) {
+        if (attempt >= 2) throw err
+      }
+    }
     await waitFor('the agent in the forger\'s topic peers', async () => f.services.pubsub.getSubscribers(PRESENCE_TOPIC).some(p => p.toString() === plumber.peerId))
     const forgerId = identity.peerIdString
     const verdict = async (): Promise<string | undefined> => (await state()).peers.find(p => p.peer === forgerId)?.presence?.reason
