@@ -17,32 +17,67 @@ const MAX_FRAME = 64 * 1024
  */
 export const RR = '/bench/rr/1.0.0'
 
-/** Registers {@link RR} on `node`, allowed on limited (relayed) connections. */
-export async function handleRr (node: Libp2p): Promise<void> {
-  await node.handle(RR, async (stream) => {
-    try {
-      for await (const frame of readFrames(stream, MAX_FRAME, MAX_FRAME)) {
-        if ('bytes' in frame) await writeFrame(stream, frame.bytes)
-      }
-    } catch {
-      // the stream ended under us (the node stopped)
-    }
-  }, { runOnLimitedConnection: true })
+/**
+ * The same echo with bare Ed25519 on both ends: each message travels followed
+ * by its 64-byte signature, the server verifies it and signs the answer, the
+ * client verifies that. Two signatures and two verifications per round trip
+ * and nothing else: the least any signed protocol pays on the connection.
+ */
+export const RR_SIGNED = '/bench/rr-signed/1.0.0'
+
+/** One end's keys for {@link RR_SIGNED}: its own signing key, the other end's verifying key. */
+export interface RrKeys {
+  sign: (message: Uint8Array) => Uint8Array
+  verify: (message: Uint8Array, signature: Uint8Array) => boolean
 }
 
-/** The client end of an {@link RR} stream: `roundTrip()` writes one message and reads its answer. */
+const SIG = 64
+
+function signed (message: Uint8Array, keys: RrKeys): Uint8Array {
+  const out = new Uint8Array(message.byteLength + SIG)
+  out.set(message)
+  out.set(keys.sign(message), message.byteLength)
+  return out
+}
+
+/** The message of a signed frame, or an error when its signature does not verify. */
+function opened (frame: Uint8Array, keys: RrKeys): Uint8Array {
+  if (frame.byteLength < SIG) throw new Error('rr: a frame too short to be signed')
+  const message = frame.subarray(0, frame.byteLength - SIG)
+  if (!keys.verify(message, frame.subarray(message.byteLength))) throw new Error('rr: a signature did not verify')
+  return message
+}
+
+/** Registers {@link RR} on `node` (and {@link RR_SIGNED} when given keys), allowed on limited (relayed) connections. */
+export async function handleRr (node: Libp2p, keys?: RrKeys): Promise<void> {
+  const serve = (answer: (bytes: Uint8Array) => Uint8Array) => async (stream: Stream): Promise<void> => {
+    try {
+      for await (const frame of readFrames(stream, MAX_FRAME, MAX_FRAME)) {
+        if ('bytes' in frame) await writeFrame(stream, answer(frame.bytes))
+      }
+    } catch {
+      // the stream ended under us (the node stopped), or a signature failed
+    }
+  }
+  await node.handle(RR, serve(bytes => bytes), { runOnLimitedConnection: true })
+  if (keys !== undefined) await node.handle(RR_SIGNED, serve(bytes => signed(opened(bytes, keys), keys)), { runOnLimitedConnection: true })
+}
+
+/** The client end of an {@link RR} stream (or of {@link RR_SIGNED}, given keys): `roundTrip()` writes one message and reads its answer. */
 export class RrClient {
   readonly #frames: AsyncIterator<Frame>
 
-  constructor (readonly stream: Stream) {
+  constructor (readonly stream: Stream, readonly keys?: RrKeys) {
     this.#frames = readFrames(stream, MAX_FRAME, MAX_FRAME)
   }
 
   async roundTrip (message: Uint8Array, timeoutMs = 5000): Promise<void> {
-    await writeFrame(this.stream, message)
+    await writeFrame(this.stream, this.keys === undefined ? message : signed(message, this.keys))
     const next = await within(this.#frames.next(), timeoutMs, 'rr round trip')
     if (next.done === true) throw new Error('rr: the stream ended')
-    if (!('bytes' in next.value) || next.value.bytes.byteLength !== message.byteLength) throw new Error(`rr: sent ${message.byteLength} bytes, got another answer back`)
+    if (!('bytes' in next.value)) throw new Error('rr: an oversize answer')
+    const answer = this.keys === undefined ? next.value.bytes : opened(next.value.bytes, this.keys)
+    if (answer.byteLength !== message.byteLength) throw new Error(`rr: sent ${message.byteLength} bytes, got another answer back`)
   }
 }
 

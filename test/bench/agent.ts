@@ -12,14 +12,17 @@
  *    alternating direction) on (a) a session on the relayed circuit that is
  *    never upgraded (built with `new Session(...)` on a circuit stream, the
  *    callee a real agent) and (b) a normal `connect` session after its upgrade.
- * 4. Beside each, a raw baseline on the same connection: 9 round trips of the
- *    JSON-RPC request body on one reused stream, same framing, no envelope,
- *    no signing. Parley and raw repetitions alternate (ABBA order), so load
- *    changes hit both alike.
+ * 4. Beside each, two baselines on the same connection: raw, 9 round trips
+ *    of the JSON-RPC request body on one reused stream, same framing, no
+ *    envelope, no signing; and the floor, the same round trips with bare
+ *    native Ed25519 on each message (signed by its sender, verified by its
+ *    receiver: the 18 + 18 operations and nothing else). The three alternate
+ *    within each repetition, in reversed order every other one, so load
+ *    changes hit all alike.
  * 5. Parley's overhead (Parley p50 − raw p50) against 18 signatures + 18
- *    verifications with bare native Ed25519, measured in the same run (after
- *    the agents stopped), and the same 36 operations through Parley's
- *    envelope code.
+ *    verifications with bare native Ed25519, measured in a tight loop in the
+ *    same run (after the agents stopped), against the same 36 operations
+ *    through Parley's envelope code, and against the floor's own overhead.
  *
  * Both agents of a pair run in this one process (one thread): their crypto
  * and both libp2p stacks share the event loop, so every cost on the path adds up.
@@ -47,7 +50,7 @@ import { getBackend } from '../../src/crypto/signature.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { createSign, createVerify } from './node-ed25519.js'
 import { measure, table, fmt } from './harness.js'
-import { RR, RrClient, handleRr, msStats, mdTable, msSince, within, nextEvent, errorText, idleCpu } from './agent-util.js'
+import { RR, RR_SIGNED, RrClient, handleRr, msStats, mdTable, msSince, within, nextEvent, errorText, idleCpu } from './agent-util.js'
 import type { MsStats } from './agent-util.js'
 
 const POW_BITS = 8
@@ -221,8 +224,11 @@ export async function benchAgent (quick: boolean): Promise<string> {
     const seller = await startAgent(`seller-${run}`)
     seller.handle('quote', quote)
     buyer.handle('confirm', confirm)
-    await handleRr(buyer.libp2p)
-    await handleRr(seller.libp2p)
+    // the floor's keys: fixed seeds, bare node:crypto on both ends (the buyer signs requests, the seller answers)
+    const [buyerSeed, sellerSeed] = [new Uint8Array(32).fill(5), new Uint8Array(32).fill(6)]
+    const [buyerKey, sellerKey] = await Promise.all([buyerSeed, sellerSeed].map(async seed => (await createIdentity({ kind: 'agent', seed })).publicKey))
+    await handleRr(seller.libp2p, { sign: createSign(sellerSeed), verify: createVerify(buyerKey as Uint8Array) })
+    const buyerRrKeys = { sign: createSign(buyerSeed), verify: createVerify(sellerKey as Uint8Array) }
     const sellerHandle = seller.handleName ?? ''
     const disconnects: string[] = []
     let stopping = false
@@ -249,12 +255,12 @@ export async function benchAgent (quick: boolean): Promise<string> {
     const sampleResponse = await signEnvelope(seller.identity, { handle: sellerHandle, to: { peer: buyer.peerId, handle: buyerHandle }, body: { jsonrpc: '2.0', id: 5, result: await quote(quoteParams(100, 4), undefined as never) ?? null } })
     const sampleConfirm = await signEnvelope(seller.identity, { handle: sellerHandle, to: { peer: buyer.peerId, handle: buyerHandle }, body: { jsonrpc: '2.0', id: 6, method: 'confirm', params: confirmParams(100, 5) } })
 
-    interface Row { name: string, parley: MsStats, raw: MsStats, cuts: string[], note: string, idleBefore: Idle, idleAfter: Idle }
+    interface Row { name: string, parley: MsStats, raw: MsStats, floor: MsStats, cuts: string[], note: string, idleBefore: Idle, idleAfter: Idle }
     const rows: Row[] = []
     type Idle = Awaited<ReturnType<typeof idleCpu>>
     const idleText = (i: Idle): string => `${fmt(i.self, 0)} / ${i.other === undefined ? '–' : fmt(i.other, 0)}`
     /** A session pair and a raw stream on one connection, ready for the exchange. */
-    interface Setup { caller: Session, callee: Session, rr: RrClient, onCircuit: () => boolean, close: () => Promise<void> }
+    interface Setup { caller: Session, callee: Session, rr: RrClient, floor: RrClient, onCircuit: () => boolean, close: () => Promise<void> }
 
     const nine = async (caller: Session, callee: Session, rep: number): Promise<void> => {
       for (let t = 0; t < TURNS; t++) {
@@ -265,6 +271,7 @@ export async function benchAgent (quick: boolean): Promise<string> {
     const nineRaw = async (rr: RrClient): Promise<void> => {
       for (let t = 0; t < TURNS; t++) await rr.roundTrip(payload)
     }
+    const closeRr = async (...clients: RrClient[]): Promise<void> => { await Promise.all(clients.map(async c => c.stream.close().catch(() => {}))) }
     const sellerReserved = (): boolean => seller.libp2p.getMultiaddrs().some(m => m.toString() === `${relayAddr}/p2p-circuit/p2p/${seller.peerId}`)
     /** Opens with `open`, retrying (after the seller is reserved on the relay again) when a cut relay connection gets in the way. */
     const openRetrying = async (open: () => Promise<Setup>, cuts: string[]): Promise<Setup> => {
@@ -279,9 +286,9 @@ export async function benchAgent (quick: boolean): Promise<string> {
         }
       }
     }
+    type Variant = 'parley' | 'raw' | 'floor'
     const compare = async (name: string, open: () => Promise<Setup>): Promise<Row> => {
-      const parley: number[] = []
-      const raw: number[] = []
+      const times: Record<Variant, number[]> = { parley: [], raw: [], floor: [] }
       const cuts: string[] = []
       let setup = await openRetrying(open, cuts)
       const idleBefore = await idleCpu(500, relayPid)
@@ -292,13 +299,14 @@ export async function benchAgent (quick: boolean): Promise<string> {
         for (; rep < cfg.warmupReps + cfg.reps && Date.now() - t0 < LOOP_BUDGET_MS; rep++) {
           const timed = rep >= cfg.warmupReps
           const samples: Array<[number[], number]> = []
-          // ABBA: Parley first on even repetitions, raw first on odd ones
+          // ABC on even repetitions, CBA on odd ones
           let failed = false
-          for (const which of rep % 2 === 0 ? ['parley', 'raw'] : ['raw', 'parley']) {
+          const order: Variant[] = rep % 2 === 0 ? ['parley', 'raw', 'floor'] : ['floor', 'raw', 'parley']
+          for (const which of order) {
             const s = process.hrtime.bigint()
             try {
               if (which === 'parley') await nine(setup.caller, setup.callee, rep)
-              else await nineRaw(setup.rr)
+              else await nineRaw(which === 'raw' ? setup.rr : setup.floor)
             } catch (err) {
               // the connection under the exchange went away: note it, open a new one and redo this repetition
               cuts.push(`${which} failed at repetition ${rep} (${fmt((Date.now() - started) / 1000)} s into the run): ${errorText(err)}`)
@@ -308,7 +316,7 @@ export async function benchAgent (quick: boolean): Promise<string> {
               failed = true
               break
             }
-            samples.push([which === 'parley' ? parley : raw, msSince(s)])
+            samples.push([times[which], msSince(s)])
           }
           if (failed) { rep--; continue }
           if (timed) for (const [list, sample] of samples) list.push(sample)
@@ -319,7 +327,7 @@ export async function benchAgent (quick: boolean): Promise<string> {
         await setup.close().catch(() => {})
       }
       const note = rep < cfg.warmupReps + cfg.reps ? `stopped after ${rep - cfg.warmupReps} timed repetitions (budget ${LOOP_BUDGET_MS / 1000} s)` : ''
-      return { name, parley: msStats(parley), raw: msStats(raw), cuts, note, idleBefore, idleAfter: idleAfter ?? { self: NaN, other: undefined } }
+      return { name, parley: msStats(times.parley), raw: msStats(times.raw), floor: msStats(times.floor), cuts, note, idleBefore, idleAfter: idleAfter ?? { self: NaN, other: undefined } }
     }
 
     // (a) relayed: a session built on a circuit stream (the callee is a real agent); nothing ever upgrades it
@@ -345,12 +353,14 @@ export async function benchAgent (quick: boolean): Promise<string> {
       await within(caller.ready, 10_000, 'relayed session hello')
       const callee = await incoming
       const rr = new RrClient(await connection.newStream(RR, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) }))
+      const floor = new RrClient(await connection.newStream(RR_SIGNED, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) }), buyerRrKeys)
       return {
         caller,
         callee,
         rr,
+        floor,
         onCircuit: () => connection.limits !== undefined && connection.streams.includes(caller.stream),
-        close: async () => { await caller.close(); await rr.stream.close().catch(() => {}) }
+        close: async () => { await caller.close(); await closeRr(rr, floor) }
       }
     }
 
@@ -369,12 +379,14 @@ export async function benchAgent (quick: boolean): Promise<string> {
           throw new Error(`the upgraded session is not on a direct WebRTC connection (${connection?.remoteAddr.toString() ?? 'no connection'})`)
         }
         const rr = new RrClient(await connection.newStream(RR, { signal: AbortSignal.timeout(10_000) }))
+        const floor = new RrClient(await connection.newStream(RR_SIGNED, { signal: AbortSignal.timeout(10_000) }), buyerRrKeys)
         return {
           caller,
           callee,
           rr,
+          floor,
           onCircuit: () => connection.streams.includes(caller.stream),
-          close: async () => { await caller.close(); await rr.stream.close().catch(() => {}) }
+          close: async () => { await caller.close(); await closeRr(rr, floor) }
         }
       } catch (err) {
         await caller.close().catch(() => {})
@@ -422,20 +434,23 @@ export async function benchAgent (quick: boolean): Promise<string> {
     }, { iterations: Math.max(50, cfg.cryptoIterations / 2), warmup: 10 })
 
     out.push(mdTable(
-      ['connection', 'Parley 9-turn p50 ms', 'p99 ms', 'mean ms', 'raw 9-turn p50 ms', 'p99 ms', 'mean ms', 'overhead p50 ms', 'overhead ÷ crypto', 'idle CPU before → after, ms/s (bench / relay)'],
+      ['connection', 'Parley 9-turn p50 ms', 'p99 ms', 'mean ms', 'raw p50 ms', 'raw p99 ms', 'floor p50 ms', 'Parley − raw ms', '÷ crypto', 'floor − raw ms', '÷ crypto', 'Parley − floor ms', 'idle CPU before → after, ms/s (bench / relay)'],
       rows.map(r => {
         const over = r.parley.p50 - r.raw.p50
-        return [r.name, fmt(r.parley.p50, 2), fmt(r.parley.p99, 2), fmt(r.parley.mean, 2), fmt(r.raw.p50, 2), fmt(r.raw.p99, 2), fmt(r.raw.mean, 2), fmt(over, 2), fmt(over / cryptoMs, 2), `${idleText(r.idleBefore)} → ${idleText(r.idleAfter)}`]
+        const floorOver = r.floor.p50 - r.raw.p50
+        return [r.name, fmt(r.parley.p50, 2), fmt(r.parley.p99, 2), fmt(r.parley.mean, 2), fmt(r.raw.p50, 2), fmt(r.raw.p99, 2), fmt(r.floor.p50, 2), fmt(over, 2), fmt(over / cryptoMs, 2), fmt(floorOver, 2), fmt(floorOver / cryptoMs, 2), fmt(r.parley.p50 - r.floor.p50, 2), `${idleText(r.idleBefore)} → ${idleText(r.idleAfter)}`]
       })
     ))
     out.push('', table([crypto, envelopes]))
-    out.push('', `${rows[0]?.parley.n ?? 0} timed repetitions per row after ${cfg.warmupReps} warm-up ones${quick ? ' (p99 of 50 is the maximum)' : ''}; Parley and raw alternate within each repetition (ABBA). Parley: 9 sequential \`session.request\` calls, even turns buyer → seller \`quote\` (${utf8(canonicalize(quoteParams(100, 4))).length}-byte params), odd turns seller → buyer \`confirm\` (${utf8(canonicalize(confirmParams(100, 5))).length}-byte params); envelopes on the wire ${sampleRequest.bytes.length} / ${sampleConfirm.bytes.length} bytes (requests), ${sampleResponse.bytes.length} bytes (a response). Raw: ${RR} on one reused stream on the same connection, 9 round trips of ${payload.length} bytes (a JSON-RPC request body) echoed back, same varint framing, no envelope or signature, all initiated by the buyer. The last column is the CPU this process and the relay used per second in 0.5 s pauses just before and just after the row's loop: it tells whether the agents' idle DHT walk (above) was running (in these runs an agent's walk stopped once it had reserved on the relay again after losing its connection, see below); a row where it changes mixes both conditions. Crypto: on the signing inputs of those envelopes (${inputs.map(m => m.length).join(' / ')} bytes), p50 ${fmt(cryptoMs, 2)} ms; the envelope row runs the same 36 operations through Parley's envelope code, which is what a session adds per turn before its own dispatch and the event loop: p50 ${fmt(envelopes.p50Us / 1000, 2)} ms.${rows.map(r => r.note === '' ? '' : ` ${r.name}: ${r.note}.`).join('')}`)
+    out.push('', `${rows[0]?.parley.n ?? 0} timed repetitions per row after ${cfg.warmupReps} warm-up ones${quick ? ' (p99 of 50 is the maximum)' : ''}; Parley, raw and the floor alternate within each repetition, in reversed order every other one. Parley: 9 sequential \`session.request\` calls, even turns buyer → seller \`quote\` (${utf8(canonicalize(quoteParams(100, 4))).length}-byte params), odd turns seller → buyer \`confirm\` (${utf8(canonicalize(confirmParams(100, 5))).length}-byte params); envelopes on the wire ${sampleRequest.bytes.length} / ${sampleConfirm.bytes.length} bytes (requests), ${sampleResponse.bytes.length} bytes (a response). Raw: ${RR} on one reused stream on the same connection, 9 round trips of ${payload.length} bytes (a JSON-RPC request body) echoed back, same varint framing, no envelope or signature, all initiated by the buyer. Floor: ${RR_SIGNED}, the same round trips with each message followed by a bare native Ed25519 signature of it, verified on arrival (the buyer signs its message, the seller verifies it, signs the echo, and the buyer verifies that): the 18 signatures and 18 verifications on the same path with nothing else, the least any signed protocol pays on this connection. Differences are of p50s. The last column is the CPU this process and the relay used per second in 0.5 s pauses just before and just after the row's loop: it tells whether the agents' idle DHT walk (above) was running (in these runs an agent's walk stopped once it had reserved on the relay again after losing its connection, see below); a row where it changes mixes both conditions. Crypto: on the signing inputs of those envelopes (${inputs.map(m => m.length).join(' / ')} bytes), p50 ${fmt(cryptoMs, 2)} ms; the envelope row runs the same 36 operations through Parley's envelope code, which is what a session adds per turn before its own dispatch and the event loop: p50 ${fmt(envelopes.p50Us / 1000, 2)} ms.${rows.map(r => r.note === '' ? '' : ` ${r.name}: ${r.note}.`).join('')}`)
 
     const lines: string[] = []
+    const envelopeMs = envelopes.p50Us / 1000
     for (const r of rows) {
       const over = r.parley.p50 - r.raw.p50
       const ratio = over / cryptoMs
-      lines.push(`${r.name}: overhead ${fmt(over, 2)} ms = ${fmt(ratio, 2)} × the crypto cost (target ≤ 1.25×: ${ratio <= 1.25 ? 'met' : 'MISSED'})`)
+      const floorOver = r.floor.p50 - r.raw.p50
+      lines.push(`${r.name}: overhead ${fmt(over, 2)} ms = ${fmt(ratio, 2)} × the crypto cost (target ≤ 1.25×: ${ratio <= 1.25 ? 'met' : 'MISSED'}; ${fmt(over / envelopeMs, 2)} × the envelope paths' cost), where the floor's own overhead, the 36 bare operations on this path and nothing else, is ${fmt(floorOver, 2)} ms = ${fmt(floorOver / cryptoMs, 2)} ×`)
     }
     const rtc = rows.find(r => r.name.startsWith('WebRTC'))
     lines.push(`9-turn signed exchange over WebRTC < 20 ms p50: ${rtc === undefined ? 'not measured' : `${fmt(rtc.parley.p50, 2)} ms, ${rtc.parley.p50 < 20 ? 'met' : 'MISSED'}`}`)
