@@ -188,11 +188,15 @@ export function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord)
   const body = e.body
   const kind = body === undefined ? 'frame' : 'method' in body ? ('id' in body ? 'request' : 'notification') : 'response'
   if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
-  // members in canonical order, and the envelope as parsed from its canonical wire bytes: the log's canonical form is then a plain JSON.stringify
-  desk.record(`${kind}.${e.dir}`, {
-    ...(e.envelope === undefined ? { bytes: fromUtf8(e.bytes) } : { envelope: (e.dir === 'in' ? e.envelope : JSON.parse(fromUtf8(e.bytes))) as Record<string, unknown> }),
-    peer: session.remotePeer,
-    session: session.id ?? null,
-    verified: e.verified
-  })
+  const type = `${kind}.${e.dir}`
+  const id = session.id
+  // the session id comes from the caller's hello: a string JSON.stringify writes as JCS would (no lone surrogates) or the slow path
+  if (e.envelope === undefined || (id !== undefined && !id.isWellFormed())) {
+    desk.record(type, { ...(e.envelope === undefined ? { bytes: fromUtf8(e.bytes) } : { envelope: e.envelope as unknown as Record<string, unknown> }), peer: session.remotePeer, session: id ?? null, verified: e.verified })
+    return
+  }
+  // the bytes of an envelope that was signed here or passed verification are its canonical JSON
+  // (protocols/envelope): spliced in as they are, members in canonical order, nothing parsed again
+  desk.recordCanonical(type, '{"envelope":' + fromUtf8(e.bytes) + ',"peer":' + JSON.stringify(session.remotePeer) +
+    ',"session":' + (id === undefined ? 'null' : JSON.stringify(id)) + ',"verified":' + JSON.stringify(e.verified) + '}')
 }

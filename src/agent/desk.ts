@@ -76,7 +76,8 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   /** The policy as the gate applies it: unclassed served methods are `routine` unless it says otherwise. */
   #effective: NodePolicy
   readonly #datastore: Datastore
-  readonly #deferred: Array<[string, Record<string, unknown>]> = []
+  /** Events waiting for the next batch: their data, or its canonical text ({@link recordCanonical}). */
+  readonly #deferred: Array<[string, Record<string, unknown> | string]> = []
   #scheduled: ReturnType<typeof setTimeout> | undefined
 
   private constructor (datastore: Datastore, log: EventLog, trust: TrustStore, approvals: Approvals, policy: NodePolicy) {
@@ -124,7 +125,16 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
    * are not held up by its own log.
    */
   record (type: string, data: Record<string, unknown>): void {
-    this.#deferred.push([type, data])
+    this.#defer([type, data])
+  }
+
+  /** {@link record} for data given as its canonical JSON text (see `EventLog.recordCanonical`). */
+  recordCanonical (type: string, dataText: string): void {
+    this.#defer([type, dataText])
+  }
+
+  #defer (event: [string, Record<string, unknown> | string]): void {
+    this.#deferred.push(event)
     if (this.#scheduled === undefined) {
       this.#scheduled = setTimeout(() => { this.#appendDeferred() }, LOG_BATCH_MS)
       this.#scheduled.unref?.()
@@ -134,7 +144,8 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   #appendDeferred (): void {
     this.#scheduled = undefined
     for (const [type, data] of this.#deferred.splice(0)) {
-      this.log.record(type, data).catch((err: Error) => { log.error('event log append (%s) failed: %e', type, err) })
+      const appended = typeof data === 'string' ? this.log.recordCanonical(type, data) : this.log.record(type, data)
+      appended.catch((err: Error) => { log.error('event log append (%s) failed: %e', type, err) })
     }
   }
 

@@ -31,6 +31,19 @@ import {
 } from './log-format.js'
 import type { ExportedLog, LogEntry, LogHead, LogVerification } from './log-format.js'
 
+function settleVoid (_text: string, resolve: () => void): void { resolve() }
+
+/** The canonical text of event data; data that has none is `ERR_LOG_INVALID_ARGUMENT`. */
+function dataTextOf (data: Record<string, unknown>): string {
+  if (!isPlainObject(data)) throw new EventLogError(Code.INVALID_ARGUMENT, 'event data must be a plain JSON object')
+  try {
+    return canonicalize(data)
+  } catch (cause) {
+    if (cause instanceof CanonicalJsonError) throw new EventLogError(Code.INVALID_ARGUMENT, `event data is not JSON: ${cause.message}`, { cause })
+    throw cause
+  }
+}
+
 /** Datastore key prefix of the log's entries. */
 export const LOG_KEY_PREFIX = '/parley/log/'
 /** Most entries written in one batch. */
@@ -154,7 +167,7 @@ export class EventLog {
    * and datastore failures reject as they are.
    */
   async append (type: string, data: Record<string, unknown>): Promise<LogEntry> {
-    return this.#enqueue(type, data, (text, resolve: (entry: LogEntry) => void) => { resolve(JSON.parse(text) as LogEntry) })
+    return this.#enqueue(type, dataTextOf(data), (text, resolve: (entry: LogEntry) => void) => { resolve(JSON.parse(text) as LogEntry) })
   }
 
   /**
@@ -163,21 +176,30 @@ export class EventLog {
    * building the entry object.
    */
   async record (type: string, data: Record<string, unknown>): Promise<void> {
-    return this.#enqueue(type, data, (_text, resolve: () => void) => { resolve() })
+    return this.#enqueue(type, dataTextOf(data), settleVoid)
   }
 
-  async #enqueue<T> (type: string, data: Record<string, unknown>, settle: (text: string, resolve: (value: T) => void) => void): Promise<T> {
+  /**
+   * {@link record} for data whose canonical text the caller already holds,
+   * such as an object around an envelope's verified wire bytes (which are
+   * its RFC 8785 text): `dataText` must be the canonical JSON of an object.
+   * It is not parsed or canonicalized again, which is the point; a text
+   * that is not canonical would leave an entry that fails verification.
+   *
+   * @throws {EventLogError} as {@link record}; `ERR_LOG_INVALID_ARGUMENT`
+   * also for a text that is not an object's.
+   */
+  async recordCanonical (type: string, dataText: string): Promise<void> {
+    if (typeof dataText !== 'string' || !dataText.startsWith('{') || !dataText.endsWith('}')) {
+      throw new EventLogError(Code.INVALID_ARGUMENT, 'event data must be the canonical JSON of an object')
+    }
+    return this.#enqueue(type, dataText, settleVoid)
+  }
+
+  async #enqueue<T> (type: string, dataText: string, settle: (text: string, resolve: (value: T) => void) => void): Promise<T> {
     if (this.#closed) throw new EventLogError(Code.CLOSED, 'the event log is closed')
     if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) {
       throw new EventLogError(Code.INVALID_ARGUMENT, `event type ${describe(type)} does not match ${String(EVENT_TYPE_PATTERN)}`)
-    }
-    if (!isPlainObject(data)) throw new EventLogError(Code.INVALID_ARGUMENT, 'event data must be a plain JSON object')
-    let dataText: string
-    try {
-      dataText = canonicalize(data)
-    } catch (cause) {
-      if (cause instanceof CanonicalJsonError) throw new EventLogError(Code.INVALID_ARGUMENT, `event data is not JSON: ${cause.message}`, { cause })
-      throw cause
     }
     const size = utf8(dataText).byteLength
     if (size + ENTRY_OVERHEAD > MAX_ENTRY_BYTES) {

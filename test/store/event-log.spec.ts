@@ -97,6 +97,21 @@ describe('event log (src/store/event-log)', () => {
       expect(log.length).to.equal(0)
     })
 
+    it('recordCanonical writes the entry record would write for the parsed text, without parsing it; a text that is not an object\'s is refused', async () => {
+      const [a, b] = [new MemoryDatastore(), new MemoryDatastore()]
+      const clock = (): number => 1_800_000_000_000
+      const [viaData, viaText] = await Promise.all([EventLog.open(a, me, { now: clock }), EventLog.open(b, me, { now: clock })])
+      const text = canonicalize({ envelope: { body: { id: 1, jsonrpc: '2.0', method: 'ping' }, v: 1 }, peer: mallory.peerIdString, session: 's1', verified: true })
+      await viaData.record(EventType.REQUEST_IN, JSON.parse(text) as Record<string, unknown>)
+      await viaText.recordCanonical(EventType.REQUEST_IN, text)
+      expect(fromUtf8(await b.get(logKey(0)))).to.equal(fromUtf8(await a.get(logKey(0))))
+      expect((await verifyLog(await viaText.export())).count).to.equal(1)
+      for (const bad of ['[1]', '"text"', '', 'null']) {
+        expect((await failure(async () => viaText.recordCanonical('x', bad))).code, bad).to.equal(EventLogErrorCode.INVALID_ARGUMENT)
+      }
+      expect(viaText.length).to.equal(1)
+    })
+
     it('keeps ts from running backwards when the clock does', async () => {
       const times = [1000, 2000, 1500, 2500]
       const log = await EventLog.open(new MemoryDatastore(), me, { now: () => times.shift() ?? 0 })
