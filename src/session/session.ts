@@ -26,7 +26,7 @@ import type { Envelope, EnvelopeSigner, SealRecipient } from '../envelope/index.
 import { ReplayGuard } from '../envelope/replay-guard.js'
 import { isRequest, isResponse } from '../envelope/jsonrpc.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcParams, JsonRpcRequest } from '../envelope/jsonrpc.js'
-import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
+import { DEFAULT_MAX_BYTES, ID_PATTERN } from '../envelope/constants.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import { readFrames, writeFrame } from './frames.js'
@@ -409,7 +409,13 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       return
     }
     const params = (body.params ?? {}) as Record<string, unknown>
-    if (this.direction === 'inbound') this.#id = typeof params.session === 'string' ? params.session : undefined
+    if (this.direction === 'inbound') {
+      this.#id = helloSessionId(body)
+      if (this.#id === undefined) {
+        this.#abort(new Error('the hello names no session id (8-64 characters of [A-Za-z0-9_-])'))
+        return
+      }
+    }
     this.#remote = await this.#host.verifyHello(this.remotePeer, envelope.from.handle, params.record)
     if (this.direction === 'inbound') await this.#sendHello()
     this.#markReady(this.#remote)
@@ -470,6 +476,16 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     this.#pending.clear()
     this.safeDispatchEvent('close', { detail: err })
   }
+}
+
+/**
+ * The session id a `session/hello` names (protocols/session §2), or undefined
+ * when it names none fit to be one: 8-64 characters of base64url, the shape
+ * of an envelope id. A callee closes a session whose hello names none.
+ */
+export function helloSessionId (body: JsonRpcMessage): string | undefined {
+  const session = 'method' in body ? (body.params as { session?: unknown } | undefined)?.session : undefined
+  return typeof session === 'string' && ID_PATTERN.test(session) ? session : undefined
 }
 
 function errorResponse (request: JsonRpcRequest, code: number, message: string, data?: JsonValue): JsonRpcMessage {

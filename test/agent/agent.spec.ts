@@ -13,6 +13,7 @@ import { signEnvelope } from '../../src/envelope/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createHandleRecord } from '../../src/handles/record.js'
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js'
+import { readFrames, writeFrame } from '../../src/session/frames.js'
 import type { JsonValue } from '../../src/crypto/canonical-json.js'
 
 const BITS = 8
@@ -151,6 +152,39 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     }, stream, plumber.peerId, 'outbound')
     await session.ready
     expect(await session.request('whoami')).to.deep.equal({ peer: mallory.peerId, kind: 'anon' })
+  })
+
+  it('closes a session whose hello names no well-formed session id, before announcing it', async () => {
+    const mallory = await agent({})
+    const relayAddr = (await mallory.resolve('@rapidplumb')).relays[0] ?? ''
+    const connection = await mallory.libp2p.dial(multiaddr(`${relayAddr}/p2p-circuit/p2p/${plumber.peerId}`))
+    let announced = 0
+    const count = (): void => { announced++ }
+    plumber.addEventListener('session', count)
+    try {
+      for (const session of ['bad id ✓', 'x'.repeat(65), undefined]) {
+        const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
+        const { bytes } = await signEnvelope(mallory.identity, { to: { peer: plumber.peerId }, body: { jsonrpc: '2.0', method: 'session/hello', params: session === undefined ? {} : { session } } })
+        await writeFrame(stream, bytes)
+        // the plumber answers with no hello of its own: the stream ends
+        const frames: unknown[] = []
+        try {
+          for await (const frame of readFrames(stream, 65536, 65536)) frames.push(frame)
+        } catch {
+          // reset by the plumber: as good as closed
+        }
+        expect(frames, JSON.stringify(session)).to.deep.equal([])
+      }
+      expect(announced).to.equal(0)
+      // the connection and the plumber are fine: a proper session still opens
+      const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
+      const good = new Session({ signer: mallory.identity, handle: undefined, record: () => undefined, handlers: new Map(), verifyHello: async (peer) => ({ peer, kind: 'anon' }) }, stream, plumber.peerId, 'outbound')
+      await good.ready
+      expect(await good.request('whoami')).to.deep.equal({ peer: mallory.peerId, kind: 'anon' })
+      await good.close()
+    } finally {
+      plumber.removeEventListener('session', count)
+    }
   })
 
   it('rejects a tampered, replayed or stale envelope with its code, and the session keeps working', async () => {

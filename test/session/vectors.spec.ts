@@ -2,10 +2,11 @@ import { expect } from 'chai'
 import { readFileSync } from 'node:fs'
 import { readFrames, FrameError } from '../../src/session/frames.js'
 import { verifyEnvelope } from '../../src/envelope/envelope.js'
+import { helloSessionId } from '../../src/session/session.js'
 import { fromHex, fromUtf8, utf8 } from '../../src/crypto/bytes.js'
 
 interface FramingVector { name: string, description: string, hex: string, maxBytes: number, expect: Array<{ text?: string, oversize?: number, error?: string }> }
-interface MessageVector { name: string, description: string, text: string, method?: string, params?: unknown, id?: number, result?: unknown, error?: { code: number, reason: string } }
+interface MessageVector { name: string, description: string, text: string, method?: string, params?: unknown, id?: number, result?: unknown, error?: { code: number, reason: string }, session?: string | null }
 const vectors = JSON.parse(readFileSync(new URL('../../../protocols/session/vectors.json', import.meta.url), 'utf8')) as { now: number, signer: string, recipient: string, framing: FramingVector[], messages: MessageVector[] }
 
 async function * chunks (bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -39,6 +40,7 @@ describe('protocols/session vectors', () => {
       if (v.method !== undefined) expect(body.method).to.equal(v.method)
       if (v.params !== undefined) expect(body.params).to.deep.equal(v.params)
       if (v.id !== undefined) expect(body.id).to.equal(v.id)
+      if (v.session !== undefined) expect(helloSessionId(envelope.body ?? { jsonrpc: '2.0', method: '' }) ?? null).to.equal(v.session)
       if (v.result !== undefined) expect(body.result).to.deep.equal(v.result)
       if (v.error !== undefined) {
         expect(body.error).to.have.property('code', v.error.code)

@@ -23,6 +23,13 @@ export async function sessionVectors (): Promise<Obj> {
     v: 1, id, ts: NOW - 500, from: { handle: 'alice', peer: alice.peerIdString }, to, nonce: 'EBESExQVFhcYGRobHB0eHw', body
   })
   const hello = await env({ jsonrpc: '2.0', method: 'session/hello', params: { session } }, 'aGVsbG8tMDAwMDAwMDAwMDA')
+  const badHello = async (params: Obj, id: string): Promise<string> => env({ jsonrpc: '2.0', method: 'session/hello', params }, id)
+  const badSessions = [
+    { name: 'hello-no-session', description: 'A hello naming no session id: the callee closes the session.', params: {}, id: 'aGVsbG8tbm8tc2Vzc2lvbg' },
+    { name: 'hello-session-not-base64url', description: 'A hello whose session id has characters outside [A-Za-z0-9_-]: the callee closes the session.', params: { session: 'session id 1' }, id: 'aGVsbG8tbm90LWI2NHVybA' },
+    { name: 'hello-session-too-long', description: 'A hello whose session id is 65 characters (the limit is 64): the callee closes the session.', params: { session: 'a'.repeat(65) }, id: 'aGVsbG8tdG9vLWxvbmc' },
+    { name: 'hello-session-not-string', description: 'A hello whose session id is a number: the callee closes the session.', params: { session: 1234567890 }, id: 'aGVsbG8tbnVtYmVy' }
+  ]
   const ping = await env({ jsonrpc: '2.0', id: 7, method: 'session/ping' }, 'cGluZy0wMDAwMDAwMDAwMDAw')
   const pong = await env({ jsonrpc: '2.0', id: 7, result: 'pong' }, 'cG9uZy0wMDAwMDAwMDAwMDAw')
   const resume = await env({ jsonrpc: '2.0', method: 'session/resume', params: { session } }, 'cmVzdW1lLTAwMDAwMDAwMDAw')
@@ -39,14 +46,15 @@ export async function sessionVectors (): Promise<Obj> {
     { name: 'truncated', description: 'A frame cut short by the end of the stream yields nothing.', hex: toHex(frame(utf8(ping)).subarray(0, 20)), maxBytes: 262144, expect: [] }
   ]
   const messages = [
-    { name: 'hello', description: 'The caller\'s hello: a notification naming the session (no record: an anonymous caller).', text: hello, method: 'session/hello', params: { session } },
+    { name: 'hello', description: 'The caller\'s hello: a notification naming the session (no record: an anonymous caller).', text: hello, method: 'session/hello', params: { session }, session },
+    ...await Promise.all(badSessions.map(async b => ({ name: b.name, description: b.description, text: await badHello(b.params, b.id), method: 'session/hello', params: b.params, session: null }))),
     { name: 'resume', description: 'The first frame on a new stream of a session being upgraded.', text: resume, method: 'session/resume', params: { session } },
     { name: 'ping', description: 'A keep-alive request, answered by the session itself.', text: ping, method: 'session/ping', id: 7 },
     { name: 'pong', description: 'The answer to a keep-alive.', text: pong, id: 7, result: 'pong' },
     { name: 'rejection', description: 'The answer to a refused request: code -32001 and the envelope error code in data.reason.', text: rejection, id: 3, error: { code: -32001, reason: 'ERR_BAD_SIGNATURE' } }
   ]
   return {
-    description: 'Session protocol vectors (protocols/session). Framing: feed `hex` to a frame reader with envelope limit `maxBytes` in chunks of any size; it must yield `expect` in order (`text`: a frame with those UTF-8 bytes; `oversize`: a skipped frame of that length; `error`: the stream is reset). Messages: each `text` is an envelope from alice to bob that verifies at `now` with expectedSigner alice; its body must carry the given method, params, id, result or error.',
+    description: 'Session protocol vectors (protocols/session). Framing: feed `hex` to a frame reader with envelope limit `maxBytes` in chunks of any size; it must yield `expect` in order (`text`: a frame with those UTF-8 bytes; `oversize`: a skipped frame of that length; `error`: the stream is reset). Messages: each `text` is an envelope from alice to bob that verifies at `now` with expectedSigner alice; its body must carry the given method, params, id, result or error. `session` (hellos only): the session id the hello names, or null when it names none of the required shape and the callee must close the session.',
     now: NOW,
     signer: alice.peerIdString,
     recipient: bob.peerIdString,
