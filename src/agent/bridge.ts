@@ -189,14 +189,13 @@ export function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord)
   const kind = body === undefined ? 'frame' : 'method' in body ? ('id' in body ? 'request' : 'notification') : 'response'
   if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
   const type = `${kind}.${e.dir}`
-  const id = session.id
-  // the session id comes from the caller's hello: a string JSON.stringify writes as JCS would (no lone surrogates) or the slow path
-  if (e.envelope === undefined || (id !== undefined && !id.isWellFormed())) {
-    desk.record(type, { ...(e.envelope === undefined ? { bytes: fromUtf8(e.bytes) } : { envelope: e.envelope as unknown as Record<string, unknown> }), peer: session.remotePeer, session: id ?? null, verified: e.verified })
+  if (e.envelope === undefined) {
+    desk.record(type, { bytes: fromUtf8(e.bytes), peer: session.remotePeer, session: session.id ?? null, verified: e.verified })
     return
   }
   // the bytes of an envelope that was signed here or passed verification are its canonical JSON
-  // (protocols/envelope): spliced in as they are, members in canonical order, nothing parsed again
+  // (protocols/envelope): spliced in as they are, members in canonical order, nothing parsed again;
+  // the peer id (base58), the session id (base64url: protocols/session §2) and `verified` need no escaping
   desk.recordCanonical(type, '{"envelope":' + fromUtf8(e.bytes) + ',"peer":' + JSON.stringify(session.remotePeer) +
-    ',"session":' + (id === undefined ? 'null' : JSON.stringify(id)) + ',"verified":' + JSON.stringify(e.verified) + '}')
+    ',"session":' + (session.id === undefined ? 'null' : JSON.stringify(session.id)) + ',"verified":' + JSON.stringify(e.verified) + '}')
 }
