@@ -190,7 +190,7 @@ export function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord)
   if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
   const type = `${kind}.${e.dir}`
   if (e.envelope === undefined) {
-    desk.record(type, { bytes: fromUtf8(e.bytes), peer: session.remotePeer, session: session.id ?? null, verified: e.verified })
+    desk.record(type, { bytes: fromUtf8(e.bytes), peer: session.remotePeer, session: session.id ?? null, ...(e.size === undefined ? {} : { size: e.size }), verified: e.verified })
     return
   }
   // the bytes of an envelope that was signed here or passed verification are its canonical JSON

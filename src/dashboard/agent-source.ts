@@ -92,7 +92,9 @@ export function messageView (e: EnvelopeRecord, n: number, maxChars = 16_384): M
   const rpcId = typeof body?.id === 'string' || typeof body?.id === 'number' ? body.id : undefined
   const envelopeId = typeof claimed?.id === 'string' ? claimed.id : `frame-${n}`
   let envelope: unknown = claimed ?? { frame: fromUtf8(e.bytes.subarray(0, 2048)) }
-  if (e.bytes.byteLength > maxChars) {
+  if (e.size !== undefined) {
+    envelope = { bytes: e.size, note: 'over the size limit: skipped unread' }
+  } else if (e.bytes.byteLength > maxChars) {
     envelope = { id: envelopeId, from: claimed?.from, to: claimed?.to, ts: claimed?.ts, bytes: e.bytes.byteLength, note: `larger than ${maxChars} bytes: not kept` }
   }
   return { dir: e.dir, ts: e.at, type, ...(method === undefined ? {} : { method }), ...(rpcId === undefined ? {} : { rpcId }), envelopeId, verified: e.verified, envelope }

@@ -126,8 +126,10 @@ export interface EnvelopeRecord {
   body?: JsonRpcMessage
   /** `true` when the envelope passed every check, else the refusal's code. */
   verified: true | string
-  /** The exact wire bytes. */
+  /** The exact wire bytes (none for a frame skipped unread: see {@link size}). */
   bytes: Uint8Array
+  /** The length of a frame over the size limit, which is skipped unread. */
+  size?: number
 }
 
 interface Pending {
@@ -348,6 +350,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         if (next.done === true) break
         const frame = next.value
         if ('oversize' in frame) {
+          if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'in', at: Date.now(), verified: EnvelopeErrorCode.OVERSIZE, bytes: new Uint8Array(0), size: frame.oversize } })
           this.#reject(EnvelopeErrorCode.OVERSIZE, undefined, `frame of ${frame.oversize} bytes`)
           continue
         }
@@ -383,7 +386,9 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     try {
       body = envelope.body ?? openSealed(envelope, this.#host.signer)
     } catch (err) {
-      this.#reject((err as EnvelopeError).code ?? 'ERR_UNSEALABLE', undefined, (err as Error).message)
+      const code = (err as EnvelopeError).code ?? 'ERR_UNSEALABLE'
+      if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'in', at: this.#lastActivity, envelope, verified: code, bytes } })
+      this.#reject(code, undefined, (err as Error).message)
       return
     }
     if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'in', at: this.#lastActivity, envelope, body, verified: true, bytes } })

@@ -206,9 +206,16 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     await session.sendRaw(stale)
 
     await session.sendRaw(utf8('{"not":"an envelope"}'))
+    await session.sendRaw(new Uint8Array(256 * 1024 + 1).fill(0x20)) // one byte over the default limit: skipped unread
 
     expect(await session.request('quote', { job: 'after the noise' })).to.deep.equal({ job: 'after the noise', price: 180, currency: 'GBP' })
-    expect(rejected).to.deep.equal(['ERR_BAD_SIGNATURE', 'ERR_REPLAYED', 'ERR_STALE', 'ERR_MALFORMED_ENVELOPE'])
+    const refusals = ['ERR_BAD_SIGNATURE', 'ERR_REPLAYED', 'ERR_STALE', 'ERR_MALFORMED_ENVELOPE', 'ERR_OVERSIZE']
+    expect(rejected).to.deep.equal(refusals)
+    // each refused frame is in the plumber's event log, with its code (the oversize one by its length)
+    const log = await plumber.exportLog()
+    const frames = log.entries.filter(e => e.type === 'frame.in' && e.data.session === server.id).map(e => e.data)
+    expect(frames.map(d => d.verified)).to.deep.equal(refusals)
+    expect(frames[4]).to.include({ bytes: '', size: 256 * 1024 + 1 })
   })
 
   it('keeps an idle session alive with session/ping', async () => {
