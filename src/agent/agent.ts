@@ -696,10 +696,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       const minPowBits = this.#options.minPowBits ?? DEFAULT_POW_BITS
       const bytes = utf8(canonicalize(record))
       const offered = await validateHandleRecord(bytes, { key: handleKey(claimed), minPowBits })
-      if (offered.peer !== remotePeer) return anon
-      let current = await this.resolve(claimed)
-      // a caller whose cached record names another key may have rotated: ask the DHT again
-      if (current.peer !== remotePeer) current = await this.resolve(claimed, { fresh: true })
+      if (offered.peer !== remotePeer || this.#resolver === undefined) return anon
+      // a caller whose cached record names another key may have rotated: confirm asks the DHT again (rate-limited)
+      const current = await this.#resolver.confirm(claimed, remotePeer)
       if (current.peer !== remotePeer) {
         log('%s claims @%s, which the DHT gives to %s', remotePeer, claimed, current.peer)
         return anon

@@ -12,6 +12,8 @@ import { BoundedCache } from '../util/bounded-cache.js'
 
 const log = logger('parley:resolver')
 
+/** How often one peer's claim to one handle may send {@link HandleResolver.confirm} back to the DHT. */
+export const RECHECK_MS = 60_000
 
 export interface ResolverOptions {
   minPowBits: number
@@ -25,11 +27,30 @@ export class HandleResolver {
   readonly #dht: KadDHT
   readonly #options: ResolverOptions
   readonly #cache: BoundedCache<string, HandleRecord>
+  /** `handle/peer` → when a claim of that peer to that handle last sent us to the DHT. */
+  readonly #rechecked = new BoundedCache<string, number>(4096)
 
   constructor (dht: KadDHT, options: ResolverOptions) {
     this.#dht = dht
     this.#options = options
     this.#cache = new BoundedCache(options.cacheSize ?? 1024)
+  }
+
+  /**
+   * The current record of `@handle`, for checking a claim by `peer`: when
+   * the cached record names another peer, `peer` may hold the handle's new
+   * key (a rotation), so the DHT is asked again, but at most once per
+   * {@link RECHECK_MS} for each handle and peer: a peer that repeats a claim
+   * the DHT refuted costs one lookup, not one per session.
+   */
+  async confirm (input: string, peer: string): Promise<HandleRecord> {
+    const current = await this.resolve(input)
+    if (current.peer === peer) return current
+    const key = `${current.handle}/${peer}`
+    const last = this.#rechecked.get(key)
+    if (last !== undefined && Date.now() - last < RECHECK_MS) return current
+    this.#rechecked.set(key, Date.now())
+    return this.resolve(input, { fresh: true })
   }
 
   /** The current record of `@handle` (cached until it expires, unless `fresh`). */

@@ -142,16 +142,29 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     const forged = await createHandleRecord(mallory.identity, { handle: 'alice', seq: Date.now(), powBits: BITS })
     const relayAddr = (await mallory.resolve('@rapidplumb')).relays[0] ?? ''
     const connection = await mallory.libp2p.dial(multiaddr(`${relayAddr}/p2p-circuit/p2p/${plumber.peerId}`))
-    const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
-    const session = new Session({
-      signer: mallory.identity,
-      handle: 'alice',
-      record: () => JSON.parse(fromUtf8(forged.bytes)) as JsonValue,
-      handlers: new Map(),
-      verifyHello: async (peer) => ({ peer, kind: 'anon' })
-    }, stream, plumber.peerId, 'outbound')
-    await session.ready
-    expect(await session.request('whoami')).to.deep.equal({ peer: mallory.peerId, kind: 'anon' })
+    // the plumber's DHT lookups, counted: a refuted claim sends it to the DHT once, not once per session
+    const dht = plumber.libp2p.services.dht
+    const get = dht.get.bind(dht)
+    let lookups = 0
+    dht.get = (...args) => { lookups++; return get(...args) }
+    try {
+      for (let i = 0; i < 3; i++) {
+        const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
+        const session = new Session({
+          signer: mallory.identity,
+          handle: 'alice',
+          record: () => JSON.parse(fromUtf8(forged.bytes)) as JsonValue,
+          handlers: new Map(),
+          verifyHello: async (peer) => ({ peer, kind: 'anon' })
+        }, stream, plumber.peerId, 'outbound')
+        await session.ready
+        expect(await session.request('whoami')).to.deep.equal({ peer: mallory.peerId, kind: 'anon' })
+        await session.close()
+      }
+    } finally {
+      dht.get = get
+    }
+    expect(lookups).to.be.at.most(2) // the first claim: a lookup if @alice was not cached, and the recheck
   })
 
   it('closes a session whose hello names no well-formed session id, before announcing it', async () => {
