@@ -15,18 +15,10 @@ import type { HandleRecord } from '../handles/record.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 import { DHT_RECORD_PREFIX } from './constants.js'
+import type { HandleView } from '../dashboard/types.js'
 
-/** One stored record, as checked now. */
-export interface StoredHandle {
-  handle: string
-  peer: string
-  kind: 'agent' | 'human'
-  expires: number
-  seq: number
-  verified: boolean
-  /** The error code when `verified` is false. */
-  reason?: string
-}
+/** One stored record, as checked now: what the dashboard's handle directory shows. */
+export type StoredHandle = HandleView
 
 export interface HandleStoreOptions {
   minPowBits?: number
