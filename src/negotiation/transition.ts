@@ -16,7 +16,7 @@
  * console.log(t.type, t.by, transitionHash(t))
  * ```
  */
-import { sha256 } from '../crypto/hash.js'
+import { sha256Base64url } from '../crypto/hash.js'
 import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import type { JsonObject } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
@@ -241,7 +241,7 @@ function deepFreeze<T> (value: T): T {
 }
 
 function hash (value: unknown): string {
-  return toBase64url(sha256(utf8(canonicalize(value))))
+  return sha256Base64url(utf8(canonicalize(value)))
 }
 
 /**

@@ -4,7 +4,7 @@
  * the canonical JSON of the object without `sig`), SHA-256 names of byte
  * strings, and the small syntax checks of their members.
  */
-import { sha256 } from '../crypto/hash.js'
+import { sha256Base64url } from '../crypto/hash.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
 import { verifySignature } from '../crypto/signature.js'
@@ -24,9 +24,7 @@ export interface StoreSigner {
 export const MAX_INTEGER = Number.MAX_SAFE_INTEGER
 
 /** Unpadded base64url of SHA-256 of `bytes`: how the stores name a byte string. */
-export function sha256Base64url (bytes: Uint8Array): string {
-  return toBase64url(sha256(bytes))
-}
+export { sha256Base64url }
 
 /** The bytes an object's signature covers: `UTF-8(context ‖ JCS(object without sig))`. */
 export function signingInput (context: string, unsigned: object): Uint8Array {
