@@ -9,7 +9,7 @@ import { createAgent, Session, SESSION_PROTOCOL, RpcError } from '../../src/agen
 import { Agent } from '../../src/agent/index.js'
 import type { AgentOptions } from '../../src/agent/index.js'
 import { loadIdentity } from '../../src/identity/index.js'
-import { signEnvelope } from '../../src/envelope/index.js'
+import { signEnvelope, signSealedEnvelope } from '../../src/envelope/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createHandleRecord } from '../../src/handles/record.js'
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js'
@@ -220,15 +220,19 @@ describe('agents on a relay: handles, sessions, kinds', function () {
 
     await session.sendRaw(utf8('{"not":"an envelope"}'))
     await session.sendRaw(new Uint8Array(256 * 1024 + 1).fill(0x20)) // one byte over the default limit: skipped unread
+    // signed by alice and addressed to the plumber, but sealed to alice's own key: it verifies and cannot be opened
+    const { bytes: misSealed } = await signSealedEnvelope(alice.identity, { handle: 'alice', to, body: { jsonrpc: '2.0', method: 'message', params: { text: 'for someone else' } }, recipientKey: alice.identity.x25519PublicKey })
+    await session.sendRaw(misSealed)
 
     expect(await session.request('quote', { job: 'after the noise' })).to.deep.equal({ job: 'after the noise', price: 180, currency: 'GBP' })
-    const refusals = ['ERR_BAD_SIGNATURE', 'ERR_REPLAYED', 'ERR_STALE', 'ERR_MALFORMED_ENVELOPE', 'ERR_OVERSIZE']
+    const refusals = ['ERR_BAD_SIGNATURE', 'ERR_REPLAYED', 'ERR_STALE', 'ERR_MALFORMED_ENVELOPE', 'ERR_OVERSIZE', 'ERR_UNSEALABLE']
     expect(rejected).to.deep.equal(refusals)
-    // each refused frame is in the plumber's event log, with its code (the oversize one by its length)
+    // each refused frame is in the plumber's event log, with its code (the oversize one by its length, the sealed one as the signed envelope it is)
     const log = await plumber.exportLog()
     const frames = log.entries.filter(e => e.type === 'frame.in' && e.data.session === server.id).map(e => e.data)
     expect(frames.map(d => d.verified)).to.deep.equal(refusals)
     expect(frames[4]).to.include({ bytes: '', size: 256 * 1024 + 1 })
+    expect(frames[5]?.envelope).to.deep.equal(JSON.parse(fromUtf8(misSealed)))
   })
 
   it('keeps an idle session alive with session/ping', async () => {
