@@ -36,6 +36,8 @@ const log = logger('parley:agent:bridge')
 
 /** JSON-RPC error code of a request the node's policy refuses outright. */
 export const POLICY_REFUSED = -32003
+/** The stable code in `data.code` of a {@link POLICY_REFUSED} error. */
+export const POLICY_REFUSED_CODE = 'ERR_POLICY_REFUSED'
 
 /** What the bridge needs of the agent it serves. */
 export interface BridgeHost {
@@ -68,7 +70,7 @@ export class HumanBridge {
     const verdict = desk.gate(context.caller, classed, amount)
     if (verdict.decision === 'allow') return handler(params, context)
     desk.record('policy.verdict', { method, peer: context.caller.peer, decision: verdict.decision, reason: verdict.reason, request: context.envelope.id })
-    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
+    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`, { code: POLICY_REFUSED_CODE, reason: verdict.reason })
     if (verdict.decision === 'queue' && method === METHODS.message) return handler(params, context)
     const who = context.caller.handle === undefined ? context.caller.peer : `@${context.caller.handle}`
     const approval = await desk.approvals.request({
@@ -97,7 +99,7 @@ export class HumanBridge {
     const verdict = desk.gate(subjectCaller, method, amount)
     if (verdict.decision === 'allow' || verdict.decision === 'queue') return undefined
     desk.record('policy.verdict', { method, negotiation: n.id, seq: t.seq, direction: kind === 'transition' ? 'out' : 'in', decision: verdict.decision, reason: verdict.reason })
-    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`)
+    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`, { code: POLICY_REFUSED_CODE, reason: verdict.reason })
     const who = other.handle === undefined ? other.peer : `@${other.handle}`
     const summary = kind === 'transition'
       ? `${t.type} ${n.subject} with ${who}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`

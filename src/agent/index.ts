@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { createAgent, Agent } from './agent.js'
-export { HumanBridge, POLICY_REFUSED } from './bridge.js'
+export { HumanBridge, POLICY_REFUSED, POLICY_REFUSED_CODE } from './bridge.js'
 export type { BridgeHost } from './bridge.js'
 export { Desk, LOG_BATCH_MS } from './desk.js'
 export type { InboxMessage, HeldRequest, DeskEvents, DeskOptions } from './desk.js'

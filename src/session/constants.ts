@@ -1,7 +1,7 @@
 /** The session stream protocol id. */
 export const SESSION_PROTOCOL = '/parley/session/1.0.0'
 
-/** JSON-RPC error code for an envelope the receiver refused; `data.reason` holds the envelope error code. */
+/** JSON-RPC error code for an envelope the receiver refused; `data.code` holds the envelope error code. */
 export const ENVELOPE_REJECTED = -32001
 /** Standard JSON-RPC codes. */
 export const METHOD_NOT_FOUND = -32601

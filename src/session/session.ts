@@ -463,7 +463,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     log('refused a frame from %s: %s %s', this.remotePeer, code, message)
     this.safeDispatchEvent('rejected', { detail: code })
     if (id === undefined || this.#remote === undefined) return
-    void this.#send({ jsonrpc: '2.0', id, error: { code: ENVELOPE_REJECTED, message: `envelope rejected: ${message}`, data: { reason: code } } }).catch(() => {})
+    void this.#send({ jsonrpc: '2.0', id, error: { code: ENVELOPE_REJECTED, message: `envelope rejected: ${message}`, data: { code } } }).catch(() => {})
   }
 
   #abort (err: Error): void {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { startRelayProcess, PARLEY_BIN } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
-import { createAgent, RpcError } from '../../src/agent/index.js'
+import { createAgent, RpcError, POLICY_REFUSED } from '../../src/agent/index.js'
 import type { Agent, AgentOptions } from '../../src/agent/index.js'
 import { propose } from '../../src/negotiation/actions.js'
 import { signTransition, termsHash } from '../../src/negotiation/transition.js'
@@ -73,6 +73,23 @@ describe('the human bridge: messages, trust, approvals, negotiation over the wir
     await Promise.allSettled(agents.map(async a => a.close()))
     await relay?.stop('SIGKILL')
     await rm(dir, { recursive: true, force: true })
+  })
+
+  it('refuses a method the policy forbids with -32003 and data.code ERR_POLICY_REFUSED, and never runs its handler', async () => {
+    const guarded = await agent({ handle: 'guarded-h', policy: { classes: { 'shell/exec': 'forbidden' } } })
+    let ran = 0
+    guarded.handle('shell/exec', () => { ran++; return 'done' })
+    const session = await bob.connect('@guarded-h')
+    try {
+      await session.request('shell/exec', { command: 'rm -rf /' })
+      expect.fail('a forbidden method answered')
+    } catch (err) {
+      expect(err).to.be.instanceOf(RpcError)
+      expect(err).to.have.property('code', POLICY_REFUSED)
+      expect((err as RpcError).data).to.deep.include({ code: 'ERR_POLICY_REFUSED' })
+    }
+    expect(ran).to.equal(0)
+    await session.close()
   })
 
   it('holds a stranger\'s message for the human; approving delivers it and the reply goes back', async () => {

@@ -33,7 +33,7 @@ export async function sessionVectors (): Promise<Obj> {
   const ping = await env({ jsonrpc: '2.0', id: 7, method: 'session/ping' }, 'cGluZy0wMDAwMDAwMDAwMDAw')
   const pong = await env({ jsonrpc: '2.0', id: 7, result: 'pong' }, 'cG9uZy0wMDAwMDAwMDAwMDAw')
   const resume = await env({ jsonrpc: '2.0', method: 'session/resume', params: { session } }, 'cmVzdW1lLTAwMDAwMDAwMDAw')
-  const rejection = await env({ jsonrpc: '2.0', id: 3, error: { code: -32001, message: 'envelope rejected: signature does not verify', data: { reason: 'ERR_BAD_SIGNATURE' } } }, 'cmVqZWN0LTAwMDAwMDAwMDAw')
+  const rejection = await env({ jsonrpc: '2.0', id: 3, error: { code: -32001, message: 'envelope rejected: signature does not verify', data: { code: 'ERR_BAD_SIGNATURE' } } }, 'cmVqZWN0LTAwMDAwMDAwMDAw')
 
   const big = 'x'.repeat(300)
   const maxBytes = 256
@@ -51,7 +51,7 @@ export async function sessionVectors (): Promise<Obj> {
     { name: 'resume', description: 'The first frame on a new stream of a session being upgraded.', text: resume, method: 'session/resume', params: { session } },
     { name: 'ping', description: 'A keep-alive request, answered by the session itself.', text: ping, method: 'session/ping', id: 7 },
     { name: 'pong', description: 'The answer to a keep-alive.', text: pong, id: 7, result: 'pong' },
-    { name: 'rejection', description: 'The answer to a refused request: code -32001 and the envelope error code in data.reason.', text: rejection, id: 3, error: { code: -32001, reason: 'ERR_BAD_SIGNATURE' } }
+    { name: 'rejection', description: 'The answer to a refused request: code -32001 and the envelope error code in data.code.', text: rejection, id: 3, error: { code: -32001, data: { code: 'ERR_BAD_SIGNATURE' } } }
   ]
   return {
     description: 'Session protocol vectors (protocols/session). Framing: feed `hex` to a frame reader with envelope limit `maxBytes` in chunks of any size; it must yield `expect` in order (`text`: a frame with those UTF-8 bytes; `oversize`: a skipped frame of that length; `error`: the stream is reset). Messages: each `text` is an envelope from alice to bob that verifies at `now` with expectedSigner alice; its body must carry the given method, params, id, result or error. `session` (hellos only): the session id the hello names, or null when it names none of the required shape and the callee must close the session.',
