@@ -14,7 +14,10 @@
  *   their hashes), the latest offer's terms, and the agreement once
  *   confirmed;
  * - **approvals**: the desk's approvals store, pending first, with
- *   `decide` answering them through `agent.approve` / `agent.reject`.
+ *   `decide` answering them through `agent.approve` / `agent.reject`;
+ * - **inbox** and **contacts**: the latest messages delivered to the
+ *   human (`agent.inbox()`, then each `message` event), and the trust
+ *   store's contacts with their levels.
  *
  * @example
  * ```ts
@@ -33,9 +36,11 @@ import type { Negotiation } from '../negotiation/machine.js'
 import type { Transition } from '../negotiation/transition.js'
 import { ApprovalError, ApprovalErrorCode } from '../store/errors.js'
 import type { PendingApproval } from '../store/approvals.js'
+import type { TrustEntry } from '../store/trust.js'
+import type { InboxMessage } from '../agent/desk.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import { MeshBuilder, RelayKinds, presenceCounts } from './mesh.js'
-import type { ApprovalView, DashboardSource, DashboardState, MessageView, NegotiationView, SessionView, Transport } from './types.js'
+import type { ApprovalView, ContactView, DashboardSource, DashboardState, InboxView, MessageView, NegotiationView, SessionView, Transport } from './types.js'
 
 export interface AgentSourceOptions {
   /** Envelopes kept per session, the latest (default 100). */
@@ -48,6 +53,8 @@ export interface AgentSourceOptions {
   maxNegotiations?: number
   /** Decided approvals shown besides the pending ones, the latest (default 50). */
   maxDecidedApprovals?: number
+  /** Inbox messages shown, the latest (default 50). */
+  maxInbox?: number
 }
 
 /** A {@link DashboardSource} that can be detached from its agent. */
@@ -131,6 +138,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
   const maxChars = options.maxEnvelopeChars ?? 16_384
   const maxNegotiations = options.maxNegotiations ?? 100
   const maxDecided = options.maxDecidedApprovals ?? 50
+  const maxInbox = options.maxInbox ?? 50
   const changes = new TypedEventEmitter<{ change: CustomEvent }>()
   const changed = (): void => { changes.safeDispatchEvent('change') }
   const sessions = new Map<Session, Tracked>()
@@ -188,8 +196,18 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
   negotiations.addEventListener('transition', changed, always)
   negotiations.addEventListener('confirmed', changed, always)
   for (const type of ['pending', 'decided', 'used'] as const) store.addEventListener(type, onApprovals, always)
-  agent.addEventListener('message', changed, always)
   agent.addEventListener('outcome', changed, always)
+
+  // --- the human's inbox (newest first: what arrives, then what was there) and contacts
+  let inbox: InboxView[] = []
+  const addInbox = (messages: InboxMessage[]): void => {
+    const known = new Set(inbox.map(m => m.id))
+    inbox = [...inbox, ...messages.filter(m => !known.has(m.id)).map(inboxView)].sort((a, b) => b.at - a.at).slice(0, maxInbox)
+    changed()
+  }
+  agent.addEventListener('message', (e) => { addInbox([e.detail]) }, always)
+  agent.inbox().then(addInbox, () => {})
+  agent.desk.trust.addEventListener('change', changed, always)
 
   // --- the node (its libp2p and presence are new after a restart, e.g. rotateKey)
   let libp2p: Libp2p | undefined
@@ -327,6 +345,8 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
       sessions: sessionList,
       negotiations: negotiationList,
       approvals: approvalList,
+      inbox,
+      contacts: agent.desk.trust.list().map(contactView).sort((a, b) => b.level - a.level || (a.handle ?? a.peer).localeCompare(b.handle ?? b.peer)),
       metrics: {
         connections: connections.filter(c => c.status === 'open').length,
         peers: peers.length,
@@ -367,5 +387,30 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
       libp2p = undefined
       relays = undefined
     }
+  }
+}
+
+function inboxView (m: InboxMessage): InboxView {
+  return {
+    id: m.id,
+    at: m.at,
+    peer: m.from.peer,
+    ...(m.from.handle === undefined ? {} : { handle: m.from.handle }),
+    kind: m.from.kind,
+    text: m.text,
+    ...(m.urgency === undefined ? {} : { urgency: m.urgency }),
+    ...(m.conversation === undefined ? {} : { conversation: m.conversation }),
+    ...(m.approval === undefined ? {} : { approval: m.approval })
+  }
+}
+
+function contactView (e: TrustEntry): ContactView {
+  return {
+    peer: e.peer,
+    ...(e.handle === undefined ? {} : { handle: e.handle }),
+    level: e.level,
+    ...(e.limits === undefined ? {} : { limits: { ...e.limits } }),
+    updated: e.updated,
+    ...(e.note === undefined ? {} : { note: e.note })
   }
 }

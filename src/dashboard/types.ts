@@ -31,6 +31,10 @@ export interface DashboardState {
   sessions: SessionView[]
   negotiations: NegotiationView[]
   approvals: ApprovalView[]
+  /** Messages delivered to the node's human, newest first (agents only). */
+  inbox?: InboxView[]
+  /** The peers the node's trust store knows, and the level its human gave each (agents only). */
+  contacts?: ContactView[]
   relay?: RelayView
   /** Numbers to plot over time (the page keeps the history): name → current value. */
   metrics: Record<string, number>
@@ -151,6 +155,34 @@ export interface ApprovalView {
   amount?: { value: number, currency: string }
   /** `pending`, or what became of it (`approved`, `rejected`, `expired`, …). */
   status: string
+}
+
+/** A `message` delivered to the human (protocols/methods §3). */
+export interface InboxView {
+  /** The id of the envelope that carried it. */
+  id: string
+  at: number
+  peer: string
+  /** Set only when verified (the sender's session stamped it). */
+  handle?: string
+  kind: 'agent' | 'human' | 'anon'
+  text: string
+  urgency?: 'low' | 'normal' | 'high'
+  conversation?: string
+  /** Set when it was held for the human first (a stranger's), by that approval. */
+  approval?: string
+}
+
+/** A contact in the trust store: 0 unknown, 1 known, 2 trusted (protocols/approval). */
+export interface ContactView {
+  peer: string
+  /** As last remembered (informative: the peer id is the key). */
+  handle?: string
+  level: 0 | 1 | 2
+  limits?: { maxAmount?: number, currency?: string, methods?: string[] }
+  /** When a human last set the level; 0 if never. */
+  updated: number
+  note?: string
 }
 
 /** What a relay relays. */

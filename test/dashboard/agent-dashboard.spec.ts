@@ -187,6 +187,20 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
     })
   })
 
+  it('shows the human\'s inbox and contacts: a message from a known contact arrives live, with its verified sender', async () => {
+    await plumber.setTrust('@sparky', 1, { note: 'the electrician next door' })
+    await page.waitForSelector(`#contacts tr[data-contact="${sparky.peerId}"][data-level="1"]`)
+    const text = `Can you take the 3pm job? ${Date.now()}`
+    const result = await sparky.send('@rapidplumb', text) as { status: string }
+    expect(result.status, 'a known contact\'s message goes to the inbox').to.equal('queued')
+    const item = page.locator('#inbox .item.inbox', { hasText: text })
+    await item.waitFor()
+    expect(await item.textContent()).to.include('@sparky')
+    const s = await state()
+    expect(s.inbox?.[0]).to.deep.include({ peer: sparky.peerId, handle: 'sparky', kind: 'agent', text })
+    expect(s.contacts?.find(c => c.peer === sparky.peerId)).to.deep.include({ level: 1, note: 'the electrician next door' })
+  })
+
   it('approving in the page lets the waiting negotiation finish at both agents', async () => {
     // @rapidplumb offers; @alice (who trusts it up to 200 GBP) accepts; @rapidplumb's policy holds her accept for its human
     const offered = nextMove(alice)

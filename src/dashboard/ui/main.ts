@@ -17,7 +17,7 @@ import { Graph } from './graph.js'
 import type { GraphLinkInput, GraphNodeInput } from './graph.js'
 import { h, kindBadge, shortPeer, time } from './dom.js'
 import { setupInspector } from './inspector.js'
-import { renderApprovals, renderHandles, renderMetrics, renderNegotiations, renderPeer, renderRelay, renderSessions } from './panels.js'
+import { renderApprovals, renderContacts, renderHandles, renderInbox, renderMetrics, renderNegotiations, renderPeer, renderRelay, renderSessions } from './panels.js'
 import type { PanelContext } from './panels.js'
 
 interface Timings {
@@ -109,6 +109,8 @@ function renderPanels (state: DashboardState): void {
   renderSessions(state.sessions, ctx, state.node.role)
   renderNegotiations(state.negotiations, ctx)
   renderApprovals(state.approvals, ctx)
+  renderInbox(state.inbox)
+  renderContacts(state.contacts)
   renderRelay(state.relay, state.node.role)
   renderPeer(state, selected)
 }

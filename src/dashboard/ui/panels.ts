@@ -3,7 +3,7 @@
  * when that slice changed, so that open items, typed replies and scroll
  * positions survive the live updates.
  */
-import type { ApprovalView, DashboardState, HandleView, NegotiationView, PeerView, RelayView, SessionView, MessageView, LinkView } from '../types.js'
+import type { ApprovalView, ContactView, DashboardState, HandleView, InboxView, NegotiationView, PeerView, RelayView, SessionView, MessageView, LinkView } from '../types.js'
 import { bytes, empty, h, kindBadge, relative, renderIf, s, shortPeer, time, verifiedBadge } from './dom.js'
 import { inspect } from './inspector.js'
 
@@ -180,6 +180,48 @@ export function renderApprovals (approvals: ApprovalView[], ctx: PanelContext): 
             : null,
           outcomes.has(a.id) ? h('div', { class: 'outcome muted', 'data-outcome': a.id }, outcomes.get(a.id)) : null)
       }))
+  ])
+}
+
+// ---------------------------------------------------------------------------
+// the human's inbox and contacts (agents only: the cards go on a relay)
+
+function hideUnless (cardId: string, shown: boolean): void {
+  const card = document.getElementById(cardId)
+  if (card !== null) card.hidden = !shown
+}
+
+export function renderInbox (inbox: InboxView[] | undefined): void {
+  hideUnless('inbox-card', inbox !== undefined)
+  if (inbox === undefined) return
+  count('inbox-count', `${inbox.length}`)
+  renderIf(byId('inbox'), JSON.stringify(inbox), () => [
+    inbox.length === 0
+      ? empty('No messages for the human.')
+      : h('div', {}, ...inbox.map(m => h('div', { class: 'item inbox', 'data-message': m.id },
+        h('div', {}, who(m.peer, m.handle), ' ', kindBadge(m.kind), m.urgency === 'high' ? h('span', { class: 'badge warn' }, 'urgent') : null,
+          m.approval !== undefined ? h('span', { class: 'muted', title: `held for approval ${m.approval} first` }, ' held, then approved') : null),
+        h('div', { class: 'text' }, m.text),
+        h('div', { class: 'muted' }, relative(m.at)))))
+  ])
+}
+
+const LEVELS = ['unknown', 'known', 'trusted'] as const
+
+export function renderContacts (contacts: ContactView[] | undefined): void {
+  hideUnless('contacts-card', contacts !== undefined)
+  if (contacts === undefined) return
+  count('contacts-count', `${contacts.filter(c => c.level > 0).length} known or trusted`)
+  renderIf(byId('contacts'), JSON.stringify(contacts), () => [
+    contacts.length === 0
+      ? empty('No contacts yet.')
+      : h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'contact'), h('th', {}, 'trust'), h('th', {}, 'limits'), h('th', {}, 'set'))),
+        h('tbody', {}, ...contacts.map(c => h('tr', { 'data-contact': c.peer, 'data-level': c.level },
+          h('td', {}, who(c.peer, c.handle)),
+          h('td', {}, h('span', { class: `badge ${c.level === 2 ? 'ok' : c.level === 1 ? 'warn' : ''}`, title: c.note ?? '' }, LEVELS[c.level])),
+          h('td', { class: 'mono' }, c.limits?.maxAmount !== undefined ? `≤ ${c.limits.maxAmount} ${c.limits.currency ?? ''}` : ''),
+          h('td', {}, c.updated === 0 ? h('span', { class: 'muted' }, 'never') : relative(c.updated))))))
   ])
 }
 
