@@ -199,6 +199,11 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
     const s = await state()
     expect(s.inbox?.[0]).to.deep.include({ peer: sparky.peerId, handle: 'sparky', kind: 'agent', text })
     expect(s.contacts?.find(c => c.peer === sparky.peerId)).to.deep.include({ level: 1, note: 'the electrician next door' })
+    // the human raises the level in the page (the control route, with the page's token)
+    await page.locator(`#contacts tr[data-contact="${sparky.peerId}"] select[data-action="trust"]`).selectOption('2')
+    await page.waitForSelector(`#contacts tr[data-contact="${sparky.peerId}"][data-level="2"]`)
+    expect(plumber.desk.trust.get(sparky.peerId).level).to.equal(2)
+    expect(await page.locator(`[data-outcome="${sparky.peerId}"]`).textContent()).to.include('trusted')
   })
 
   it('approving in the page lets the waiting negotiation finish at both agents', async () => {

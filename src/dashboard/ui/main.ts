@@ -110,7 +110,7 @@ function renderPanels (state: DashboardState): void {
   renderNegotiations(state.negotiations, ctx)
   renderApprovals(state.approvals, ctx)
   renderInbox(state.inbox)
-  renderContacts(state.contacts)
+  renderContacts(state.contacts, ctx)
   renderRelay(state.relay, state.node.role)
   renderPeer(state, selected)
 }

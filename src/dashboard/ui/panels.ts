@@ -207,21 +207,47 @@ export function renderInbox (inbox: InboxView[] | undefined): void {
 }
 
 const LEVELS = ['unknown', 'known', 'trusted'] as const
+const trustOutcomes = new Map<string, string>()
 
-export function renderContacts (contacts: ContactView[] | undefined): void {
+/** The human sets a contact's level: the agent's control route (`POST api/trust`), with the page's token. */
+async function setLevel (ctx: PanelContext, c: ContactView, level: number): Promise<void> {
+  trustOutcomes.set(c.peer, 'sending…')
+  ctx.refresh()
+  try {
+    const res = await fetch('api/trust', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.token ?? ''}` },
+      body: JSON.stringify({ who: c.peer, level })
+    })
+    const body = await res.json().catch(() => ({})) as { error?: { code?: string, message?: string } }
+    trustOutcomes.set(c.peer, res.ok ? `set to ${LEVELS[level] ?? level} ✓` : `failed (${res.status}): ${body.error?.code ?? ''} ${body.error?.message ?? res.statusText}`)
+  } catch (err) {
+    trustOutcomes.set(c.peer, `failed: ${(err as Error).message}`)
+  }
+  ctx.refresh()
+}
+
+export function renderContacts (contacts: ContactView[] | undefined, ctx: PanelContext): void {
   hideUnless('contacts-card', contacts !== undefined)
   if (contacts === undefined) return
   count('contacts-count', `${contacts.filter(c => c.level > 0).length} known or trusted`)
-  renderIf(byId('contacts'), JSON.stringify(contacts), () => [
+  const can = ctx.token !== undefined
+  renderIf(byId('contacts'), JSON.stringify([contacts, [...trustOutcomes], can]), () => [
     contacts.length === 0
       ? empty('No contacts yet.')
       : h('table', {},
-        h('thead', {}, h('tr', {}, h('th', {}, 'contact'), h('th', {}, 'trust'), h('th', {}, 'limits'), h('th', {}, 'set'))),
-        h('tbody', {}, ...contacts.map(c => h('tr', { 'data-contact': c.peer, 'data-level': c.level },
-          h('td', {}, who(c.peer, c.handle)),
-          h('td', {}, h('span', { class: `badge ${c.level === 2 ? 'ok' : c.level === 1 ? 'warn' : ''}`, title: c.note ?? '' }, LEVELS[c.level])),
-          h('td', { class: 'mono' }, c.limits?.maxAmount !== undefined ? `≤ ${c.limits.maxAmount} ${c.limits.currency ?? ''}` : ''),
-          h('td', {}, c.updated === 0 ? h('span', { class: 'muted' }, 'never') : relative(c.updated))))))
+        h('thead', {}, h('tr', {}, h('th', {}, 'contact'), h('th', {}, 'trust'), h('th', {}, 'limits'), h('th', {}, 'set'), h('th', {}, 'change'))),
+        h('tbody', {}, ...contacts.map(c => {
+          const onchange = (e: Event): void => { void setLevel(ctx, c, Number((e.target as HTMLSelectElement).value)) }
+          const select = h('select', { class: 'btn', 'data-action': 'trust', 'aria-label': 'trust level', disabled: !can, title: can ? 'only the human raises trust' : 'open the URL the node printed (with #token=…) to act', onchange },
+            ...LEVELS.map((name, level) => h('option', { value: level, selected: level === c.level }, name)))
+          return h('tr', { 'data-contact': c.peer, 'data-level': c.level },
+            h('td', {}, who(c.peer, c.handle)),
+            h('td', {}, h('span', { class: `badge ${c.level === 2 ? 'ok' : c.level === 1 ? 'warn' : ''}`, title: c.note ?? '' }, LEVELS[c.level])),
+            h('td', { class: 'mono' }, c.limits?.maxAmount !== undefined ? `≤ ${c.limits.maxAmount} ${c.limits.currency ?? ''}` : ''),
+            h('td', {}, c.updated === 0 ? h('span', { class: 'muted' }, 'never') : relative(c.updated)),
+            h('td', {}, select, trustOutcomes.has(c.peer) ? h('div', { class: 'outcome muted', 'data-outcome': c.peer }, trustOutcomes.get(c.peer)) : null))
+        })))
   ])
 }
 
