@@ -100,6 +100,9 @@ describe('dev dashboard in headless Chromium', function () {
         await page.waitForSelector(`#handles tr[data-handle="${handle}"][data-verified="true"]`)
       }
       expect(await page.locator('#auth').textContent()).to.equal('actions enabled')
+      // a relay has no human: no inbox or contacts cards
+      expect(await page.locator('#inbox-card').isHidden()).to.equal(true)
+      expect(await page.locator('#contacts-card').isHidden()).to.equal(true)
     })
 
     it('updates live when a session opens: the agents\' WebRTC link appears without a reload', async () => {
