@@ -11,8 +11,7 @@
  * installs it.
  */
 import { expect } from 'chai'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { createLibp2p } from 'libp2p'
@@ -41,7 +40,7 @@ import type { HttpEndpoint } from '../../src/node/http.js'
 import type { DashboardState } from '../../src/dashboard/types.js'
 import type { Session } from '../../src/session/session.js'
 import { nextMove, settled } from '../../src/demo/scenario.js'
-import { CHROMIUM, RESULTS, expectForgeriesRefused, hasLink, haveChromium, launch, timings, waitFor } from './browser.js'
+import { RESULTS, browserDir, expectForgeriesRefused, hasLink, launch, timings, waitFor } from './browser.js'
 
 const TOKEN = 'agent-dashboard-token-0123456789'
 const GBP = (value: number): { value: number, currency: string } => ({ value, currency: 'GBP' })
@@ -64,12 +63,7 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
   const state = async (): Promise<DashboardState> => (await fetch(`${http?.url ?? ''}/api/state`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Promise<DashboardState>
 
   before(async function () {
-    if (!haveChromium()) {
-      console.log(`      (skipped: ${CHROMIUM} is not installed; .ci/run installs Debian's chromium)`)
-      this.skip()
-    }
-    dir = await mkdtemp(join(tmpdir(), 'parley-agent-dashboard-'))
-    await mkdir(RESULTS, { recursive: true })
+    dir = await browserDir(this, 'parley-agent-dashboard-')
     const [ctx, r] = await Promise.all([launch(dir), startRelayProcess({ dataDir: join(dir, 'relay') })])
     context = ctx
     relay = r

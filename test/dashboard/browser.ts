@@ -4,6 +4,8 @@
  * page's data attributes, and the forged-presence check both dashboards pass.
  */
 import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { BrowserContext, Page } from 'playwright-core'
@@ -21,6 +23,20 @@ export const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-
 /** True when Chromium is installed (`.ci/run` installs it); the browser tests skip otherwise. */
 export function haveChromium (): boolean {
   return existsSync(CHROMIUM)
+}
+
+/**
+ * For a browser suite's `before`: skips the suite, saying why, when Chromium
+ * is missing; otherwise makes the screenshots folder and returns a fresh
+ * temporary folder (for the browser profile and the suite's data).
+ */
+export async function browserDir (suite: Mocha.Context, prefix: string): Promise<string> {
+  if (!haveChromium()) {
+    console.log(`      (skipped: ${CHROMIUM} is not installed; .ci/run installs Debian's chromium)`)
+    suite.skip()
+  }
+  await mkdir(RESULTS, { recursive: true })
+  return mkdtemp(join(tmpdir(), prefix))
 }
 
 /** A fresh headless Chromium with its profile under `dir`. */

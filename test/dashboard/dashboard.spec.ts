@@ -8,8 +8,8 @@
  * installs it.
  */
 import { expect } from 'chai'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir, cpus } from 'node:os'
+import { rm, writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { createLibp2p } from 'libp2p'
@@ -32,7 +32,7 @@ import type { HttpEndpoint } from '../../src/node/http.js'
 import { DashboardServer } from '../../src/dashboard/server.js'
 import type { DashboardState } from '../../src/dashboard/types.js'
 import { SyntheticSource } from './synthetic.js'
-import { CHROMIUM, RESULTS, expectForgeriesRefused, hasLink, haveChromium, launch, timings, waitFor } from './browser.js'
+import { RESULTS, browserDir, expectForgeriesRefused, hasLink, launch, timings, waitFor } from './browser.js'
 
 function percentile (values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -45,12 +45,7 @@ describe('dev dashboard in headless Chromium', function () {
   let context: BrowserContext | undefined
 
   before(async function () {
-    if (!haveChromium()) {
-      console.log(`      (skipped: ${CHROMIUM} is not installed; .ci/run installs Debian's chromium)`)
-      this.skip()
-    }
-    dir = await mkdtemp(join(tmpdir(), 'parley-dashboard-'))
-    await mkdir(RESULTS, { recursive: true })
+    dir = await browserDir(this, 'parley-dashboard-')
     context = await launch(dir)
   })
 
