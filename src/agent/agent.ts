@@ -620,8 +620,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       signer: { get peerIdString () { return agent.peerId }, sign: (data) => agent.identity.sign(data) },
       self: () => this.handleName === undefined || this.#record === undefined ? { peer: this.peerId } : { peer: this.peerId, handle: this.handleName },
       session: async (party) => this.#sessionWith(party),
-      holdOutgoing: async (n, t, bytes) => this.#bridge.holdMove(n, t, bytes, 'transition'),
-      holdIncoming: async (n, t, context) => this.#bridge.holdMove(n, t, utf8(canonicalize(context.envelope)), 'envelope', context.caller),
+      // the bytes an approval binds to are built only when the policy holds the move
+      holdOutgoing: async (n, t) => this.#bridge.holdMove(n, t, () => utf8(JSON.stringify(t)), 'transition'),
+      holdIncoming: async (n, t, context) => this.#bridge.holdMove(n, t, () => utf8(canonicalize(context.envelope)), 'envelope', context.caller),
       record: (type, data) => { this.#desk?.record(type, data) },
       datastore
     }

@@ -89,7 +89,7 @@ export class HumanBridge {
   }
 
   /** The policy on a negotiation move: ours (`transition`) or theirs (`envelope`); the approval id when it must wait. */
-  async holdMove (n: Negotiation, t: Transition, bytes: Uint8Array, kind: 'transition' | 'envelope', caller?: Caller): Promise<string | undefined> {
+  async holdMove (n: Negotiation, t: Transition, bytes: () => Uint8Array, kind: 'transition' | 'envelope', caller?: Caller): Promise<string | undefined> {
     const desk = this.#host.desk
     const other = n.parties.find(p => p.peer !== this.#host.identity.peerIdString) ?? n.parties[1]
     const subjectCaller: Caller = caller ?? { peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), kind: 'agent' }
@@ -105,7 +105,7 @@ export class HumanBridge {
       ? `${t.type} ${n.subject} with ${who}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
       : `${who} wants to ${t.type} ${n.subject}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
     const approval = await desk.approvals.request({
-      subjectKind: kind, bytes, peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), method, summary, ...(amount === undefined ? {} : { amount })
+      subjectKind: kind, bytes: bytes(), peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), method, summary, ...(amount === undefined ? {} : { amount })
     })
     desk.record('approval.request', { approval: approval.id, method, negotiation: n.id, seq: t.seq })
     return approval.id

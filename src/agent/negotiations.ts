@@ -49,9 +49,9 @@ export interface NegotiationsHost {
   session: (party: Party) => Promise<Session>
   /**
    * The policy gate on our own move: undefined to send it now, or the id of
-   * an approval it waits for (held as `bytes`, the signed transition).
+   * an approval it waits for (bound to the signed transition's bytes).
    */
-  holdOutgoing: (n: Negotiation, t: Transition, bytes: Uint8Array) => Promise<string | undefined>
+  holdOutgoing: (n: Negotiation, t: Transition) => Promise<string | undefined>
   /** The gate on the other party's move: undefined to apply it now, or the approval it waits for. */
   holdIncoming: (n: Negotiation, t: Transition, context: HandlerContext) => Promise<string | undefined>
   /** Appends to the event log. */
@@ -199,8 +199,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
   /** Gate, then send (or hold) our transition `t`. */
   async #send (entry: Entry, t: Transition, opening: boolean): Promise<MoveResult> {
     const n = entry.n
-    const bytes = utf8(JSON.stringify(t))
-    const approval = opening ? undefined : await this.#host.holdOutgoing(n, t, bytes)
+    const approval = opening ? undefined : await this.#host.holdOutgoing(n, t)
     if (approval !== undefined) {
       entry.heldOutgoing = { approval, transition: t }
       await this.#save(entry)
@@ -236,7 +235,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
       return { negotiation: n.id, status: 'awaiting', state: n.state, seq: n.seq, ...(answer.held === undefined ? {} : { approval: answer.held }) }
     }
     if (!opening) await this.#applyOwn(entry, t)
-    else { this.#record(n, t, 'local'); await this.#save(entry); this.#emit(n, t, 'local') }
+    else { this.#record(n, t, 'local'); this.#emit(n, t, 'local') } // the propose was saved before it was sent: nothing changed since
     return { negotiation: n.id, status: 'sent', state: n.state, seq: n.seq }
   }
 
