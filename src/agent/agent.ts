@@ -55,10 +55,7 @@ import type { JsonValue } from '../crypto/canonical-json.js'
 import { utf8 } from '../crypto/bytes.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { SESSION_PROTOCOL } from '../session/constants.js'
-import { Session, RESUME, peekBody } from '../session/session.js'
-import { readFrames } from '../session/frames.js'
-import { HARD_FRAME_FACTOR } from '../session/constants.js'
-import { DEFAULT_MAX_BYTES } from '../envelope/constants.js'
+import { Session, RESUME, framesOf, peekBody } from '../session/session.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
 import { HandleResolver } from './resolver.js'
@@ -552,8 +549,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
    */
   #accept (stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
-    const maxBytes = this.#options.maxEnvelopeBytes ?? DEFAULT_MAX_BYTES
-    const frames = readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR)
+    const frames = framesOf(stream, this.#options.maxEnvelopeBytes)
     void (async () => {
       const first = await frames.next()
       if (first.done === true || 'oversize' in first.value) { stream.abort(new Error('no session frame')); return }

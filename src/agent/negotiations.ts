@@ -268,7 +268,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     if (entry?.heldIncoming?.approval !== approval) return
     const t = entry.heldIncoming.transition
     delete entry.heldIncoming
-    const other = t.by === entry.n.parties[0].peer ? entry.n.parties[0] : entry.n.parties[1]
+    const other = entry.n.partyOf(t.by) ?? entry.n.parties[1]
     if (approved) {
       await entry.n.apply(t, { now: Date.now() })
       this.#record(entry.n, t, 'remote')

@@ -153,7 +153,8 @@ export interface SessionStart {
   first?: Uint8Array
 }
 
-function framesOf (stream: Stream, maxBytes: number): AsyncIterator<Frame> {
+/** A session stream's frames, under the envelope limit `maxBytes` (and the hard limit on a length prefix it implies). */
+export function framesOf (stream: Stream, maxBytes: number = DEFAULT_MAX_BYTES): AsyncIterator<Frame> {
   return readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR)
 }
 
