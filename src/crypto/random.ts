@@ -5,6 +5,8 @@
  * `getRandomValues` call costs about as much as 3 µs here regardless of size,
  * which would otherwise be a tenth of an envelope's signing time.
  */
+import { toBase64url } from './bytes.js'
+
 const POOL_SIZE = 4096
 const pool = new Uint8Array(POOL_SIZE)
 let offset = POOL_SIZE
@@ -25,4 +27,9 @@ export function randomBytes (length: number): Uint8Array {
   pool.fill(0, offset, offset + length)
   offset += length
   return out
+}
+
+/** Fresh 16 random bytes as base64url: the default envelope `id` and `nonce`, session and approval ids. */
+export function randomToken (): string {
+  return toBase64url(randomBytes(16))
 }

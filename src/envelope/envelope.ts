@@ -25,7 +25,7 @@
 import { EnvelopeError, EnvelopeErrorCode as Code } from '../errors.js'
 import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
-import { randomBytes } from '../crypto/random.js'
+import { randomToken } from '../crypto/random.js'
 import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
 import { verifySignature } from '../crypto/signature.js'
 import { validateJsonRpc } from './jsonrpc.js'
@@ -136,10 +136,7 @@ function fail (code: Code, message: string): never {
   throw new EnvelopeError(code, message)
 }
 
-/** Fresh 16 random bytes as base64url: the default `id` and `nonce`. */
-export function randomToken (): string {
-  return toBase64url(randomBytes(16))
-}
+export { randomToken }
 
 /**
  * The canonical text of an envelope's members, split around where `sig`

@@ -26,10 +26,8 @@
  * checkPow(base, 16, nonce) // true
  * ```
  */
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { concat, utf8 } from '../crypto/bytes.js'
-
-const nodeCrypto = globalThis.process?.versions?.node != null ? await import('node:crypto') : undefined
+import { sha256 } from '../crypto/hash.js'
 
 /** Domain-separation prefix hashed in front of the stamped content. */
 export const POW_DOMAIN = 'parley/handle-pow/v1\n'
@@ -45,15 +43,6 @@ export const MAX_POW_NONCE = Number.MAX_SAFE_INTEGER
  * average there (see {@link estimatePowMs}).
  */
 export const DEFAULT_POW_BITS = 19
-
-/** SHA-256 of the runtime (used for checking: two hashes per record). */
-function sha256 (data: Uint8Array): Uint8Array {
-  if (nodeCrypto !== undefined) {
-    const d = nodeCrypto.createHash('sha256').update(data).digest()
-    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-  }
-  return nobleSha256(data)
-}
 
 /** `SHA-256(UTF-8(POW_DOMAIN) ‖ content)`: the 32 bytes a stamp commits to. */
 export function powBase (content: Uint8Array): Uint8Array {

@@ -14,6 +14,8 @@
  * @packageDocumentation
  */
 import { RpcError } from '../session/session.js'
+import { INVALID_PARAMS } from '../session/constants.js'
+import { TRANSITION_METHOD } from '../negotiation/constants.js'
 import type { JsonValue, JsonObject } from '../crypto/canonical-json.js'
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 import { isAmount } from '../store/amount.js'
@@ -25,13 +27,13 @@ export const METHODS = Object.freeze({
   message: 'message',
   infoRequest: 'info/request',
   taskDelegate: 'task/delegate',
-  transition: 'negotiation/transition',
+  transition: TRANSITION_METHOD,
   applied: 'negotiation/applied',
   outcome: 'approval/outcome'
 } as const)
 
 /** JSON-RPC "invalid params". */
-export const INVALID_PARAMS = -32602
+export { INVALID_PARAMS }
 
 // Policy classes of these methods: DEFAULT_METHOD_CLASSES in src/store/policy.ts.
 

@@ -4,6 +4,7 @@
  */
 import { fromUtf8, toBase64url, utf8 } from '../crypto/bytes.js'
 import { ApprovalError, ApprovalErrorCode as Code } from './errors.js'
+import { ID_PATTERN } from '../envelope/constants.js'
 import {
   describe, isBase64urlOf, isCount, isPeerId, isPlainObject, sha256Base64url, signObject,
   unknownMembers, verifyObject
@@ -17,7 +18,7 @@ export const APPROVAL_TYPE = 'parley/approval'
 /** Domain separation of decision signatures: prefixed to the canonical JSON before signing. */
 export const APPROVAL_SIGNING_CONTEXT = 'parley/approval/v1\n'
 /** Approval id syntax (the store draws 16 random bytes, base64url). */
-export const APPROVAL_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/
+export const APPROVAL_ID_PATTERN = ID_PATTERN
 /** Longest `reply`, in UTF-8 bytes. */
 export const MAX_REPLY_BYTES = 4096
 

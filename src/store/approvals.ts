@@ -24,7 +24,7 @@ import { TypedEventEmitter } from 'main-event'
 import { logger } from '@libp2p/logger'
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from '../crypto/bytes.js'
 import { canonicalize } from '../crypto/canonical-json.js'
-import { randomBytes } from '../crypto/random.js'
+import { randomToken } from '../crypto/random.js'
 import { Serial } from '../util/serial.js'
 import { ApprovalError, ApprovalErrorCode as Code } from './errors.js'
 import { isAmount } from './amount.js'
@@ -184,7 +184,7 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
     this.approvers = approvers
     this.#ds = ds
     this.#now = options.now ?? Date.now
-    this.#randomId = options.randomId ?? (() => toBase64url(randomBytes(16)))
+    this.#randomId = options.randomId ?? randomToken
     this.#maxOpen = options.maxOpen ?? 10_000
   }
 

@@ -29,6 +29,7 @@ import { Serial } from '../util/serial.js'
 import { TrustError, TrustErrorCode as Code } from './errors.js'
 import { isCurrency } from './amount.js'
 import { describe, isCount, isPeerId, isPlainObject } from './signed.js'
+import { HANDLE_PATTERN } from '../handles/record.js'
 
 const log = logger('parley:store:trust')
 
@@ -125,7 +126,6 @@ export interface TrustEvents {
 }
 
 const LEVELS: readonly number[] = [0, 1, 2]
-const HANDLE = /^[a-z0-9-]{3,32}$/
 const MAX_TEXT = 1024
 
 function invalid (message: string): TrustError {
@@ -169,7 +169,7 @@ function checkText (name: string, value: unknown): string | undefined {
 
 function checkHandle (handle: unknown): string | undefined {
   if (handle === undefined) return undefined
-  if (typeof handle !== 'string' || !HANDLE.test(handle)) throw invalid(`${describe(handle)} is not a handle (without the @)`)
+  if (typeof handle !== 'string' || !HANDLE_PATTERN.test(handle)) throw invalid(`${describe(handle)} is not a handle (without the @)`)
   return handle
 }
 
