@@ -155,9 +155,8 @@ export async function verifyAgreement (value: unknown): Promise<VerifiedAgreemen
   if (offer.termsHash !== a.termsHash || accept.termsHash !== a.termsHash) fail(Code.TERMS_MISMATCH, 'the offer and the accept must name the agreement\'s termsHash')
   if (a.chain === undefined && offer.seq !== 0) fail(Code.AGREEMENT_INVALID, 'an agreement on a counter must carry its chain')
   const n = await Negotiation.fromTransitions(a.chain ?? [offer, accept])
-  const chain = n.transitions
-  if (n.state !== 'confirmed' || transitionHash(chain[chain.length - 1] as Transition) !== transitionHash(accept) ||
-      transitionHash(chain[chain.length - 2] as Transition) !== transitionHash(offer)) {
+  // a valid chain is hash-linked, so ending with the accept (whose prev is the offer's hash, above) ends with the offer too
+  if (n.state !== 'confirmed' || n.lastHash !== transitionHash(accept)) {
     fail(Code.AGREEMENT_INVALID, 'the chain must end with the offer and the accept')
   }
   if (a.subject !== n.subject || canonicalize(a.parties) !== canonicalize(n.parties)) fail(Code.AGREEMENT_INVALID, 'subject and parties must be the propose\'s')
