@@ -31,6 +31,7 @@ import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Agent } from '../agent/agent.js'
 import type { EnvelopeRecord, Session } from '../session/session.js'
 import { connectionSummary, transportOf } from '../node/transport.js'
+import { handleView } from '../node/handle-store.js'
 import { transitionHash } from '../negotiation/transition.js'
 import type { Negotiation } from '../negotiation/machine.js'
 import type { Transition } from '../negotiation/transition.js'
@@ -321,9 +322,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
       view.verified = true
     }
     const records = agent.resolvedHandles()
-    const handles = records.map(r => ({
-      handle: r.handle, peer: r.peer, kind: r.kind, expires: r.expires, seq: r.seq, verified: r.expires > now, ...(r.expires > now ? {} : { reason: 'ERR_EXPIRED' })
-    })).sort((a, b) => a.handle.localeCompare(b.handle))
+    const handles = records.map(r => handleView(r, now)).sort((a, b) => a.handle.localeCompare(b.handle))
     mesh.records(handles)
     mesh.presence(agent.presence?.entries() ?? [])
     const peers = mesh.peers

@@ -23,7 +23,7 @@ import type { Connection, Libp2p } from '@libp2p/interface'
 import { RELAY_HOP_PROTOCOL } from '../node/constants.js'
 import { transportOf } from '../node/transport.js'
 import type { PresenceEntry } from '../presence/presence.js'
-import type { LinkView, PeerView, Transport } from './types.js'
+import type { LinkView, PeerView } from './types.js'
 
 /** A handle record as the graph needs it. */
 export interface RecordInfo {
@@ -127,7 +127,7 @@ export class MeshBuilder {
       for (const c of a.connections) {
         if (c.peer === entry.from) continue
         if (c.peer !== this.self) this.source(this.peer(c.peer), 'presence')
-        this.link({ from: entry.from, to: c.peer, transport: c.transport as Transport, source: 'presence' })
+        this.link({ from: entry.from, to: c.peer, transport: c.transport, source: 'presence' })
       }
     }
   }

@@ -62,7 +62,7 @@ export function relaySource (relay: RelayNode): DashboardSource {
       node: { peer: self, role: 'relay', addrs: relay.multiaddrs().map(String), started: relay.started },
       peers,
       links: mesh.links,
-      handles: handles.map(h => ({ handle: h.handle, peer: h.peer, kind: h.kind, expires: h.expires, seq: h.seq, verified: h.verified, ...(h.reason === undefined ? {} : { reason: h.reason }) })),
+      handles,
       sessions: [],
       negotiations: [],
       approvals: [],

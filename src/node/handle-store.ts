@@ -91,11 +91,14 @@ export class HandleStore {
       }
       this.#checked.set(key + '\n' + text, checked)
     }
-    const record = checked.record
-    if (record === undefined) return undefined
-    const base = { handle: record.handle, peer: record.peer, kind: record.kind, expires: record.expires, seq: record.seq }
-    if ('code' in checked) return { ...base, verified: false, reason: checked.code }
-    if (record.expires <= now) return { ...base, verified: false, reason: 'ERR_EXPIRED' }
-    return { ...base, verified: true }
+    return checked.record === undefined ? undefined : handleView(checked.record, now, 'code' in checked ? checked.code : undefined)
   }
+}
+
+/** A record as the handle directory shows it: verified unless refused (`code`) or expired at `now`. */
+export function handleView (record: HandleRecord, now: number, code?: string): HandleView {
+  const base = { handle: record.handle, peer: record.peer, kind: record.kind, expires: record.expires, seq: record.seq }
+  if (code !== undefined) return { ...base, verified: false, reason: code }
+  if (record.expires <= now) return { ...base, verified: false, reason: 'ERR_EXPIRED' }
+  return { ...base, verified: true }
 }

@@ -2,10 +2,11 @@
  * Which transport a connection runs on, read from its remote multiaddr, in
  * the four words the dashboard and presence announcements use.
  */
+import type { Transport } from '../dashboard/types.js'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export type TransportName = 'tcp' | 'websocket' | 'circuit' | 'webrtc'
+export type TransportName = Transport
 
 /**
  * `webrtc` for WebRTC (direct or signalled through a relay), `circuit` for a

@@ -21,6 +21,7 @@ import { verifySignature } from '../crypto/signature.js'
 import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from '../crypto/bytes.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
+import type { Transport } from '../dashboard/types.js'
 
 /** The gossipsub topic of presence announcements. */
 export const PRESENCE_TOPIC = '/parley/presence/1.0.0'
@@ -38,9 +39,9 @@ export const DEFAULT_MAX_AGE_MS = 120_000
 /** Announcements dated further ahead than this are refused (default). */
 export const DEFAULT_MAX_FUTURE_MS = 30_000
 /** Transports an announcement may name. */
-export const PRESENCE_TRANSPORTS = ['tcp', 'websocket', 'circuit', 'webrtc'] as const
+export const PRESENCE_TRANSPORTS = ['tcp', 'websocket', 'circuit', 'webrtc'] as const satisfies readonly Transport[]
 
-export type PresenceTransport = typeof PRESENCE_TRANSPORTS[number]
+export type PresenceTransport = Transport
 
 /** Why an announcement is not valid. */
 export const PresenceErrorCode = {
