@@ -1,9 +1,8 @@
 import { resolve, join } from 'node:path'
 import { writeFile, rename, rm } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
 import { startHttp, Router } from '../../node/http.js'
 import { agentEndpoint } from '../../agent/control.js'
-import { toBase64url } from '../../crypto/bytes.js'
+import { dashboardToken } from '../../dashboard/server.js'
 import { CONTROL_FILE } from './human.js'
 import type { ControlFile } from './human.js'
 import { createAgent } from '../../agent/index.js'
@@ -91,7 +90,7 @@ Options:
     agent.addEventListener('outcome', (e) => { print('outcome', e.detail) })
     agent.addEventListener('suggestion', (e) => { print('suggestion', { ...e.detail, hint: `parley trust ${e.detail.handle === undefined ? e.detail.peer : '@' + e.detail.handle} ${e.detail.to}` }) })
     await agent.start()
-    const token = toBase64url(randomBytes(32))
+    const token = dashboardToken()
     const { router, dashboard } = agentEndpoint(new Router(), agent, { token, host: http[1] as string })
     const endpoint = await startHttp(http[1] as string, Number(http[2]), router)
     const control: ControlFile = { url: endpoint.url, token, peer: agent.peerId, ...(agent.handleName === undefined ? {} : { handle: agent.handleName }) }

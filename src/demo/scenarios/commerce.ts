@@ -7,7 +7,6 @@ import { checkSignature } from '../../negotiation/transition.js'
 import type { Transition } from '../../negotiation/transition.js'
 import { verifyDocument } from '../../cli/commands/verify.js'
 import { infoRequestParams } from '../../methods/index.js'
-import type { JsonValue } from '../../crypto/canonical-json.js'
 import { decide, nextMove, sessionWith, settled } from '../scenario.js'
 import { GBP, nineTurns, serveAssistant, servePlumber } from '../plumbing.js'
 import type { Scenario } from '../scenario.js'
@@ -176,6 +175,3 @@ export const approvalThreshold: Scenario = {
 }
 
 export const commerceScenarios: Scenario[] = [bookPlumber, rfq, cheapestQuote, approvalThreshold]
-
-/** @internal a JSON value, for handlers' results */
-export type Json = JsonValue
