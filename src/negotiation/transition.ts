@@ -261,8 +261,21 @@ export function termsHash (terms: Terms): string {
  * next transition's `prev` holds, and the transition's name.
  */
 export function transitionHash (transition: Transition): string {
-  return hash(transition)
+  let h = hashes.get(transition)
+  if (h === undefined) {
+    h = hash(transition)
+    if (Object.isFrozen(transition)) hashes.set(transition, h)
+  }
+  return h
 }
+
+/**
+ * Hashes already computed, per transition object: the machine, the
+ * signature check and agreements ask for the same ones. Only frozen
+ * transitions (what {@link parseTransition} returns) are kept: their hash
+ * cannot go stale.
+ */
+const hashes = new WeakMap<Transition, string>()
 
 /** The bytes a transition's signature covers: context ‖ JCS(transition without `sig`). */
 export function transitionSigningInput (transition: UnsignedTransition | Transition): Uint8Array {
