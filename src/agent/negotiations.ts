@@ -16,6 +16,7 @@
  * seller.negotiations.addEventListener('transition', ({ detail }) => { … counter, accept … })
  * ```
  */
+import { KeyedSerial } from '../util/serial.js'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import { Key } from 'interface-datastore'
@@ -123,8 +124,8 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
    * the far side's own move, which we must be free to receive (both moved
    * at once: protocols/negotiation §6.3 settles it from `sent`).
    */
-  readonly #moves = new Map<string, Promise<unknown>>()
-  readonly #incoming = new Map<string, Promise<unknown>>()
+  readonly #moves = new KeyedSerial()
+  readonly #incoming = new KeyedSerial()
 
   constructor (host: NegotiationsHost) {
     super()
@@ -170,12 +171,12 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     // the negotiation exists locally from the start; the propose is its first transition (both sides open it from the same bytes)
     const entry: Entry = { n }
     this.#entries.set(n.id, entry)
-    return this.#locked(this.#moves, n.id, async () => this.#send(entry, t, true))
+    return this.#moves.run(n.id, async () => this.#send(entry, t, true))
   }
 
   /** Makes a move on a negotiation: a counter-offer, or accept, reject or cancel. */
   async move (id: string, kind: MoveKind, options: { terms?: Terms, reason?: string } = {}): Promise<MoveResult> {
-    return this.#locked(this.#moves, id, async () => {
+    return this.#moves.run(id, async () => {
       const entry = this.#entries.get(id)
       if (entry === undefined) throw new NegotiationError(NegotiationErrorCode.WRONG_NEGOTIATION, `no negotiation ${id}`)
       if (entry.sent !== undefined || entry.heldOutgoing !== undefined) {
@@ -256,7 +257,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     const t = entry.heldOutgoing.transition
     delete entry.heldOutgoing
     await this.#save(entry)
-    if (approved) return this.#locked(this.#moves, id, async () => this.#deliver(entry, t, false))
+    if (approved) return this.#moves.run(id, async () => this.#deliver(entry, t, false))
     this.#host.record('negotiation.declined', { negotiation: id, seq: t.seq, type: t.type, by: 'local' })
     if (t.type === 'accept') return this.move(id, 'reject', { reason: reason ?? 'declined by the human' })
     return undefined
@@ -296,7 +297,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     const value = (params as { transition?: unknown } | undefined)?.transition
     const raw = value as Partial<Transition> | undefined
     const id = typeof raw?.negotiation === 'string' ? raw.negotiation : ''
-    return this.#locked(this.#incoming, id, async () => {
+    return this.#incoming.run(id, async () => {
       const now = Date.now()
       let entry = this.#entries.get(id)
       let t: Transition
@@ -345,7 +346,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     const p = params as { negotiation?: unknown, seq?: unknown, hash?: unknown } | undefined
     if (typeof p?.negotiation !== 'string') return
     const id = p.negotiation
-    await this.#locked(this.#incoming, id, async () => {
+    await this.#incoming.run(id, async () => {
       const entry = this.#entries.get(id)
       const sent = entry?.sent
       const other = entry?.n.parties.find(x => x.peer !== this.#host.signer.peerIdString)
@@ -395,17 +396,5 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     if (entry.heldIncoming !== undefined) s.heldIncoming = entry.heldIncoming
     if (entry.heldOutgoing !== undefined) s.heldOutgoing = entry.heldOutgoing
     await this.#host.datastore.put(key, utf8(JSON.stringify(s)))
-  }
-
-  async #locked<T> (locks: Map<string, Promise<unknown>>, id: string, fn: () => Promise<T>): Promise<T> {
-    const before = locks.get(id) ?? Promise.resolve()
-    const run = before.then(fn, fn)
-    const tail = run.catch(() => {})
-    locks.set(id, tail)
-    try {
-      return await run
-    } finally {
-      if (locks.get(id) === tail) locks.delete(id)
-    }
   }
 }
