@@ -31,14 +31,13 @@
  * console.log(dashboard.url(http.url)) // the dashboard, with the token in the fragment
  * ```
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { presentsToken, readBody, sendJson } from '../node/http.js'
 import type { Router } from '../node/http.js'
 import type { Agent } from './agent.js'
 import { DashboardServer } from '../dashboard/server.js'
 import { agentSource } from '../dashboard/agent-source.js'
 import type { AgentDashboardSource } from '../dashboard/agent-source.js'
-import { utf8 } from '../crypto/bytes.js'
 import type { TrustLevel } from '../store/index.js'
 import type { MoveKind } from './negotiations.js'
 import type { Terms } from '../negotiation/transition.js'
@@ -51,33 +50,16 @@ class ControlError extends Error {
   constructor (readonly status: number, readonly code: string, message: string) { super(message) }
 }
 
-/** Whether `req` carries `Bearer <token>` (constant-time comparison). */
-export function authorized (req: IncomingMessage, token: string): boolean {
-  const header = req.headers.authorization ?? ''
-  const given = utf8(header.startsWith('Bearer ') ? header.slice(7) : '')
-  const expected = utf8(token)
-  return given.byteLength === expected.byteLength && timingSafeEqual(given, expected)
-}
-
 async function body (req: IncomingMessage): Promise<Record<string, unknown>> {
-  let size = 0
-  const chunks: Buffer[] = []
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength
-    if (size > MAX_BODY) throw new ControlError(413, 'ERR_TOO_LARGE', `request body over ${MAX_BODY} bytes`)
-    chunks.push(chunk as Buffer)
-  }
+  const text = await readBody(req, MAX_BODY)
+  if (text === undefined) throw new ControlError(413, 'ERR_TOO_LARGE', `request body over ${MAX_BODY} bytes`)
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    const value = JSON.parse(text) as unknown
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object')
     return value as Record<string, unknown>
   } catch {
     throw new ControlError(400, 'ERR_BAD_REQUEST', 'the body must be a JSON object')
   }
-}
-
-function send (res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(value) + '\n')
 }
 
 type Handler = (req: IncomingMessage, rest: string, url: URL) => Promise<unknown>
@@ -105,13 +87,13 @@ export function agentEndpoint (router: Router, agent: Agent, options: { token: s
  */
 export function controlRoutes (router: Router, agent: Agent, token: string): Router {
   const guard = (handler: Handler) => async (req: IncomingMessage, res: ServerResponse, match: { rest: string, url: URL }): Promise<void> => {
-    if (!authorized(req, token)) { send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'missing or wrong bearer token' } }); return }
+    if (!presentsToken(req, token)) { sendJson(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'missing or wrong bearer token' } }); return }
     try {
-      send(res, 200, await handler(req, match.rest, match.url))
+      sendJson(res, 200, await handler(req, match.rest, match.url))
     } catch (err) {
       const e = err as { status?: number, code?: string, message?: string }
       const status = err instanceof ControlError ? err.status : (typeof e.code === 'string' && /NOT_FOUND/.test(e.code) ? 404 : 400)
-      send(res, status, { error: { code: e.code ?? 'ERR_INTERNAL', message: e.message ?? String(err) } })
+      sendJson(res, status, { error: { code: e.code ?? 'ERR_INTERNAL', message: e.message ?? String(err) } })
     }
   }
   const text = (v: unknown, name: string): string => {

@@ -21,12 +21,13 @@
  * console.log(dashboard.url(http.url)) // http://127.0.0.1:9090/#token=…
  * ```
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { logger } from '@libp2p/logger'
+import { presentsToken, readBody, sendJson } from '../node/http.js'
 import type { Router } from '../node/http.js'
 import type { DashboardSource, DashboardState } from './types.js'
 
@@ -97,19 +98,7 @@ function isLoopback (host: string): boolean {
 }
 
 function json (res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers })
-    .end(JSON.stringify(value) + '\n')
-}
-
-async function readBody (req: IncomingMessage, max: number): Promise<string | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength
-    if (size > max) return undefined
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
+  sendJson(res, status, value, { ...SECURITY_HEADERS, ...headers })
 }
 
 export class DashboardServer {
@@ -212,13 +201,7 @@ export class DashboardServer {
   }
 
   #authorized (req: IncomingMessage, queryToken?: string): boolean {
-    const header = req.headers.authorization ?? ''
-    const m = /^Bearer\s+(\S+)$/i.exec(header)
-    const presented = m?.[1] ?? queryToken
-    if (presented === undefined) return false
-    const given = Buffer.from(presented)
-    const expected = Buffer.from(this.token)
-    return given.byteLength === expected.byteLength && timingSafeEqual(given, expected)
+    return presentsToken(req, this.token, queryToken)
   }
 
   async #decide (req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {

@@ -19,6 +19,7 @@
  * ```
  */
 import { createServer } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -156,4 +157,34 @@ export async function startHttp (host: string, port: number, routes: Router | Re
       await new Promise<void>(resolve => server.close(() => { resolve() }))
     }
   }
+}
+
+/** Answers `value` as JSON, never cached; `headers` are added (or override). */
+export function sendJson (res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(value) + '\n')
+}
+
+/** The request body as UTF-8 text, or undefined when it is over `max` bytes. */
+export async function readBody (req: IncomingMessage, max: number): Promise<string | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.byteLength
+    if (size > max) return undefined
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * Whether `req` presents `token`: as `Authorization: Bearer <token>`, or
+ * else as `queryToken` when the route accepts one (compared in constant time).
+ */
+export function presentsToken (req: IncomingMessage, token: string, queryToken?: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
+  const presented = m?.[1] ?? queryToken
+  if (presented === undefined) return false
+  const given = Buffer.from(presented)
+  const expected = Buffer.from(token)
+  return given.byteLength === expected.byteLength && timingSafeEqual(given, expected)
 }
