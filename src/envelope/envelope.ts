@@ -22,6 +22,7 @@
  * const { envelope } = await verifyEnvelope(bytes, { expectedSigner: alice.peerIdString, replayGuard })
  * ```
  */
+import { isJsonObject, isPeerId } from '../util/shape.js'
 import { EnvelopeError, EnvelopeErrorCode as Code } from '../errors.js'
 import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
@@ -215,12 +216,9 @@ export async function signEnvelope (signer: EnvelopeSigner, draft: EnvelopeDraft
   return { envelope, bytes }
 }
 
-function isPlainObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 function checkParty (value: unknown, name: 'from' | 'to'): void {
-  if (!isPlainObject(value)) fail(Code.MALFORMED_ENVELOPE, `"${name}" must be an object`)
+  if (!isJsonObject(value)) fail(Code.MALFORMED_ENVELOPE, `"${name}" must be an object`)
   for (const k in value) if (k !== 'peer' && k !== 'handle') fail(Code.MALFORMED_ENVELOPE, `unexpected member "${name}.${k}"`)
   const { peer, handle } = value
   if (handle !== undefined && (typeof handle !== 'string' || !HANDLE_PATTERN.test(handle))) {
@@ -229,7 +227,7 @@ function checkParty (value: unknown, name: 'from' | 'to'): void {
   if (peer === undefined) {
     if (name === 'from') fail(Code.MALFORMED_ENVELOPE, '"from.peer" is required')
     if (handle === undefined) fail(Code.MALFORMED_ENVELOPE, '"to" needs "peer" or "handle"')
-  } else if (typeof peer !== 'string' || peer.length > 128 || ed25519KeyOfPeer(peer) === undefined) {
+  } else if (!isPeerId(peer)) {
     fail(Code.MALFORMED_ENVELOPE, `"${name}.peer" is not an Ed25519 peer id`)
   }
 }
@@ -255,7 +253,7 @@ function checkShape (e: Record<string, unknown>, generated = false): void {
   if ((e.body === undefined) === (e.sealed === undefined)) fail(Code.MALFORMED_ENVELOPE, 'exactly one of "body" and "sealed" is required')
   if (e.sealed !== undefined) {
     const s = e.sealed
-    if (!isPlainObject(s)) fail(Code.MALFORMED_ENVELOPE, '"sealed" must be an object')
+    if (!isJsonObject(s)) fail(Code.MALFORMED_ENVELOPE, '"sealed" must be an object')
     for (const k in s) if (k !== 'alg' && k !== 'epk' && k !== 'ct') fail(Code.MALFORMED_ENVELOPE, `unexpected member "sealed.${k}"`)
     if (s.alg !== SEALED_ALG) fail(Code.MALFORMED_ENVELOPE, `"sealed.alg" must be "${SEALED_ALG}"`)
     checkBytesField(s.epk, 'sealed.epk', 32, 32)
@@ -285,7 +283,7 @@ export function decodeEnvelope (bytes: Uint8Array, options: DecodeOptions = {}):
   } catch {
     fail(Code.MALFORMED_JSON, 'frame is not UTF-8 JSON')
   }
-  if (!isPlainObject(value)) fail(Code.MALFORMED_ENVELOPE, 'envelope must be a JSON object')
+  if (!isJsonObject(value)) fail(Code.MALFORMED_ENVELOPE, 'envelope must be a JSON object')
   if (value.v !== ENVELOPE_VERSION) {
     if (typeof value.v === 'number') fail(Code.UNSUPPORTED_VERSION, `envelope version ${value.v} is not supported (this implementation speaks ${ENVELOPE_VERSION})`)
     fail(Code.MALFORMED_ENVELOPE, '"v" must be a number')

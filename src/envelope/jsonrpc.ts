@@ -5,6 +5,7 @@
  * unknown top-level members are refused, so that every implementation reads
  * a message the same way.
  */
+import { isJsonObject } from '../util/shape.js'
 import { EnvelopeError, EnvelopeErrorCode } from '../errors.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 
@@ -53,9 +54,6 @@ function fail (why: string): never {
   throw new EnvelopeError(EnvelopeErrorCode.MALFORMED_JSONRPC, `malformed JSON-RPC: ${why}`)
 }
 
-function isObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 function isId (v: unknown): v is JsonRpcId {
   return typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v))
@@ -75,12 +73,12 @@ const ERROR_MEMBERS = ['code', 'message', 'data'] as const
  * and returns it typed; throws {@link EnvelopeError} `ERR_MALFORMED_JSONRPC`.
  */
 export function validateJsonRpc (value: unknown): JsonRpcMessage {
-  if (!isObject(value)) fail('not an object')
+  if (!isJsonObject(value)) fail('not an object')
   if (value.jsonrpc !== '2.0') fail('"jsonrpc" must be "2.0"')
   if ('method' in value) {
     if (typeof value.method !== 'string' || value.method.length === 0) fail('"method" must be a non-empty string')
     onlyMembers(value, REQUEST_MEMBERS)
-    if ('params' in value && !(Array.isArray(value.params) || isObject(value.params))) fail('"params" must be an object or an array')
+    if ('params' in value && !(Array.isArray(value.params) || isJsonObject(value.params))) fail('"params" must be an object or an array')
     if ('id' in value && !isId(value.id)) fail('"id" must be a string or a safe integer')
     return value as unknown as JsonRpcRequest | JsonRpcNotification
   }
@@ -95,7 +93,7 @@ export function validateJsonRpc (value: unknown): JsonRpcMessage {
   onlyMembers(value, FAILURE_MEMBERS)
   if (value.id !== null && !isId(value.id)) fail('"id" must be a string, a safe integer or null')
   const error = value.error
-  if (!isObject(error)) fail('"error" must be an object')
+  if (!isJsonObject(error)) fail('"error" must be an object')
   onlyMembers(error, ERROR_MEMBERS)
   if (typeof error.code !== 'number' || !Number.isSafeInteger(error.code)) fail('"error.code" must be an integer')
   if (typeof error.message !== 'string') fail('"error.message" must be a string')

@@ -20,6 +20,7 @@
  *
  * @packageDocumentation
  */
+import { isJsonObject } from '../util/shape.js'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import { multiaddr } from '@multiformats/multiaddr'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
@@ -201,12 +202,9 @@ interface Decoded {
   rotationSig?: Uint8Array
 }
 
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 function exactMembers (value: unknown, required: string[], optional: string[], where: string): Record<string, unknown> {
-  if (!isObject(value)) fail(Code.MALFORMED_RECORD, `${where} is not an object`)
+  if (!isJsonObject(value)) fail(Code.MALFORMED_RECORD, `${where} is not an object`)
   for (const name of Object.keys(value)) {
     if (!required.includes(name) && !optional.includes(name)) fail(Code.MALFORMED_RECORD, `unknown member ${JSON.stringify(name)} in ${where}`)
   }
@@ -287,7 +285,7 @@ function decodeJson (bytes: Uint8Array): Record<string, unknown> {
   }
   // compare bytes, not text: a decoder may drop a byte order mark
   if (!equalBytes(utf8(canonical), bytes)) fail(Code.NON_CANONICAL, 'record is not in RFC 8785 canonical form')
-  if (!isObject(value)) fail(Code.MALFORMED_RECORD, 'record is not a JSON object')
+  if (!isJsonObject(value)) fail(Code.MALFORMED_RECORD, 'record is not a JSON object')
   if (!Object.hasOwn(value, 'v')) fail(Code.MALFORMED_RECORD, 'missing member "v"')
   if (value.v !== HANDLE_RECORD_VERSION) fail(Code.UNSUPPORTED_VERSION, `unsupported record version ${JSON.stringify(value.v)}`)
   return value

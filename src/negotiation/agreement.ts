@@ -13,6 +13,7 @@
  * const { parties, terms } = await verifyAgreement(JSON.parse(text))
  * ```
  */
+import { isJsonObject } from '../util/shape.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import { fromBase64url } from '../crypto/bytes.js'
 import { AGREEMENT_TYPE, MAX_SUBJECT_LENGTH, NEGOTIATION_VERSION } from './constants.js'
@@ -96,13 +97,10 @@ export function agreementOf (n: Negotiation, options: AgreementOptions = {}): Ag
   return options.chain === false && offer.seq === 0 ? agreement : { ...agreement, chain }
 }
 
-function isPlainObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /** Check 1 of §8.2: the members and their structure. */
 function parseAgreement (value: unknown): Agreement {
-  if (!isPlainObject(value)) fail(Code.MALFORMED, 'an agreement must be a JSON object')
+  if (!isJsonObject(value)) fail(Code.MALFORMED, 'an agreement must be a JSON object')
   if (typeof value.v !== 'number') fail(Code.MALFORMED, '"v" must be a number')
   if (value.v !== NEGOTIATION_VERSION) fail(Code.UNSUPPORTED_VERSION, `unsupported version ${value.v}`)
   for (const k in value) if (value[k] !== undefined && !MEMBERS.has(k)) fail(Code.MALFORMED, `unexpected member "${k}" in an agreement`)
@@ -110,7 +108,7 @@ function parseAgreement (value: unknown): Agreement {
   if (typeof value.negotiation !== 'string' || fromBase64url(value.negotiation)?.byteLength !== 16) fail(Code.MALFORMED, '"negotiation" must be canonical base64url of 16 bytes')
   checkText(value.subject, 'subject', MAX_SUBJECT_LENGTH)
   checkParties(value.parties)
-  if (!isPlainObject(value.terms)) fail(Code.MALFORMED, '"terms" must be a JSON object')
+  if (!isJsonObject(value.terms)) fail(Code.MALFORMED, '"terms" must be a JSON object')
   if (typeof value.termsHash !== 'string' || fromBase64url(value.termsHash)?.byteLength !== 32) fail(Code.MALFORMED, '"termsHash" must be canonical base64url of 32 bytes')
   const offer = parseTransition(value.offer)
   if (offer.type !== 'propose' && offer.type !== 'counter') fail(Code.MALFORMED, `"offer" is a ${offer.type}, not a propose or counter`)

@@ -16,6 +16,7 @@
  * console.log(t.type, t.by, transitionHash(t))
  * ```
  */
+import { isBase64urlOf, isPeerId, isPlainObject } from '../util/shape.js'
 import { sha256Base64url } from '../crypto/hash.js'
 import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import type { JsonObject } from '../crypto/canonical-json.js'
@@ -130,11 +131,6 @@ const REQUIRED_EXTRA: Record<TransitionType, readonly string[]> = {
 }
 const MEMBERS = Object.fromEntries(TRANSITION_TYPES.map(t => [t, new Set([...COMMON, ...EXTRA[t]])])) as Record<TransitionType, Set<string>>
 
-function isPlainObject (v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-  const proto = Object.getPrototypeOf(v)
-  return proto === Object.prototype || proto === null
-}
 
 function isTimestamp (v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
@@ -152,14 +148,11 @@ function codePoints (s: string): number {
 }
 
 function checkBytes (value: unknown, name: string, length: number): void {
-  const bytes = typeof value === 'string' ? fromBase64url(value) : undefined
-  if (bytes?.byteLength !== length) fail(Code.MALFORMED, `"${name}" must be canonical base64url of ${length} bytes`)
+  if (!isBase64urlOf(value, length)) fail(Code.MALFORMED, `"${name}" must be canonical base64url of ${length} bytes`)
 }
 
 function checkPeer (value: unknown, name: string): void {
-  if (typeof value !== 'string' || value.length > 128 || ed25519KeyOfPeer(value) === undefined) {
-    fail(Code.MALFORMED, `"${name}" must be the peer id of an Ed25519 key`)
-  }
+  if (!isPeerId(value)) fail(Code.MALFORMED, `"${name}" must be the peer id of an Ed25519 key`)
 }
 
 /** A string of 1 to `max` code points, or `ERR_MALFORMED` (internal). */

@@ -15,6 +15,7 @@
  * verdict.status // 'valid'
  * ```
  */
+import { isJsonObject } from '../util/shape.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { verifySignature } from '../crypto/signature.js'
@@ -123,14 +124,11 @@ export async function signPresence (signer: PresenceSigner, fields: Omit<Presenc
 
 const MEMBERS = new Set(['v', 'peer', 'handle', 'kind', 'capabilities', 'connections', 'ts', 'sig'])
 
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** Structure checks; returns the announcement or the reason it is malformed. */
 function structure (value: unknown): PresenceAnnouncement | PresenceErrorCode {
   const M = PresenceErrorCode.MALFORMED
-  if (!isObject(value)) return M
+  if (!isJsonObject(value)) return M
   for (const name of Object.keys(value)) if (!MEMBERS.has(name)) return M
   if (value.v === undefined) return M
   if (value.v !== 1) return PresenceErrorCode.UNSUPPORTED_VERSION
@@ -142,7 +140,7 @@ function structure (value: unknown): PresenceAnnouncement | PresenceErrorCode {
   for (const c of capabilities) if (typeof c !== 'string' || c.length === 0 || c.length > MAX_CAPABILITY_LENGTH) return M
   if (!Array.isArray(connections) || connections.length > MAX_CONNECTIONS) return M
   for (const c of connections) {
-    if (!isObject(c) || Object.keys(c).some(k => k !== 'peer' && k !== 'transport')) return M
+    if (!isJsonObject(c) || Object.keys(c).some(k => k !== 'peer' && k !== 'transport')) return M
     if (typeof c.peer !== 'string' || c.peer.length === 0 || c.peer.length > 128) return M
     if (!(PRESENCE_TRANSPORTS as readonly unknown[]).includes(c.transport)) return M
   }

@@ -4,6 +4,7 @@
  * the canonical JSON of the object without `sig`), SHA-256 names of byte
  * strings, and the small syntax checks of their members.
  */
+import { isBase64urlOf, isPeerId, isPlainObject } from '../util/shape.js'
 import { sha256Base64url } from '../crypto/hash.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
@@ -49,27 +50,13 @@ export async function verifyObject (context: string, signed: { sig: string }, by
   return verifySignature(key, signingInput(context, unsigned), sig)
 }
 
-/** True for the canonical peer id string of an Ed25519 key. */
-export function isPeerId (value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 128 && ed25519KeyOfPeer(value) !== undefined
-}
-
-/** True for canonical unpadded base64url of exactly `length` bytes. */
-export function isBase64urlOf (value: unknown, length: number): value is string {
-  return typeof value === 'string' && fromBase64url(value)?.byteLength === length
-}
+export { isBase64urlOf, isPeerId, isPlainObject }
 
 /** True for an integer in [0, 2⁵³ − 1]. */
 export function isCount (value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_INTEGER
 }
 
-/** True for a plain JSON object (not an array, not null, not a class instance). */
-export function isPlainObject (value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
 
 /** The members of `value` that are not in `allowed`. */
 export function unknownMembers (value: Record<string, unknown>, allowed: readonly string[]): string[] {
