@@ -13,7 +13,8 @@
 import { nobleBackend, isAcceptablePublicKey, hasAcceptableShape } from './ed25519.js'
 import type { Ed25519Backend, Ed25519Signer } from './ed25519.js'
 import { nodeBackend, webCryptoBackend, keyId } from './ed25519-native.js'
-import { fromHex } from './bytes.js'
+import { fromHex, utf8 } from './bytes.js'
+import { canonicalize } from './canonical-json.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 import vectors from '../../protocols/signatures/vectors.json' with { type: 'json' }
 
@@ -97,4 +98,15 @@ export async function verifySignature (publicKey: Uint8Array, message: Uint8Arra
   const entry = keyEntry(publicKey, b)
   if (!entry.acceptable) return false
   return b.equation(publicKey, message, signature, entry.prepared)
+}
+
+/**
+ * What the signature of a signed JSON object covers (transitions, approval
+ * decisions, event-log entries): `UTF-8(context ‖ JCS(the object without
+ * its "sig" member))`.
+ */
+export function signingInput (context: string, value: object): Uint8Array {
+  const unsigned: Record<string, unknown> = { ...value }
+  delete unsigned.sig
+  return utf8(context + canonicalize(unsigned))
 }

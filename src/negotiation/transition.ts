@@ -22,7 +22,7 @@ import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import type { JsonObject } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
 import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
-import { verifySignature } from '../crypto/signature.js'
+import { signingInput, verifySignature } from '../crypto/signature.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 import {
@@ -112,7 +112,6 @@ export interface NegotiationSigner {
   sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
 }
 
-const CONTEXT = utf8(NEGOTIATION_SIGNING_CONTEXT)
 const COMMON = ['v', 'negotiation', 'seq', 'type', 'prev', 'by', 'ts', 'sig']
 /** The members each type allows besides {@link COMMON}. */
 const EXTRA: Record<TransitionType, readonly string[]> = {
@@ -272,13 +271,7 @@ const hashes = new WeakMap<Transition, string>()
 
 /** The bytes a transition's signature covers: context ‖ JCS(transition without `sig`). */
 export function transitionSigningInput (transition: UnsignedTransition | Transition): Uint8Array {
-  const unsigned: Record<string, unknown> = { ...transition }
-  delete unsigned.sig
-  const body = utf8(canonicalize(unsigned))
-  const out = new Uint8Array(CONTEXT.byteLength + body.byteLength)
-  out.set(CONTEXT, 0)
-  out.set(body, CONTEXT.byteLength)
-  return out
+  return signingInput(NEGOTIATION_SIGNING_CONTEXT, transition)
 }
 
 /**

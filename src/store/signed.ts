@@ -6,9 +6,8 @@
  */
 import { isBase64urlOf, isPeerId, isPlainObject } from '../util/shape.js'
 import { sha256Base64url } from '../crypto/hash.js'
-import { canonicalize } from '../crypto/canonical-json.js'
-import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'
-import { verifySignature } from '../crypto/signature.js'
+import { fromBase64url, toBase64url } from '../crypto/bytes.js'
+import { signingInput, verifySignature } from '../crypto/signature.js'
 import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
 export { describe } from '../util/describe.js'
 
@@ -28,9 +27,7 @@ export const MAX_INTEGER = Number.MAX_SAFE_INTEGER
 export { sha256Base64url }
 
 /** The bytes an object's signature covers: `UTF-8(context ‖ JCS(object without sig))`. */
-export function signingInput (context: string, unsigned: object): Uint8Array {
-  return utf8(context + canonicalize(unsigned))
-}
+export { signingInput }
 
 /** Signs `unsigned` under `context`; returns the signature as base64url. */
 export async function signObject (context: string, signer: StoreSigner, unsigned: object): Promise<string> {
@@ -45,9 +42,7 @@ export async function verifyObject (context: string, signed: { sig: string }, by
   const key = ed25519KeyOfPeer(by)
   const sig = fromBase64url(signed.sig)
   if (key === undefined || sig === undefined) return false
-  const unsigned: Record<string, unknown> = { ...signed }
-  delete unsigned.sig
-  return verifySignature(key, signingInput(context, unsigned), sig)
+  return verifySignature(key, signingInput(context, signed), sig)
 }
 
 export { isBase64urlOf, isPeerId, isPlainObject }
