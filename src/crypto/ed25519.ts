@@ -112,6 +112,7 @@ export interface Ed25519Signer {
 
 /** One implementation of the curve operations. */
 export interface Ed25519Backend {
+  /** Which implementation: `node:crypto`, WebCrypto, or `@noble/ed25519`. */
   readonly name: 'node' | 'webcrypto' | 'noble'
   /** Prepares a signer from a 32-byte seed (the RFC 8032 private key). */
   signer: (seed: Uint8Array) => Ed25519Signer | Promise<Ed25519Signer>

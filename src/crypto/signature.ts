@@ -4,7 +4,10 @@
  *
  * @example
  * ```ts
- * import { createSigner, verifySignature } from './signature.js'
+ * import { createSigner, verifySignature } from 'parley-mesh/crypto'
+ *
+ * const seed = crypto.getRandomValues(new Uint8Array(32))
+ * const bytes = new TextEncoder().encode('hello')
  * const signer = await createSigner(seed)
  * const sig = await signer.sign(bytes)
  * await verifySignature(signer.publicKey, bytes, sig) // true
@@ -16,9 +19,10 @@ import { nodeBackend, webCryptoBackend, keyId } from './ed25519-native.js'
 import { fromHex, utf8 } from './bytes.js'
 import { canonicalize } from './canonical-json.js'
 import { BoundedCache } from '../util/bounded-cache.js'
-import vectors from '../../protocols/signatures/vectors.json' with { type: 'json' }
+import { EQUATION_CASES } from './self-check.js'
+import type { EquationCase } from './self-check.js'
 
-export type { Ed25519Backend, Ed25519Signer }
+export type { Ed25519Backend, Ed25519Signer, EquationCase }
 
 /** Every backend available in this runtime, fastest first (not yet checked for conformance). */
 export function candidateBackends (): Ed25519Backend[] {
@@ -26,11 +30,12 @@ export function candidateBackends (): Ed25519Backend[] {
 }
 
 /**
- * True when `backend` computes exactly rule 4 on every vector of the rule
- * that passes rules 1-3 (vectors failing those never reach a backend).
+ * True when `backend` computes exactly the rule's equation (rule 5) on every
+ * case in `cases`: by default the rule's vectors that pass rules 1-4
+ * ({@link EQUATION_CASES}); cases failing those never reach a backend.
  */
-export async function conforms (backend: Ed25519Backend): Promise<boolean> {
-  for (const v of vectors.cases) {
+export async function conforms (backend: Ed25519Backend, cases: readonly EquationCase[] = EQUATION_CASES): Promise<boolean> {
+  for (const v of cases) {
     const publicKey = fromHex(v.publicKey)
     const signature = fromHex(v.signature)
     if (!isAcceptablePublicKey(publicKey) || !hasAcceptableShape(signature)) continue

@@ -2,15 +2,17 @@ import { expect } from 'chai'
 import * as ed from '@noble/ed25519'
 import { candidateBackends, conforms, verifySignature, getBackend, createSigner } from '../../src/crypto/signature.js'
 import type { Ed25519Backend } from '../../src/crypto/signature.js'
-import { SMALL_ORDER_ENCODINGS, nobleBackend } from '../../src/crypto/ed25519.js'
+import { SMALL_ORDER_ENCODINGS, nobleBackend, isAcceptablePublicKey, hasAcceptableShape } from '../../src/crypto/ed25519.js'
+import { EQUATION_CASES } from '../../src/crypto/self-check.js'
 import { fromHex, toHex, utf8 } from '../../src/crypto/bytes.js'
 import vectors from '../../protocols/signatures/vectors.json' with { type: 'json' }
 
 describe('signature rule (protocols/signatures)', () => {
   for (const backend of candidateBackends()) {
     describe(`backend ${backend.name}`, () => {
-      it('conforms to the rule', async () => {
+      it('conforms to the rule, on the start-up probe and on every vector', async () => {
         expect(await conforms(backend)).to.equal(true)
+        expect(await conforms(backend, vectors.cases)).to.equal(true)
       })
       for (const v of vectors.cases) {
         it(`vector ${v.name}: ${v.valid ? 'accepts' : 'rejects'}`, async () => {
@@ -36,6 +38,14 @@ describe('signature rule (protocols/signatures)', () => {
       equation: (pk, m, s) => ed.verify(s, m, pk, { zip215: false })
     }
     expect(await conforms(cofactored)).to.equal(false)
+  })
+
+  it('the start-up probe is exactly the vectors that reach the equation (rules 1-4 pass)', () => {
+    const reaching = vectors.cases
+      .filter(c => isAcceptablePublicKey(fromHex(c.publicKey)) && hasAcceptableShape(fromHex(c.signature)))
+      .map(({ name, publicKey, message, signature, valid }) => ({ name, publicKey, message, signature, valid }))
+    expect(EQUATION_CASES).to.deep.equal(reaching)
+    expect(EQUATION_CASES.some(c => !c.valid) && EQUATION_CASES.some(c => c.valid)).to.equal(true)
   })
 
   it('the vectors include cases where a cofactored verifier disagrees', () => {
