@@ -13,13 +13,18 @@
  *
  * @example
  * ```ts
- * const bridge = new HumanBridge({ desk, negotiations, identity, handlers, sessionWith, history })
+ * import { HumanBridge } from 'parley-mesh'
+ * import type { BridgeHost } from 'parley-mesh'
+ *
+ * declare const host: BridgeHost
+ * declare const approvalId: string
+ * const bridge = new HumanBridge(host)
  * await bridge.decide(approvalId, 'approve', { reply: 'see you at 2' })
  * ```
  */
 import { logger } from '@libp2p/logger'
-import { RpcError } from '../session/session.js'
-import type { Caller, EnvelopeRecord, Handler, HandlerContext, Session } from '../session/session.js'
+import { RpcError, handlerParams } from '../session/session.js'
+import type { Caller, EnvelopeRecord, Handler, HandlerContext, HandlerParams, Session } from '../session/session.js'
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
@@ -31,6 +36,7 @@ import type { Negotiation } from '../negotiation/machine.js'
 import type { Party, Terms, Transition } from '../negotiation/transition.js'
 import type { Desk, InboxMessage } from './desk.js'
 import type { Negotiations } from './negotiations.js'
+import { lenientUtf8, lenientUtf8Prefix } from '../util/lenient-utf8.js'
 
 const log = logger('parley:agent:bridge')
 
@@ -41,7 +47,9 @@ export const POLICY_REFUSED_CODE = 'ERR_POLICY_REFUSED'
 
 /** What the bridge needs of the agent it serves. */
 export interface BridgeHost {
+  /** The agent's desk: policy, approvals, held requests, inbox and log. */
   readonly desk: Desk
+  /** The agent's negotiations, resumed when a held move is decided. */
   readonly negotiations: Negotiations
   /** The agent's current key (it signs the human's decisions). */
   readonly identity: Identity
@@ -53,6 +61,11 @@ export interface BridgeHost {
   history: (session: Session) => EnvelopeRecord[] | undefined
 }
 
+/**
+ * Applies the desk's policy to an agent's incoming requests and negotiation
+ * moves, and carries out the human's decisions on what it holds (see the
+ * module documentation). Every {@link Agent} has one.
+ */
 export class HumanBridge {
   readonly #host: BridgeHost
 
@@ -61,7 +74,7 @@ export class HumanBridge {
   }
 
   /** Runs `handler` for `method` if the policy allows it now; otherwise queues or holds the request for the human. */
-  async gate (method: string, handler: Handler, params: JsonRpcParams | undefined, context: HandlerContext): Promise<JsonValue | undefined> {
+  async gate (method: string, handler: Handler, params: HandlerParams, context: HandlerContext): Promise<JsonValue | undefined> {
     const desk = this.#host.desk
     const amount = amountOf(params)
     // a node may class one topic of a method on its own (`info/request:dispute`)
@@ -143,7 +156,7 @@ export class HumanBridge {
         result = { status: 'delivered' }
       } else if (handler !== undefined) {
         try {
-          result = await handler(body.params, { caller: held.caller, session, envelope: subject as never }) ?? null
+          result = await handler(handlerParams(body.params), { caller: held.caller, session, envelope: subject as never }) ?? null
         } catch (err) {
           result = { error: err instanceof RpcError ? err.message : 'internal error' }
         }
@@ -161,7 +174,7 @@ export class HumanBridge {
 }
 
 /** A `message` request as the inbox keeps it. */
-export function inboxMessage (params: JsonRpcParams | undefined, context: Pick<HandlerContext, 'caller' | 'envelope'>): InboxMessage {
+export function inboxMessage (params: unknown, context: Pick<HandlerContext, 'caller' | 'envelope'>): InboxMessage {
   const p = messageParams(params)
   return { id: context.envelope.id, at: Date.now(), from: context.caller, ...p }
 }
@@ -185,14 +198,37 @@ function transcriptOf (history: EnvelopeRecord[] | undefined): string {
   return lines.length === 0 ? '' : '\nTranscript of the session so far:\n' + lines.map(l => '  ' + l).join('\n')
 }
 
+/**
+ * The most of a refused frame the event log keeps (its first bytes, as text):
+ * escaped control characters take up to 6 bytes each, and an entry may not
+ * exceed 1 MiB (protocols/event-log §7), so a larger record would be refused
+ * and the refusal go unrecorded.
+ */
+export const RECORDED_FRAME_BYTES = 65_536
+
 /** Every envelope of a session goes to the event log, signed by its sender: a third party can check both signatures. */
 export function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord): void {
+  // it runs in the session's `envelope` listener, on whatever a peer sent: it must not throw
+  try {
+    recordEnvelopeOnce(desk, session, e)
+  } catch (err) {
+    log.error('could not record a %s envelope of %s: %e', e.dir, session.remotePeer, err)
+  }
+}
+
+function recordEnvelopeOnce (desk: Desk, session: Session, e: EnvelopeRecord): void {
   const body = e.body
   const kind = body === undefined ? 'frame' : 'method' in body ? ('id' in body ? 'request' : 'notification') : 'response'
   if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
   const type = `${kind}.${e.dir}`
   if (e.envelope === undefined) {
-    desk.record(type, { bytes: fromUtf8(e.bytes), peer: session.remotePeer, session: session.id ?? null, ...(e.size === undefined ? {} : { size: e.size }), verified: e.verified })
+    // a refused frame is whatever the peer sent, valid UTF-8 or not: recorded as text decoded
+    // leniently (each invalid sequence as U+FFFD), its first RECORDED_FRAME_BYTES only, so that
+    // no frame can make the entry too large to log (protocols/event-log §4); never a reason to throw
+    const cut = e.size === undefined && e.bytes.byteLength > RECORDED_FRAME_BYTES
+    const bytes = cut ? lenientUtf8Prefix(e.bytes, RECORDED_FRAME_BYTES) : lenientUtf8(e.bytes)
+    const size = e.size ?? (cut ? e.bytes.byteLength : undefined)
+    desk.record(type, { bytes, peer: session.remotePeer, session: session.id ?? null, ...(size === undefined ? {} : { size }), verified: e.verified })
     return
   }
   // the bytes of an envelope that was signed here or passed verification are its canonical JSON

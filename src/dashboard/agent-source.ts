@@ -21,9 +21,14 @@
  *
  * @example
  * ```ts
+ * import { DashboardServer, Router, agentSource, startHttp } from 'parley-mesh/dashboard'
+ * import type { Agent } from 'parley-mesh'
+ *
+ * declare const agent: Agent
  * const source = agentSource(agent)        // after agent.start()
- * const dashboard = new DashboardServer({ source, token })
+ * const dashboard = new DashboardServer({ source })
  * const http = await startHttp('127.0.0.1', 0, dashboard.mount(new Router()))
+ * console.log(dashboard.url(http.url))
  * ```
  */
 import { TypedEventEmitter } from 'main-event'
@@ -40,9 +45,14 @@ import type { PendingApproval } from '../store/approvals.js'
 import type { TrustEntry } from '../store/trust.js'
 import type { InboxMessage } from '../agent/desk.js'
 import { fromUtf8 } from '../crypto/bytes.js'
+import { MAX_DEPTH } from '../crypto/canonical-json.js'
+import { lenientUtf8Prefix } from '../util/lenient-utf8.js'
+import { guarded } from '../util/guard.js'
+import { logger } from '@libp2p/logger'
 import { MeshBuilder, RelayKinds, presenceCounts } from './mesh.js'
 import type { ApprovalView, ContactView, DashboardSource, DashboardState, InboxView, MessageView, NegotiationView, SessionView, Transport } from './types.js'
 
+/** Bounds on what {@link agentSource} keeps and shows; every one has a default. */
 export interface AgentSourceOptions {
   /** Envelopes kept per session, the latest (default 100). */
   maxMessages?: number
@@ -77,14 +87,32 @@ interface Tracked {
   detach: () => void
 }
 
-/** What a refused frame claims to be (unverified: shown only next to its refusal code). */
+const log = logger('parley:dashboard:agent')
+
+/** The most of an unreadable frame a timeline shows (its first bytes, as text). */
+const FRAME_TEXT_BYTES = 2048
+
+/**
+ * What a refused frame claims to be (unverified: shown only next to its
+ * refusal code): a JSON object nested no deeper than envelopes may be
+ * ({@link MAX_DEPTH}), or nothing — a peer's frame parsed as far as
+ * `JSON.parse` goes could be too deep for `JSON.stringify` to send on.
+ */
 function looseEnvelope (bytes: Uint8Array): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(fromUtf8(bytes)) as unknown
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && nestedWithin(value, MAX_DEPTH) ? value as Record<string, unknown> : undefined
   } catch {
     return undefined
   }
+}
+
+/** True when `value` nests arrays and objects at most `depth` deep (the walk never goes deeper). */
+function nestedWithin (value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  if (depth === 0) return false
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (!nestedWithin(item, depth - 1)) return false
+  return true
 }
 
 /** One envelope of a session's timeline, from the session's `envelope` event. */
@@ -99,7 +127,8 @@ export function messageView (e: EnvelopeRecord, n: number, maxChars = 16_384): M
   const method = typeof body?.method === 'string' ? body.method : undefined
   const rpcId = typeof body?.id === 'string' || typeof body?.id === 'number' ? body.id : undefined
   const envelopeId = typeof claimed?.id === 'string' ? claimed.id : `frame-${n}`
-  let envelope: unknown = claimed ?? { frame: fromUtf8(e.bytes.subarray(0, 2048)) }
+  // a peer's bytes, valid UTF-8 or not, cut at a character boundary: shown, never a reason to throw
+  let envelope: unknown = claimed ?? { frame: lenientUtf8Prefix(e.bytes, FRAME_TEXT_BYTES) }
   if (e.size !== undefined) {
     envelope = { bytes: e.size, note: 'over the size limit: skipped unread' }
   } else if (e.bytes.byteLength > maxChars) {
@@ -151,12 +180,13 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
   // --- sessions: a timeline each, from the moment we follow it
   function follow (session: Session): void {
     if (sessions.has(session)) return
-    const onEnvelope = (e: CustomEvent<EnvelopeRecord>): void => {
+    // listeners on what a peer sent: a throw here would be an uncaught exception (util/guard)
+    const onEnvelope = guarded(log, 'adding an envelope to a timeline', (e: CustomEvent<EnvelopeRecord>): void => {
       tracked.messages.push(messageView(e.detail, ++tracked.frames, maxChars))
       if (tracked.messages.length > maxMessages) tracked.messages.shift()
       changed()
-    }
-    const onClose = (): void => {
+    })
+    const onClose = guarded(log, 'closing a timeline', (): void => {
       tracked.closed = Date.now()
       const closed = [...sessions.values()].filter(t => t.closed !== undefined)
       for (const old of closed.slice(0, Math.max(0, closed.length - maxClosed))) {
@@ -164,7 +194,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
         sessions.delete(old.session)
       }
       changed()
-    }
+    })
     const following = new AbortController()
     const tracked: Tracked = {
       session,
@@ -365,7 +395,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
   return {
     state,
     onChange (listener) {
-      const fire = (): void => { listener() }
+      const fire = guarded(log, 'a dashboard change listener', (): void => { listener() })
       changes.addEventListener('change', fire)
       return () => { changes.removeEventListener('change', fire) }
     },

@@ -15,7 +15,10 @@
  *
  * @example
  * ```ts
- * const relay = await createRelayNode({ dataDir })
+ * import { startMesh } from 'parley-mesh/demo'
+ * import { DashboardServer, relaySource } from 'parley-mesh/dashboard'
+ *
+ * const { relay } = await startMesh() // a relay on loopback
  * const dashboard = new DashboardServer({ source: relaySource(relay) })
  * ```
  */
@@ -23,6 +26,10 @@ import type { Connection } from '@libp2p/interface'
 import type { RelayNode } from '../node/relay.js'
 import { MeshBuilder, RelayKinds, presenceCounts } from './mesh.js'
 import type { DashboardSource, DashboardState } from './types.js'
+import { guarded } from '../util/guard.js'
+import { logger } from '@libp2p/logger'
+
+const log = logger('parley:dashboard:relay')
 
 /** A {@link DashboardSource} over a running relay node. */
 export function relaySource (relay: RelayNode): DashboardSource {
@@ -86,7 +93,8 @@ export function relaySource (relay: RelayNode): DashboardSource {
   return {
     state,
     onChange (listener) {
-      const fire = (): void => { listener() }
+      // called from libp2p, circuit and presence events, which peers cause: it must not throw (util/guard)
+      const fire = guarded(log, 'a dashboard change listener', (): void => { listener() })
       const listening = new AbortController()
       const { signal } = listening
       libp2p.addEventListener('connection:open', fire, { signal })

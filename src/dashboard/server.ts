@@ -16,6 +16,10 @@
  *
  * @example
  * ```ts
+ * import { startMesh } from 'parley-mesh/demo'
+ * import { DashboardServer, Router, relaySource, startHttp } from 'parley-mesh/dashboard'
+ *
+ * const { relay } = await startMesh() // a relay on loopback
  * const dashboard = new DashboardServer({ source: relaySource(relay) })
  * const http = await startHttp('127.0.0.1', 9090, dashboard.mount(new Router()))
  * console.log(dashboard.url(http.url)) // http://127.0.0.1:9090/#token=…
@@ -36,7 +40,9 @@ const log = logger('parley:dashboard')
 /** Where `npm run build` puts the bundled page. */
 export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url))
 
+/** Options of {@link DashboardServer}. */
 export interface DashboardServerOptions {
+  /** Where the state comes from, and where approval decisions go. */
   source: DashboardSource
   /** The token actions need (default: 32 random bytes, base64url, new each start). */
   token?: string
@@ -101,7 +107,9 @@ function json (res: ServerResponse, status: number, value: unknown, headers: Rec
   sendJson(res, status, value, { ...SECURITY_HEADERS, ...headers })
 }
 
+/** Serves the dashboard page, its state and its event stream from a {@link DashboardSource}; mount it on a {@link Router}. */
 export class DashboardServer {
+  /** The bearer token that actions (and reads, with `readToken`) need. */
   readonly token: string
   readonly #source: DashboardSource
   readonly #options: DashboardServerOptions
@@ -294,21 +302,22 @@ export class DashboardServer {
     const wait = Math.max(0, this.#lastSent + (this.#options.minIntervalMs ?? 250) - Date.now())
     this.#scheduled = setTimeout(() => {
       this.#scheduled = undefined
-      void this.#push()
+      this.#push().catch(err => { log('dashboard push failed: %e', err) })
     }, wait)
   }
 
   async #push (): Promise<void> {
     this.#computing = true
-    let state: DashboardState | undefined
+    let text: string | undefined
     try {
-      state = await this.#source.state()
+      // serialised inside the try: state built from remote input must not end the process
+      text = JSON.stringify(await this.#source.state() satisfies DashboardState)
     } catch (err) {
       log('dashboard state failed: %e', err)
     }
     this.#computing = false
-    if (state !== undefined && !this.#closed) {
-      this.#last = `event: state\ndata: ${JSON.stringify(state)}\n\n`
+    if (text !== undefined && !this.#closed) {
+      this.#last = `event: state\ndata: ${text}\n\n`
       this.#lastSent = Date.now()
       for (const res of this.#clients) res.write(this.#last)
     }

@@ -11,10 +11,12 @@
  *
  * @example
  * ```ts
+ * import { Router, startHttp } from 'parley-mesh/dashboard'
+ *
  * const router = new Router()
  *   .get('/healthz', (_req, res) => { res.writeHead(200).end('ok\n') })
- *   .get('/assets/*', (_req, res, { rest }) => serveFile(res, rest))
- *   .post('/api/approvals/*', async (req, res, { rest }) => decide(rest, req, res))
+ *   .get('/files/*', (_req, res, { rest }) => { res.writeHead(200).end(`you asked for ${rest}\n`) })
+ *   .post('/api/approvals/*', async (_req, res, { rest }) => { res.writeHead(204).end() }) // rest: the approval id
  * const http = await startHttp('127.0.0.1', 9090, router)
  * ```
  */
@@ -22,6 +24,9 @@ import { createServer } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { logger } from '@libp2p/logger'
+
+const log = logger('parley:http')
 
 /** What a handler learns from the match: the path, and for a prefix route what follows the prefix. */
 export interface RouteMatch {
@@ -33,8 +38,10 @@ export interface RouteMatch {
   url: URL
 }
 
+/** A route's handler; a rejection is answered 500 with its message. */
 export type Route = (req: IncomingMessage, res: ServerResponse, match: RouteMatch) => void | Promise<void>
 
+/** The HTTP methods a {@link Router} routes. */
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
 
 interface Entry {
@@ -68,7 +75,9 @@ export class Router {
     return this
   }
 
+  /** Adds a `GET` route (which answers `HEAD` too); see {@link Router.add}. */
   get (path: string, handler: Route): this { return this.add('GET', path, handler) }
+  /** Adds a `POST` route; see {@link Router.add}. */
   post (path: string, handler: Route): this { return this.add('POST', path, handler) }
 
   /** Runs `fn` when the endpoint closes, before connections are cut (to end long-lived responses cleanly). */
@@ -82,7 +91,11 @@ export class Router {
     await Promise.allSettled(this.#closers.map(async fn => fn()))
   }
 
-  /** The route for `method` and `path`, or why there is none (404, or 405 with the allowed methods). */
+  /**
+   * The route for `method` and `path`, or why there is none (404, or 405 with the allowed methods).
+   *
+   * @internal used by {@link handle}
+   */
   match (method: string, path: string): { entry: Entry, rest: string } | { status: 404 } | { status: 405, allow: string[] } {
     const allow = new Set<string>()
     for (const entry of this.#entries) {
@@ -111,19 +124,34 @@ export class Router {
         .end(found.status === 404 ? 'not found\n' : 'method not allowed\n')
       return
     }
-    Promise.resolve(found.entry.handler(req, res, { path: url.pathname, rest: found.rest, url })).catch((err: Error) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
-      res.end(`error: ${err.message}\n`)
-    })
+    // a handler that throws, synchronously or not, is answered 500: nothing may escape the
+    // server's request listener (an exception there would end the process)
+    const fail = (err: unknown): void => {
+      log.error('%s %s failed: %e', req.method, url.pathname, err)
+      try {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+        res.end(`error: ${err instanceof Error ? err.message : 'internal error'}\n`)
+      } catch {
+        res.destroy()
+      }
+    }
+    try {
+      Promise.resolve(found.entry.handler(req, res, { path: url.pathname, rest: found.rest, url })).catch(fail)
+    } catch (err) {
+      fail(err)
+    }
   }
 }
 
+/** A running HTTP endpoint. */
 export interface HttpEndpoint {
+  /** The Node.js server. */
   readonly server: Server
   /** `http://host:port` as bound (with the real port when 0 was asked for). */
   readonly url: string
   /** The bound port. */
   readonly port: number
+  /** Runs the router's close hooks, cuts open connections and closes the server. */
   close: () => Promise<void>
 }
 

@@ -15,7 +15,7 @@ import type { Datastore, Key } from 'interface-datastore'
 import { HandleRecordError } from '../errors.js'
 import { handleSelector, handleValidator, succession, validateHandleRecord, parseHandleRecord, HANDLE_KEY_PREFIX } from '../handles/record.js'
 import type { HandleValidatorOptions } from '../handles/record.js'
-import { fromUtf8 } from '../crypto/bytes.js'
+import { lenientUtf8 } from '../util/lenient-utf8.js'
 import { DHT_RECORD_PREFIX } from './constants.js'
 import type { Tally } from '../util/tally.js'
 
@@ -36,7 +36,8 @@ export function parleyDhtConfig (options: HandleValidatorOptions, rejections: Ta
           await validate(key, value)
         } catch (err) {
           reject(rejections, err)
-          log('refused record for %s: %e', fromUtf8(key), err)
+          // the key is a remote peer's bytes: shown leniently, so that logging cannot replace the refusal
+          log('refused record for %s: %e', lenientUtf8(key), err)
           throw err
         }
       }
@@ -57,7 +58,8 @@ export function guardHandleRecords<D extends Datastore> (store: D, options: Hand
     const name = key.toString()
     if (!name.startsWith(DHT_RECORD_PREFIX + '/')) return put(key, value, opts)
     const incoming = DhtRecord.deserialize(value)
-    if (!fromUtf8(incoming.key).startsWith(HANDLE_KEY_PREFIX)) return put(key, value, opts)
+    // any key, UTF-8 or not, is compared as text: the prefix is ASCII, which lenient decoding keeps
+    if (!lenientUtf8(incoming.key).startsWith(HANDLE_KEY_PREFIX)) return put(key, value, opts)
     const now = clock()
     const record = await validateHandleRecord(incoming.value, { ...options, key: incoming.key, now })
     let existing

@@ -11,9 +11,13 @@
  *
  * @example
  * ```ts
+ * import type { Agent } from 'parley-mesh'
+ *
+ * declare const agent: Agent
  * const session = await agent.connect('@rapidplumb')
  * const slots = await session.request('schedule/availability', { date: '2026-11-21' })
- * session.notify('message', { text: 'thanks' })
+ * console.log(slots)
+ * await session.notify('message', { text: 'thanks' })
  * ```
  */
 import type { Stream } from '@libp2p/interface'
@@ -40,26 +44,46 @@ const log = logger('parley:session')
 
 /** Who is on the other end, as verified: never as claimed. */
 export interface Caller {
+  /** The remote peer id (authenticated by the connection). */
   peer: string
   /** Set only when the handle was verified (record valid, owned by this peer, current in the DHT). */
   handle?: string
+  /** The kind its verified handle record states; `anon` when no handle was verified. */
   kind: 'agent' | 'human' | 'anon'
 }
 
 /** What a handler gets besides its params. */
 export interface HandlerContext {
+  /** Who sent the request, as verified. */
   caller: Caller
+  /** The session the request arrived on (to call the caller back, for one). */
   session: Session
+  /** The verified envelope that carried the request. */
   envelope: Envelope
 }
 
+/**
+ * A request's params as a handler sees them: the JSON object the caller sent
+ * (`{}` when it sent none), each member unchecked — validate before use. A
+ * caller that sent positional params (an array) gets the array itself.
+ */
+export type HandlerParams = { readonly [key: string]: JsonValue | undefined }
+
+/** What a handler is given for a request's `params` (see {@link HandlerParams}). */
+export function handlerParams (params: JsonRpcParams | undefined): HandlerParams {
+  return (params ?? {}) as HandlerParams
+}
+
 /** Serves one method. Return the result (JSON); throw {@link RpcError} to answer with an error. */
-export type Handler = (params: JsonRpcParams | undefined, context: HandlerContext) => JsonValue | undefined | Promise<JsonValue | undefined>
+export type Handler = (params: HandlerParams, context: HandlerContext) => JsonValue | undefined | Promise<JsonValue | undefined>
 
 /** A JSON-RPC error: received from the far side, or thrown by a handler to send one. */
 export class RpcError extends Error {
+  /** Always `'RpcError'`. */
   override readonly name = 'RpcError'
+  /** The JSON-RPC error code (e.g. -32601, method not found). */
   readonly code: number
+  /** The error's `data` member, when it has one. */
   readonly data: JsonValue | undefined
 
   constructor (code: number, message: string, data?: JsonValue) {
@@ -71,13 +95,17 @@ export class RpcError extends Error {
 
 /** A request got no response in time. */
 export class RequestTimeoutError extends Error {
+  /** Always `'RequestTimeoutError'`. */
   override readonly name = 'RequestTimeoutError'
+  /** Always `'ERR_TIMEOUT'`. */
   readonly code = 'ERR_TIMEOUT'
 }
 
 /** The session ended before the request was answered. */
 export class SessionClosedError extends Error {
+  /** Always `'SessionClosedError'`. */
   override readonly name = 'SessionClosedError'
+  /** Always `'ERR_SESSION_CLOSED'`. */
   readonly code = 'ERR_SESSION_CLOSED'
 }
 
@@ -97,26 +125,48 @@ export interface SessionHost {
   readonly keepAliveMs?: number
 }
 
+/** The events a {@link Session} emits; each `detail` is the payload given. */
 export interface SessionEvents {
   /** A frame was refused; `detail` is the envelope error code. */
   rejected: CustomEvent<string>
   /** A request arrived (before its handler runs). */
-  request: CustomEvent<{ id: JsonRpcId, method: string, params: JsonRpcParams | undefined, caller: Caller }>
+  request: CustomEvent<{
+    /** The request's JSON-RPC id. */
+    id: JsonRpcId
+    /** The method called. */
+    method: string
+    /** Its params as sent (unchecked). */
+    params: JsonRpcParams | undefined
+    /** Who sent it, as verified. */
+    caller: Caller
+  }>
   /** A notification arrived (after its handler, if any, ran). */
-  notification: CustomEvent<{ method: string, params: JsonRpcParams | undefined, caller: Caller }>
+  notification: CustomEvent<{
+    /** The method notified. */
+    method: string
+    /** Its params as sent (unchecked). */
+    params: JsonRpcParams | undefined
+    /** Who sent it, as verified. */
+    caller: Caller
+  }>
+  /** The session ended: `detail` is the error that ended it, or `undefined` when it was closed or its stream ended cleanly. */
   close: CustomEvent<Error | undefined>
   /** The session moved to a new stream (`detail`), e.g. from a relayed circuit to WebRTC. */
   upgrade: CustomEvent<Stream>
   /**
    * Every envelope sent, and every frame received with the verdict on it: a
    * transcript (the dashboard and `parley demo` show it). Dispatched only
-   * while someone listens.
+   * while someone listens. A refused frame's `bytes` are whatever the peer
+   * sent, not necessarily UTF-8: decode them leniently (`util/lenient-utf8`).
+   * Like every listener on what a peer sends, one here must not throw (Node
+   * reports it as an uncaught exception): `util/guard` wraps one so.
    */
   envelope: CustomEvent<EnvelopeRecord>
 }
 
 /** One envelope of a session's transcript. */
 export interface EnvelopeRecord {
+  /** `in` for a frame received, `out` for an envelope sent. */
   dir: 'in' | 'out'
   /** Local receive or send time (ms). */
   at: number
@@ -126,7 +176,7 @@ export interface EnvelopeRecord {
   body?: JsonRpcMessage
   /** `true` when the envelope passed every check, else the refusal's code. */
   verified: true | string
-  /** The exact wire bytes (none for a frame skipped unread: see {@link size}). */
+  /** The exact wire bytes (none for a frame skipped unread: see {@link size}); a refused frame's may not be UTF-8. */
   bytes: Uint8Array
   /** The length of a frame over the size limit, which is skipped unread. */
   size?: number
@@ -158,8 +208,14 @@ export function framesOf (stream: Stream, maxBytes: number = DEFAULT_MAX_BYTES):
   return readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR)
 }
 
+/**
+ * A session with one peer (see the module documentation). Sessions come from
+ * {@link Agent.connect} (outbound) and the agent's `session` event (inbound).
+ */
 export class Session extends TypedEventEmitter<SessionEvents> {
+  /** The peer id of the other end (authenticated by the connection). */
   readonly remotePeer: string
+  /** `outbound` for a session this node opened, `inbound` for one a peer opened to it. */
   readonly direction: 'inbound' | 'outbound'
   /** Resolves once both hellos are exchanged and the remote side is stamped. */
   readonly ready: Promise<Caller>
@@ -177,6 +233,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   #markReady!: (caller: Caller) => void
   #failReady!: (err: Error) => void
 
+  /** @internal Built by the agent node: get sessions from {@link Agent.connect} and the `session` event. */
   constructor (host: SessionHost, stream: Stream, remotePeer: string, direction: 'inbound' | 'outbound', start: SessionStart = {}) {
     super()
     this.#host = host
@@ -186,8 +243,9 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (direction === 'outbound') this.#id = randomToken()
     this.ready = new Promise<Caller>((resolve, reject) => { this.#markReady = resolve; this.#failReady = reject })
     this.ready.catch(() => {}) // observed by whoever awaits it; avoid unhandled rejections otherwise
-    void this.#readLoop(stream, start.frames ?? framesOf(stream, this.#maxBytes), start.first)
-    if (direction === 'outbound') void this.#sendHello()
+    // nothing a peer sends may reject these unobserved (an unhandled rejection ends the process)
+    this.#readLoop(stream, start.frames ?? framesOf(stream, this.#maxBytes), start.first).catch(err => { log.error('session read loop with %s failed: %e', remotePeer, err) })
+    if (direction === 'outbound') this.#sendHello().catch(err => { log.error('session hello to %s failed: %e', remotePeer, err) })
     const keepAliveMs = host.keepAliveMs ?? DEFAULT_KEEPALIVE_MS
     if (keepAliveMs > 0) {
       this.#keepAlive = setInterval(() => { this.#ping(keepAliveMs) }, Math.max(10, Math.floor(keepAliveMs / 3)))
@@ -236,6 +294,8 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   /**
    * True when `bytes` is a signed `session/resume` for this session from its
    * peer, addressed to us: the first frame of a stream taking it over.
+   *
+   * @internal
    */
   async acceptsResume (bytes: Uint8Array): Promise<boolean> {
     if (this.#closed || this.#id === undefined) return false
@@ -258,11 +318,13 @@ export class Session extends TypedEventEmitter<SessionEvents> {
    * Takes over `stream` for this session (the far side sent `session/resume`
    * on it, or we did): later frames go out on it, its frames are read, and
    * (on the side that received the resume) the old stream is closed.
+   *
+   * @internal
    */
   adopt (stream: Stream, frames: AsyncIterator<Frame>, closeOld = true): void {
     const old = this.#stream
     this.#stream = stream
-    void this.#readLoop(stream, frames)
+    this.#readLoop(stream, frames).catch(err => { log.error('session read loop with %s failed: %e', this.remotePeer, err) })
     if (closeOld) void old.close().catch(() => { old.abort(new Error('replaced')) })
     this.safeDispatchEvent('upgrade', { detail: stream })
   }
@@ -273,6 +335,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     return this.#remote
   }
 
+  /** True once the session has ended, closed by either side or by a failure. */
   get closed (): boolean { return this.#closed }
 
   /** Sends a request and resolves with its result; rejects with {@link RpcError}, {@link RequestTimeoutError} or {@link SessionClosedError}. */
@@ -406,7 +469,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       else p.resolve(body.result)
       return
     }
-    void this.#dispatch(envelope, body as JsonRpcRequest | JsonRpcNotification)
+    this.#dispatch(envelope, body as JsonRpcRequest | JsonRpcNotification).catch(err => { log.error('dispatching a frame from %s failed: %e', this.remotePeer, err) })
   }
 
   async #receiveHello (envelope: Envelope, body: JsonRpcMessage): Promise<void> {
@@ -433,7 +496,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     const request = isRequest(body) ? body : undefined
     if (request === undefined) {
       try {
-        await handler?.(body.params, { caller, session: this, envelope })
+        await handler?.(handlerParams(body.params), { caller, session: this, envelope })
       } catch (err) {
         log('notification handler %s failed: %e', body.method, err)
       }
@@ -448,7 +511,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       response = errorResponse(request, METHOD_NOT_FOUND, `method not found: ${request.method}`)
     } else {
       try {
-        const result = await handler(request.params, { caller, session: this, envelope })
+        const result = await handler(handlerParams(request.params), { caller, session: this, envelope })
         response = { jsonrpc: '2.0', id: request.id, result: result ?? null }
       } catch (err) {
         response = err instanceof RpcError
