@@ -106,6 +106,16 @@ function checkAddrs (name: string, list: string[]): string[] {
   return list
 }
 
+/** {@link checkAddrs}, and each must end in `/p2p/<peer id>` (the peer to authenticate). */
+function checkPeerAddrs (name: string, list: string[]): string[] {
+  for (const a of checkAddrs(name, list)) {
+    if (multiaddr(a).getComponents().findLast(c => c.name === 'p2p') === undefined) {
+      throw new UsageError(`${name}: "${a}" has no /p2p/<peer id>; use the whole address the other relay prints (or its DATA_DIR/multiaddrs)`)
+    }
+  }
+  return list
+}
+
 /**
  * Builds the relay configuration. `argv` are the arguments after `relay`.
  * Returns `undefined` when `--help` was asked for (the usage is printed).
@@ -173,7 +183,7 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     dataDir: resolve(text('dataDir') ?? '.parley/relay'),
     listen: checkAddrs('listen', list('listen') ?? DEFAULT_LISTEN),
     announce: checkAddrs('announce', list('announce') ?? []),
-    bootstrap: checkAddrs('bootstrap', list('bootstrap') ?? []),
+    bootstrap: checkPeerAddrs('bootstrap', list('bootstrap') ?? []),
     httpHost: text('httpHost') ?? '127.0.0.1',
     httpPort,
     dashboardToken,

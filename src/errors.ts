@@ -12,6 +12,7 @@
 /** Base class of every error Parley throws on purpose. */
 export class ParleyError<Code extends string = string> extends Error {
   static override readonly name: string = 'ParleyError'
+  /** Stable machine-readable reason, e.g. `ERR_BAD_SIGNATURE`; part of the wire contract. */
   readonly code: Code
 
   constructor (code: Code, message: string, options?: ErrorOptions) {
@@ -59,20 +60,33 @@ export class EnvelopeError extends ParleyError<EnvelopeErrorCode> {
 
 /** Every reason a handle record can be refused. */
 export const HandleRecordErrorCode = {
+  /** Not UTF-8 JSON / I-JSON, not an object, a missing, unknown or mistyped member, or `peer` not an Ed25519 peer id. */
   MALFORMED_RECORD: 'ERR_MALFORMED_RECORD',
+  /** `v` is present but not 1. */
   UNSUPPORTED_VERSION: 'ERR_UNSUPPORTED_VERSION',
+  /** The bytes are not the canonical (RFC 8785) encoding, or a base64url value is not canonically spelled. */
   NON_CANONICAL: 'ERR_NON_CANONICAL',
+  /** The handle is not 3-32 characters of `a-z`, `0-9` and `-` (`protocols/handle-record` §1). */
   INVALID_HANDLE: 'ERR_INVALID_HANDLE',
+  /** The record is stored under a DHT key other than `/handle/<handle>`. */
   KEY_MISMATCH: 'ERR_KEY_MISMATCH',
+  /** `sig` does not verify. */
   BAD_SIGNATURE: 'ERR_BAD_SIGNATURE',
+  /** The proof-of-work stamp does not satisfy `pow.bits`. */
   BAD_POW: 'ERR_BAD_POW',
+  /** `pow.bits` is below the validator's minimum. */
   INSUFFICIENT_POW: 'ERR_INSUFFICIENT_POW',
+  /** `expires` is not after now. */
   EXPIRED: 'ERR_EXPIRED',
+  /** `expires` is further ahead than the validator's maximum TTL. */
   EXPIRY_TOO_FAR: 'ERR_EXPIRY_TOO_FAR',
+  /** `rotation` does not verify, `prev` equals `peer`, or `prev` is not an Ed25519 peer id. */
   BAD_ROTATION: 'ERR_BAD_ROTATION',
+  /** The handle is already held by another key (first come, first served). */
   HANDLE_TAKEN: 'ERR_HANDLE_TAKEN',
   /** No valid record for the handle was found (resolution). */
   NOT_FOUND: 'ERR_NOT_FOUND',
+  /** The record is more than 4096 bytes. */
   OVERSIZE: 'ERR_OVERSIZE'
 } as const
 export type HandleRecordErrorCode = typeof HandleRecordErrorCode[keyof typeof HandleRecordErrorCode]
@@ -98,4 +112,24 @@ export type IdentityErrorCode = typeof IdentityErrorCode[keyof typeof IdentityEr
 /** An identity could not be created or loaded; `code` says why. */
 export class IdentityError extends ParleyError<IdentityErrorCode> {
   static override readonly name = 'IdentityError'
+}
+
+/** Every reason an agent cannot be created or started. */
+export const AgentErrorCode = {
+  /** An option is missing or malformed (a relay address without `/p2p/<id>`, a bad handle): the message names it. */
+  INVALID_OPTIONS: 'ERR_INVALID_OPTIONS',
+  /** No relay could be dialed, or none granted a reservation in time. */
+  NO_RELAY: 'ERR_NO_RELAY',
+  /** The data directory's store cannot be opened: most often another running agent holds it. */
+  DATA_DIR_UNAVAILABLE: 'ERR_DATA_DIR_UNAVAILABLE',
+  /** The agent is not started (or was stopped): call `start()` first. */
+  NOT_STARTED: 'ERR_NOT_STARTED',
+  /** This runtime is too old for Parley (Node.js before 22). */
+  UNSUPPORTED_RUNTIME: 'ERR_UNSUPPORTED_RUNTIME'
+} as const
+export type AgentErrorCode = typeof AgentErrorCode[keyof typeof AgentErrorCode]
+
+/** An agent could not be created or started; `code` says why and the message says what to do. */
+export class AgentError extends ParleyError<AgentErrorCode> {
+  static override readonly name = 'AgentError'
 }

@@ -11,6 +11,7 @@
  * ```ts
  * import { createAgent } from 'parley-mesh'
  *
+ * const relayAddr = process.env.PARLEY_RELAY ?? ''
  * const plumber = await createAgent({ handle: 'rapidplumb', relays: [relayAddr] })
  * plumber.handle('ping', () => 'pong')
  * await plumber.start()
@@ -43,10 +44,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import { createIdentity, loadOrCreateIdentity, saveIdentity } from '../identity/index.js'
-import type { Identity, IdentityKind } from '../identity/index.js'
-import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
+import type { Identity } from '../identity/index.js'
+import { AgentError, AgentErrorCode, HandleRecordError, HandleRecordErrorCode } from '../errors.js'
+import { checkAgentOptions } from './options.js'
+import type { AgentOptions } from './options.js'
 import {
-  DEFAULT_RECORD_TTL_MS, HANDLE_PATTERN, createHandleRecord, createRotation, handleDhtConfig, handleKey, parseHandle, succession, validateHandleRecord
+  DEFAULT_RECORD_TTL_MS, HANDLE_PATTERN, createHandleRecord, createRotation, handleDhtConfig, handleKey, succession, validateHandleRecord
 } from '../handles/record.js'
 import type { HandleRecord, HandleRotation } from '../handles/record.js'
 import { DEFAULT_POW_BITS } from '../handles/pow.js'
@@ -62,7 +65,6 @@ import { HandleResolver } from './resolver.js'
 // --- presence (dev dashboard): opt-in announcements on gossipsub ---
 import type { GossipSub } from '@libp2p/gossipsub'
 import { presenceEnabled, presencePubsub, startAgentPresence } from '../presence/agent.js'
-import type { AgentPresenceOption } from '../presence/agent.js'
 import type { Presence } from '../presence/presence.js'
 // --- end presence ---
 import { join } from 'node:path'
@@ -76,7 +78,7 @@ import { Negotiations, DECLINED_METHOD } from './negotiations.js'
 import type { MoveResult } from './negotiations.js'
 import { METHODS } from '../methods/index.js'
 import type { EnvelopeRecord } from '../session/session.js'
-import type { NodePolicy, PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
+import type { PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
 import type { Party, Terms } from '../negotiation/transition.js'
 
 const log = logger('parley:agent')
@@ -100,61 +102,22 @@ async function releaseWebRTC (): Promise<void> {
   }
 }
 
-export interface AgentOptions {
-  /** The handle to register, without or with `@` (omit for an agent without one: callers see it as `anon`). */
-  handle?: string
-  /** `agent` (default) or `human`. */
-  kind?: IdentityKind
-  /** Keeps the identity between runs; omit for an ephemeral in-memory identity. */
-  dataDir?: string
-  /** Relay multiaddrs (with `/p2p/<id>`) to reserve on; the first reachable ones are published in the record. */
-  relays: string[]
-  /** Proof-of-work difficulty minted into our record (default the network's, {@link DEFAULT_POW_BITS}). */
-  powBits?: number
-  /** Least difficulty accepted on others' records (default {@link DEFAULT_POW_BITS}). */
-  minPowBits?: number
-  /** Lifetime of our record; it is republished at half of it (default 24 h). */
-  recordTtlMs?: number
-  /** Default request timeout (10 s). */
-  requestTimeoutMs?: number
-  /** Largest envelope accepted (256 KiB). */
-  maxEnvelopeBytes?: number
-  /** Silence after which a session sends a keep-alive ping (default 30 s; 0 disables). */
-  keepAliveMs?: number
-  /** Sessions one peer may open to us at once (default 8). */
-  maxSessionsPerPeer?: number
-  /** How long to try a direct WebRTC connection before staying on the relay (default 5 s). */
-  upgradeTimeoutMs?: number
-  /**
-   * WebRTC configuration (default: no STUN/TURN servers, and ICE bound to
-   * `PARLEY_WEBRTC_BIND` when that environment variable is set).
-   */
-  rtcConfiguration?: RTCConfiguration
-  /**
-   * Direct WebRTC connections (default true): listen for them, and move
-   * sessions onto them. `false` keeps every session on the relay (the other
-   * side never learns this node's IP addresses).
-   */
-  webrtc?: boolean
-  /**
-   * Announce this agent on the presence topic (`protocols/presence`) so that
-   * dashboards can show it: handle, kind, capabilities (default: the methods
-   * it serves) and connections, signed. Adds gossipsub. Default off.
-   */
-  presence?: AgentPresenceOption
-  /**
-   * What this node asks its human about (method classes, an amount threshold);
-   * with each contact's trust level it decides every incoming request and
-   * negotiation move (protocols/methods §1).
-   */
-  policy?: NodePolicy
-}
-
 /** Methods the node answers itself, whatever the policy (their own logic gates what matters). */
 const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, DECLINED_METHOD, METHODS.outcome])
 
-export type AgentServices = { identify: Identify, ping: Ping, dht: KadDHT, pubsub?: GossipSub }
+/** The libp2p services an agent's node runs (see {@link Agent.libp2p}). */
+export type AgentServices = {
+  /** The identify protocol: exchanges addresses and protocols with each peer. */
+  identify: Identify
+  /** libp2p ping, used to check connections are alive. */
+  ping: Ping
+  /** The Kademlia DHT, in client mode: publishes and resolves handle records. */
+  dht: KadDHT
+  /** Gossipsub for presence announcements, present only when the `presence` option is on. */
+  pubsub?: GossipSub
+}
 
+/** The events an {@link Agent} emits; each `detail` is the payload given. */
 export interface AgentEvents {
   /** An incoming session, after its hello: `detail.remote` is the verified caller. */
   session: CustomEvent<Session>
@@ -167,11 +130,33 @@ export interface AgentEvents {
   /** After a run of settled negotiations with a contact, the node suggests trusting it more (the human decides: {@link Agent.setTrust}). */
   suggestion: CustomEvent<TrustSuggestion>
   /** The far side's human decided on a request of ours that was held (`approval/outcome`). */
-  outcome: CustomEvent<{ from: Caller, approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue, session?: string }>
+  outcome: CustomEvent<{
+    /** The peer that sent the outcome, as its session verified it. */
+    from: Caller
+    /** The id of the approval on the far side that held our request. */
+    approval: string
+    /** The envelope id of our request that was held. */
+    request: string
+    /** What the far side's human decided. */
+    decision: 'approve' | 'reject'
+    /** The human's free-text reply, if they gave one. */
+    reply?: string
+    /** The handler's result, when the request was approved and ran. */
+    result?: JsonValue
+    /** The id of the session the outcome arrived on. */
+    session?: string
+  }>
 }
 
-/** Creates an agent (not started: call {@link Agent.start}). */
+export type { AgentOptions }
+
+/**
+ * Creates an agent (not started: call {@link Agent.start}). The options are
+ * checked first: a bad relay address or handle throws `ERR_INVALID_OPTIONS`
+ * before any key is created or any file written.
+ */
 export async function createAgent (options: AgentOptions): Promise<Agent> {
+  checkAgentOptions(options)
   const kind = options.kind ?? 'agent'
   const identity = options.dataDir === undefined
     ? await createIdentity({ kind })
@@ -179,8 +164,15 @@ export async function createAgent (options: AgentOptions): Promise<Agent> {
   return new Agent(identity, options)
 }
 
+/**
+ * An agent node on the mesh (made by {@link createAgent}): it serves methods
+ * to callers ({@link handle}), opens sessions to other agents
+ * ({@link connect}), and holds what its policy reserves for the human for
+ * approval ({@link approve}, {@link reject}).
+ */
 export class Agent extends TypedEventEmitter<AgentEvents> {
   #identity: Identity
+  /** The handle this agent registers, without its `@` (`undefined` for an agent without one). */
   readonly handleName: string | undefined
   readonly #options: AgentOptions
   /** What `handle()` registered, as given. */
@@ -220,8 +212,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       history: (session) => this.#history.get(session)
     })
     this.#options = options
-    this.handleName = options.handle === undefined ? undefined : parseHandle(options.handle)
-    for (const r of options.relays) multiaddr(r) // fail early on a bad address
+    this.handleName = checkAgentOptions(options)
     this.handle('ping', () => 'pong')
     this.handle(METHODS.message, async (params, context) => {
       const message = inboxMessage(params, context)
@@ -240,9 +231,11 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** Our key (a new one after {@link rotateKey}). */
   get identity (): Identity { return this.#identity }
+  /** Our peer id, as a string (it changes with {@link rotateKey}). */
   get peerId (): string { return this.#identity.peerIdString }
+  /** The underlying libp2p node while the agent runs (throws `ERR_NOT_STARTED` before {@link start} and after {@link stop}). */
   get libp2p (): Libp2p<AgentServices> {
-    if (this.#libp2p === undefined) throw new Error('agent not started')
+    if (this.#libp2p === undefined) throw notStarted()
     return this.#libp2p
   }
 
@@ -282,26 +275,48 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** The human's desk: trust, approvals, inbox, event log (after {@link start}). */
   get desk (): Desk {
-    if (this.#desk === undefined) throw new Error('agent not started')
+    if (this.#desk === undefined) throw notStarted()
     return this.#desk
   }
 
   /** This node's negotiations (after {@link start}). */
   get negotiations (): Negotiations {
-    if (this.#negotiations === undefined) throw new Error('agent not started')
+    if (this.#negotiations === undefined) throw notStarted()
     return this.#negotiations
   }
 
-  /** Starts the node, reserves on the relays, and publishes our handle record. */
+  /**
+   * Starts the node, reserves on the relays, and publishes our handle record.
+   * If any step fails, everything this call opened is closed again before the
+   * error is thrown (so a process whose start failed can exit): no relay
+   * reachable is `ERR_NO_RELAY`, a handle another key holds `ERR_HANDLE_TAKEN`.
+   */
   async start (): Promise<void> {
     if (this.#libp2p !== undefined) throw new Error('agent already started')
+    const opensStores = this.#datastore === undefined
+    try {
+      await this.#start()
+    } catch (err) {
+      await this.stop().catch(e => { log('stop after a failed start: %e', e) })
+      if (opensStores) await this.close().catch(e => { log('close after a failed start: %e', e) })
+      throw err
+    }
+  }
+
+  async #start (): Promise<void> {
     this.#stopping = false
     const o = this.#options
     const minPowBits = o.minPowBits ?? DEFAULT_POW_BITS
     const webrtc = o.webrtc !== false
     if (this.#datastore === undefined) {
       const datastore = o.dataDir === undefined ? new MemoryDatastore() : new LevelDatastore(join(o.dataDir, 'datastore'))
-      if (datastore instanceof LevelDatastore) await datastore.open()
+      if (datastore instanceof LevelDatastore) {
+        try {
+          await datastore.open()
+        } catch (err) {
+          throw new AgentError(AgentErrorCode.DATA_DIR_UNAVAILABLE, `cannot open the store in ${o.dataDir ?? ''} (${oneLine(err)}): is another agent running with this data directory? Stop it, or give this agent a directory of its own`, { cause: err })
+        }
+      }
       this.#datastore = datastore
       this.#desk = await Desk.open(datastore, this.#identity, o.policy === undefined ? {} : { policy: o.policy })
       this.#desk.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
@@ -351,7 +366,11 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       maxInboundStreams: o.maxSessionsPerPeer ?? 8
     })
     libp2p.addEventListener('peer:disconnect', (evt) => { this.#onDisconnect(evt.detail.toString()) })
-    await Promise.allSettled(o.relays.map(async r => libp2p.dial(multiaddr(r), { signal: AbortSignal.timeout(10_000) })))
+    const dials = await Promise.allSettled(o.relays.map(async r => libp2p.dial(multiaddr(r), { signal: AbortSignal.timeout(10_000) })))
+    if (o.relays.length > 0 && dials.every(d => d.status === 'rejected')) {
+      const why = dials.map((d, i) => `${o.relays[i]}: ${d.status === 'rejected' ? oneLine(d.reason) : 'ok'}`).join('; ')
+      throw new AgentError(AgentErrorCode.NO_RELAY, `no relay could be reached (${why}); is the relay running, and is this its current address? A relay prints its addresses when it starts`)
+    }
     await this.#waitForReservation()
     if (this.handleName !== undefined) await this.publish()
     // --- presence ---
@@ -403,6 +422,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
    *
    * @example
    * ```ts
+   * import type { Agent } from 'parley-mesh'
+   *
+   * declare const agent: Agent
    * const before = agent.peerId
    * const record = await agent.rotateKey()
    * record.rotation?.prev === before // true; callers of @handle now reach the new key
@@ -411,7 +433,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   async rotateKey (): Promise<HandleRecord> {
     const handle = this.handleName
     if (handle === undefined) throw new Error('an agent without a handle has nothing to hand over')
-    if (this.#libp2p === undefined) throw new Error('agent not started')
+    if (this.#libp2p === undefined) throw notStarted()
     const next = await createIdentity({ kind: this.#identity.kind })
     const rotation = await createRotation(this.#identity, handle, next.peerIdString)
     await this.stop()
@@ -429,7 +451,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** Resolves `@handle` to its current, verified record (cached until expiry). */
   async resolve (handle: string, options: { fresh?: boolean } = {}): Promise<HandleRecord> {
-    if (this.#resolver === undefined) throw new Error('agent not started')
+    if (this.#resolver === undefined) throw notStarted()
     return this.#resolver.resolve(handle, options)
   }
 
@@ -443,22 +465,31 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const libp2p = this.libp2p
     const existing = await this.#resolver?.lookup(handle)
     const ttlMs = this.#options.recordTtlMs ?? DEFAULT_RECORD_TTL_MS
+    const seq = Math.max(Date.now(), (this.#record?.seq ?? 0) + 1, (existing?.seq ?? 0) + 1)
+    // first come, first served, as the DHT servers will judge it (throws ERR_HANDLE_TAKEN),
+    // decided before the proof of work is minted
+    if (existing !== undefined) {
+      try {
+        succession(existing, { ...existing, peer: this.peerId, seq, rotation: this.#rotation }, Date.now())
+      } catch (err) {
+        if (!(err instanceof HandleRecordError) || err.code !== HandleRecordErrorCode.HANDLE_TAKEN) throw err
+        throw new HandleRecordError(HandleRecordErrorCode.HANDLE_TAKEN, `${err.message}, a key other than this agent's (${this.peerId}). ${TAKEN_HINT}`)
+      }
+    }
     const { record, bytes } = await createHandleRecord(this.#identity, {
       handle,
       relays: this.#reservedRelays().slice(0, 8),
-      seq: Math.max(Date.now(), (this.#record?.seq ?? 0) + 1, (existing?.seq ?? 0) + 1),
+      seq,
       ttlMs,
       powBits: this.#options.powBits ?? DEFAULT_POW_BITS,
       ...(this.#rotation === undefined ? {} : { rotation: this.#rotation })
     })
-    // first come, first served, as the DHT servers will judge it (throws ERR_HANDLE_TAKEN)
-    if (existing !== undefined) succession(existing, record, Date.now())
     let accepted = 0
     for await (const event of libp2p.services.dht.put(handleKey(handle), bytes, { signal: AbortSignal.timeout(15_000) })) {
       if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') accepted++
     }
     if (accepted === 0) {
-      throw new HandleRecordError(HandleRecordErrorCode.HANDLE_TAKEN, `no DHT server accepted the record for @${handle} (the handle may be held by another key)`)
+      throw new HandleRecordError(HandleRecordErrorCode.HANDLE_TAKEN, `no DHT server accepted the record for @${handle} (the handle may be held by another key). ${TAKEN_HINT}`)
     }
     this.#record = record
     this.#recordJson = JSON.parse(fromUtf8(bytes)) as JsonValue
@@ -724,7 +755,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       if (this.#reservedRelays().length > 0) return this.libp2p.getMultiaddrs()
       await new Promise(resolve => setTimeout(resolve, 50))
     }
-    throw new Error(`no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#options.relays.join(', ')})`)
+    throw new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#options.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer`)
   }
 
   /** A relay went away: redial it with backoff; the reservation and our record follow. */
@@ -745,8 +776,21 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
           log('relay %s still unreachable: %e', relay, err)
         }
       }
-    })()
+    })().catch(err => { log.error('redialling relay %s failed: %e', relay, err) })
   }
+}
+
+/** What to do about `ERR_HANDLE_TAKEN`. */
+const TAKEN_HINT = 'Keep the key that registered it between runs (the dataDir option, or --data-dir), or pick another handle.'
+
+function notStarted (): AgentError {
+  return new AgentError(AgentErrorCode.NOT_STARTED, 'the agent is not started: await agent.start() first')
+}
+
+/** The first line of an error's message. */
+function oneLine (err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return text.split('\n')[0] ?? text
 }
 
 /** The session id named by a frame if it is a `session/resume` (unverified: the session checks it). */

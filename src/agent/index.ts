@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+import '../util/runtime.js' // first: a clear error on Node.js older than 22
+export { AgentError, AgentErrorCode, ParleyError } from '../errors.js'
 export { createAgent, Agent } from './agent.js'
 export { HumanBridge, POLICY_REFUSED, POLICY_REFUSED_CODE } from './bridge.js'
 export type { BridgeHost } from './bridge.js'
@@ -14,6 +16,8 @@ export type { MoveResult, MoveKind, TransitionEvent, NegotiationsEvents, Negotia
 export { agentEndpoint, controlRoutes } from './control.js'
 export type { AgentOptions, AgentEvents, AgentServices } from './agent.js'
 export { HandleResolver } from './resolver.js'
+export type { ResolverOptions } from './resolver.js'
+export type { AgentPresenceOption } from '../presence/agent.js'
 export { Session, RpcError, RequestTimeoutError, SessionClosedError } from '../session/session.js'
-export type { Caller, Handler, HandlerContext, SessionEvents, EnvelopeRecord } from '../session/session.js'
+export type { Caller, Handler, HandlerContext, HandlerParams, SessionEvents, EnvelopeRecord } from '../session/session.js'
 export { SESSION_PROTOCOL } from '../session/constants.js'

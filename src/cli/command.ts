@@ -24,3 +24,10 @@ export function parse<O extends Options> (argv: string[], options: O, allowPosit
     throw new UsageError((err as Error).message)
   }
 }
+
+/** The relays a command should use: its `--relay` flags, else `PARLEY_RELAY` (comma-separated). */
+export function relayList (flags: string[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const list = flags ?? (env.PARLEY_RELAY ?? '').split(',').map(r => r.trim()).filter(r => r !== '')
+  if (list.length === 0) throw new UsageError('--relay is required (or PARLEY_RELAY): a relay\'s address with /p2p/<id>, as "parley relay" (npm start) prints it')
+  return list
+}

@@ -62,4 +62,7 @@ export async function main (argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2))
+// Exit as soon as the command is done: a command that failed while starting must not be kept
+// alive by a timer or socket a library left behind (stdout and stderr are synchronous on Linux
+// for files and pipes, so nothing printed is lost).
+process.exit(await main(process.argv.slice(2)))

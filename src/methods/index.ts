@@ -5,6 +5,9 @@
  * @example
  * ```ts
  * import { METHODS, messageParams } from 'parley-mesh'
+ * import type { Agent } from 'parley-mesh'
+ * declare const agent: Agent
+ *
  * agent.handle(METHODS.message, (params) => {
  *   const { text } = messageParams(params) // throws RpcError(-32602) on bad params
  *   return { status: 'delivered' }
@@ -17,18 +20,24 @@ import { RpcError } from '../session/session.js'
 import { INVALID_PARAMS } from '../session/constants.js'
 import { TRANSITION_METHOD } from '../negotiation/constants.js'
 import type { JsonValue, JsonObject } from '../crypto/canonical-json.js'
-import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 import { isAmount } from '../store/amount.js'
 import type { Amount } from '../store/amount.js'
 
 /** Method names (protocols/methods). */
 export const METHODS = Object.freeze({
+  /** Liveness check; the result is `'pong'`. */
   ping: 'ping',
+  /** Free text for the human behind the agent ({@link MessageParams}). */
   message: 'message',
+  /** A request for information on a topic ({@link InfoRequestParams}). */
   infoRequest: 'info/request',
+  /** Hands a task on to another agent ({@link DelegateParams}). */
   taskDelegate: 'task/delegate',
+  /** Carries one signed negotiation transition. */
   transition: TRANSITION_METHOD,
+  /** Notification: a transition held for the receiver's human has now been applied. */
   applied: 'negotiation/applied',
+  /** Notification: the human's decision on a held request, with its result when approved. */
   outcome: 'approval/outcome'
 } as const)
 
@@ -37,18 +46,80 @@ export { INVALID_PARAMS }
 
 // Policy classes of these methods: DEFAULT_METHOD_CLASSES in src/store/policy.ts.
 
-export interface MessageParams { text: string, conversation?: string, inReplyTo?: string, urgency?: 'low' | 'normal' | 'high' }
-export interface MessageResult { status: 'delivered' | 'queued' | 'held', approval?: string }
-export interface InfoRequestParams { topic: string, question?: string, fields?: string[], context?: JsonObject }
-export interface InfoResult { topic: string, data?: JsonValue, confidence?: number, source?: string, asOf?: number, status?: 'held', approval?: string }
-export interface DelegateParams { task: string, input?: JsonValue, deadline?: number, chain?: string[] }
-export interface DelegateResult { task: string, output: JsonValue, by: string, chain: string[] }
+/** Params of `message` (protocols/methods §3). */
+export interface MessageParams {
+  /** The text, 1-10 000 characters. */
+  text: string
+  /** A conversation id of the sender's choosing (up to 200 characters). */
+  conversation?: string
+  /** The id of the envelope this message answers. */
+  inReplyTo?: string
+  /** How soon the human should see it. */
+  urgency?: 'low' | 'normal' | 'high'
+}
+/** Result of `message`. */
+export interface MessageResult {
+  /** `delivered`: a live handler took it; `queued`: in the human's inbox; `held`: waiting for the human to accept it. */
+  status: 'delivered' | 'queued' | 'held'
+  /** The pending approval's id, when `held`. */
+  approval?: string
+}
+/** Params of `info/request` (protocols/methods §4). */
+export interface InfoRequestParams {
+  /** What the request is about, 1-200 characters. */
+  topic: string
+  /** The question in words. */
+  question?: string
+  /** Names of the fields wanted (up to 100). */
+  fields?: string[]
+  /** Any context the answerer may need, as a JSON object. */
+  context?: JsonObject
+}
+/** Result of `info/request`. */
+export interface InfoResult {
+  /** The topic asked about. */
+  topic: string
+  /** The answer, any JSON. */
+  data?: JsonValue
+  /** How sure the answerer is, in [0, 1]. */
+  confidence?: number
+  /** Where the data comes from. */
+  source?: string
+  /** When the data was true, in ms since the Unix epoch. */
+  asOf?: number
+  /** `held`: the topic waits for the human; the answer follows as `approval/outcome`. */
+  status?: 'held'
+  /** The pending approval's id, when `held`. */
+  approval?: string
+}
+/** Params of `task/delegate` (protocols/methods §5). */
+export interface DelegateParams {
+  /** The task's name, 1-200 characters. */
+  task: string
+  /** The task's input, any JSON. */
+  input?: JsonValue
+  /** When the task must be done, in ms since the Unix epoch. */
+  deadline?: number
+  /** Handles the task has passed through, outermost first (up to 32); a node refuses a task whose chain holds its own handle. */
+  chain?: string[]
+}
+/** Result of `task/delegate`. */
+export interface DelegateResult {
+  /** The task's name. */
+  task: string
+  /** The task's output, any JSON. */
+  output: JsonValue
+  /** Handle or peer id of the node that did the work. */
+  by: string
+  /** The handles the task passed through, the worker's appended. */
+  chain: string[]
+}
 
 function invalid (message: string): never {
   throw new RpcError(INVALID_PARAMS, `invalid params: ${message}`)
 }
 
-function object (params: JsonRpcParams | undefined): Record<string, unknown> {
+function object (params: unknown): Record<string, unknown> {
   if (params === undefined || params === null || typeof params !== 'object' || Array.isArray(params)) invalid('expected an object')
   return params as Record<string, unknown>
 }
@@ -66,8 +137,8 @@ function only (o: Record<string, unknown>, allowed: readonly string[]): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) invalid(`unexpected member "${k}"`)
 }
 
-/** Checks `message` params. */
-export function messageParams (params: JsonRpcParams | undefined): MessageParams {
+/** Checks `message` params and returns them typed; throws {@link RpcError} `-32602` (invalid params) when they do not match. */
+export function messageParams (params: unknown): MessageParams {
   const o = object(params)
   only(o, ['text', 'conversation', 'inReplyTo', 'urgency'])
   const out: MessageParams = { text: text(o, 'text', 10_000, true) }
@@ -82,8 +153,8 @@ export function messageParams (params: JsonRpcParams | undefined): MessageParams
   return out
 }
 
-/** Checks `info/request` params. */
-export function infoRequestParams (params: JsonRpcParams | undefined): InfoRequestParams {
+/** Checks `info/request` params and returns them typed; throws {@link RpcError} `-32602` (invalid params) when they do not match. */
+export function infoRequestParams (params: unknown): InfoRequestParams {
   const o = object(params)
   only(o, ['topic', 'question', 'fields', 'context'])
   const out: InfoRequestParams = { topic: text(o, 'topic', 200, true) }
@@ -100,8 +171,8 @@ export function infoRequestParams (params: JsonRpcParams | undefined): InfoReque
   return out
 }
 
-/** Checks `task/delegate` params. */
-export function delegateParams (params: JsonRpcParams | undefined): DelegateParams {
+/** Checks `task/delegate` params and returns them typed; throws {@link RpcError} `-32602` (invalid params) when they do not match. */
+export function delegateParams (params: unknown): DelegateParams {
   const o = object(params)
   only(o, ['task', 'input', 'deadline', 'chain'])
   const out: DelegateParams = { task: text(o, 'task', 200, true) }

@@ -8,7 +8,7 @@ import type { ControlFile } from './human.js'
 import { createAgent } from '../../agent/index.js'
 import { isIdentityKind } from '../../identity/index.js'
 import { DEFAULT_POW_BITS } from '../../handles/pow.js'
-import { parse, UsageError } from '../command.js'
+import { parse, relayList, UsageError } from '../command.js'
 import type { Command } from '../command.js'
 
 export const agentCommand: Command = {
@@ -53,8 +53,7 @@ Options:
     if (values.help === true) { console.log(this.usage); return 0 }
     const handle = values.handle
     if (handle === undefined) throw new UsageError('--handle is required')
-    const relays = values.relay ?? (process.env.PARLEY_RELAY === undefined ? [] : process.env.PARLEY_RELAY.split(','))
-    if (relays.length === 0) throw new UsageError('--relay is required (or PARLEY_RELAY)')
+    const relays = relayList(values.relay)
     const kind = values.kind ?? 'agent'
     if (!isIdentityKind(kind)) throw new UsageError(`--kind must be agent or human, not "${kind}"`)
     const bits = (name: 'pow-bits' | 'min-pow-bits'): number => {

@@ -1,6 +1,6 @@
 import { createAgent } from '../../agent/index.js'
 import { DEFAULT_POW_BITS } from '../../handles/pow.js'
-import { parse, UsageError } from '../command.js'
+import { parse, relayList, UsageError } from '../command.js'
 import type { Command } from '../command.js'
 
 export const resolveCommand: Command = {
@@ -26,8 +26,7 @@ Options:
     if (values.help === true) { console.log(this.usage); return 0 }
     const name = positionals[0]
     if (name === undefined || positionals.length > 1) throw new UsageError('give exactly one @name')
-    const relays = values.relay ?? (process.env.PARLEY_RELAY === undefined ? [] : process.env.PARLEY_RELAY.split(','))
-    if (relays.length === 0) throw new UsageError('--relay is required (or PARLEY_RELAY)')
+    const relays = relayList(values.relay)
     const bits = values['min-pow-bits'] === undefined ? DEFAULT_POW_BITS : Number(values['min-pow-bits'])
     if (!Number.isInteger(bits) || bits < 0) throw new UsageError('--min-pow-bits must be a non-negative integer')
     const agent = await createAgent({ relays, minPowBits: bits })

@@ -1,0 +1,118 @@
+/**
+ * What an agent is created with ({@link AgentOptions}), and the check that
+ * runs before anything starts: a mistake in the options fails at once with an
+ * {@link AgentError} (`ERR_INVALID_OPTIONS`) whose message names the option
+ * and says what to pass instead, rather than as a timeout later.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { AgentError, AgentErrorCode } from '../errors.js'
+import { HANDLE_PATTERN } from '../handles/record.js'
+import { isIdentityKind } from '../identity/index.js'
+import type { IdentityKind } from '../identity/index.js'
+import type { NodePolicy } from '../store/index.js'
+import type { AgentPresenceOption } from '../presence/agent.js'
+
+/** What {@link createAgent} takes: only `relays` is required. */
+export interface AgentOptions {
+  /** The handle to register, without or with `@` (omit for an agent without one: callers see it as `anon`). */
+  handle?: string
+  /** `agent` (default) or `human`. */
+  kind?: IdentityKind
+  /** Keeps the identity between runs; omit for an ephemeral in-memory identity. */
+  dataDir?: string
+  /** Relay multiaddrs (with `/p2p/<id>`) to reserve on; the first reachable ones are published in the record. */
+  relays: string[]
+  /** Proof-of-work difficulty minted into our record (default the network's, `DEFAULT_POW_BITS`). */
+  powBits?: number
+  /** Least difficulty accepted on others' records (default `DEFAULT_POW_BITS`). */
+  minPowBits?: number
+  /** Lifetime of our record; it is republished at half of it (default 24 h). */
+  recordTtlMs?: number
+  /** Default request timeout (10 s). */
+  requestTimeoutMs?: number
+  /** Largest envelope accepted (256 KiB). */
+  maxEnvelopeBytes?: number
+  /** Silence after which a session sends a keep-alive ping (default 30 s; 0 disables). */
+  keepAliveMs?: number
+  /** Sessions one peer may open to us at once (default 8). */
+  maxSessionsPerPeer?: number
+  /** How long each attempt at a direct WebRTC connection may take before the session stays on the relay (default 10 s). */
+  upgradeTimeoutMs?: number
+  /**
+   * WebRTC configuration (default: no STUN/TURN servers, and ICE bound to
+   * `PARLEY_WEBRTC_BIND` when that environment variable is set).
+   */
+  rtcConfiguration?: RTCConfiguration
+  /**
+   * Direct WebRTC connections (default true): listen for them, and move
+   * sessions onto them. `false` keeps every session on the relay (the other
+   * side never learns this node's IP addresses).
+   */
+  webrtc?: boolean
+  /**
+   * Announce this agent on the presence topic (`protocols/presence`) so that
+   * dashboards can show it: handle, kind, capabilities (default: the methods
+   * it serves) and connections, signed. Adds gossipsub. Default off.
+   */
+  presence?: AgentPresenceOption
+  /**
+   * What this node asks its human about (method classes, an amount threshold);
+   * with each contact's trust level it decides every incoming request and
+   * negotiation move (protocols/methods §1).
+   */
+  policy?: NodePolicy
+}
+
+/** Where a relay's address comes from, for error messages. */
+const RELAY_HINT = 'a relay prints its addresses when it starts (npm start, or parley relay); pass one whole, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…'
+
+function invalid (message: string): never {
+  throw new AgentError(AgentErrorCode.INVALID_OPTIONS, message)
+}
+
+/**
+ * Checks `options` before an agent is created or started, and returns the
+ * handle without its `@` (or `undefined`). Throws {@link AgentError}
+ * `ERR_INVALID_OPTIONS` naming the first bad option: a relay that is missing
+ * (as from an unset `PARLEY_RELAY`), not a multiaddr, or without
+ * `/p2p/<peer id>`; a handle outside the syntax; an unknown kind; a proof of
+ * work or a duration out of range.
+ */
+export function checkAgentOptions (options: AgentOptions): string | undefined {
+  if (typeof options !== 'object' || options === null) invalid('createAgent needs an options object, e.g. { handle: \'alice\', relays: [process.env.PARLEY_RELAY] }')
+  if (!Array.isArray(options.relays)) invalid(`relays must be an array of relay multiaddrs (${RELAY_HINT})`)
+  options.relays.forEach((relay: unknown, i) => {
+    const name = `relays[${i}]`
+    if (relay === undefined || relay === null || relay === '') invalid(`${name} is ${relay === '' ? 'empty' : String(relay)}: is PARLEY_RELAY set? ${RELAY_HINT}`)
+    if (typeof relay !== 'string') invalid(`${name} must be a multiaddr string, not ${typeof relay}`)
+    const named = `relay ${JSON.stringify(relay)}`
+    let peer: string | undefined
+    try {
+      peer = multiaddr(relay).getComponents().findLast(c => c.name === 'p2p')?.value
+    } catch (err) {
+      invalid(`${named} is not a multiaddr (${(err as Error).message}); ${RELAY_HINT}`)
+    }
+    if (peer === undefined) invalid(`${named} has no /p2p/<peer id>, so the relay cannot be authenticated; ${RELAY_HINT}`)
+    try { peerIdFromString(peer) } catch { invalid(`${named} ends in /p2p/${peer}, which is not a peer id; ${RELAY_HINT}`) }
+    if (relay.includes('/p2p-circuit')) invalid(`${named} is a circuit address; give the relay's own address`)
+  })
+  let handle: string | undefined
+  if (options.handle !== undefined) {
+    const h = typeof options.handle === 'string' && options.handle.startsWith('@') ? options.handle.slice(1) : options.handle
+    if (typeof h !== 'string' || !HANDLE_PATTERN.test(h)) invalid(`handle ${JSON.stringify(options.handle)} is not a handle: 3-32 characters of a-z, 0-9 and -, e.g. 'rapid-plumb'`)
+    if (options.relays.length === 0) invalid(`handle @${h} needs at least one relay to publish it on (${RELAY_HINT})`)
+    handle = h
+  }
+  if (options.kind !== undefined && !isIdentityKind(options.kind)) invalid(`kind must be 'agent' or 'human', not ${JSON.stringify(options.kind)}`)
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) invalid('dataDir must be a directory path')
+  for (const key of ['powBits', 'minPowBits'] as const) {
+    const v = options[key]
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 32)) invalid(`${key} must be an integer from 0 to 32, not ${String(v)}`)
+  }
+  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs'] as const) {
+    const v = options[key]
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) invalid(`${key} must be a non-negative number, not ${String(v)}`)
+  }
+  return handle
+}
