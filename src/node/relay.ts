@@ -10,7 +10,8 @@
  * directory next to the identity, so the peer id, addresses and records
  * survive restarts, including `kill -9`.
  *
- * @example
+ * Inside this package (`createRelayNode` is not a public export; `parley relay` runs it):
+ *
  * ```ts
  * const relay = await createRelayNode({ dataDir: './.parley/relay', listen: ['/ip4/127.0.0.1/tcp/4001'] })
  * console.log(relay.multiaddrs().map(String))
@@ -82,20 +83,32 @@ export interface RelayNodeOptions {
   presence?: boolean
 }
 
-export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
+/** Where a relay listens unless told otherwise: loopback only (a relay for other machines listens on `/ip4/0.0.0.0/…`, see relay/README.md). */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/4001', '/ip4/127.0.0.1/tcp/4002/ws']
 
+/** The libp2p services a relay node runs. */
 export type RelayServices = {
+  /** The identify protocol: exchanges addresses and protocols with each peer. */
   identify: Identify
+  /** libp2p ping, used to check connections are alive. */
   ping: Ping
+  /** The circuit relay v2 server that grants reservations and relays circuits. */
   relay: CircuitRelayService
+  /** The Kademlia DHT in server mode, storing handle records. */
   dht: KadDHT
+  /** Gossipsub, carrying presence announcements. */
   pubsub: GossipSub
 }
 
+/** A running relay node (the demo's `startMesh` starts one; {@link relaySource} shows it on the dashboard). */
 export interface RelayNode {
+  /** The underlying libp2p node. */
   readonly libp2p: Libp2p<RelayServices>
+  /** The relay's identity, kept in its data directory. */
   readonly identity: Identity
+  /** The relay's peer id. */
   readonly peerId: PeerId
+  /** The resource limits in force (the defaults, overridden by the options). */
   readonly limits: RelayLimits
   /** Refused handle records by error code. */
   readonly rejections: Tally
@@ -115,6 +128,7 @@ export interface RelayNode {
   readonly circuits: CircuitTracker
   /** Dialable addresses, each ending in `/p2p/<peer id>`. */
   multiaddrs: () => Multiaddr[]
+  /** Stops the node and closes its datastore. */
   stop: () => Promise<void>
 }
 
