@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `parley` command. Parley needs Node >= 22 (libp2p 3). When the `node` on PATH is older,
-// this launcher re-runs itself on the Node 22 that the package's `node` devDependency installed
-// (node_modules/node/bin/node), so a fresh clone works after `npm install` alone.
+// The `parley` (and `parley-mesh`) command. Parley needs Node >= 22 (libp2p 3). Inside a clone
+// of the repository, when the `node` on PATH is older, this launcher re-runs itself on the Node 22
+// that the `node` devDependency installed (node_modules/node/bin/node), so a fresh clone works
+// after `npm install` alone. An installed package has no such Node: it says what is needed.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -16,7 +17,7 @@ if (major >= MIN_MAJOR) {
 } else {
   const bundled = join(dirname(self), '..', 'node_modules', 'node', 'bin', 'node')
   if (!existsSync(bundled)) {
-    console.error(`parley: Node ${MIN_MAJOR} or newer is required (this is ${process.version}); run "npm install" in the package, or install Node ${MIN_MAJOR}`)
+    console.error(`parley: Node.js ${MIN_MAJOR} or newer is required (this is ${process.version}); install Node.js ${MIN_MAJOR}+, or run it once with: npx -p node@${MIN_MAJOR} -p parley-mesh parley …`)
     process.exit(1)
   }
   const child = spawn(bundled, [self, ...process.argv.slice(2)], { stdio: 'inherit' })
