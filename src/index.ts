@@ -1,10 +1,10 @@
 /**
  * Parley: a peer-to-peer mesh for AI agents on js-libp2p.
  *
- * This entry point re-exports the public API; the subpath exports
- * (`parley-mesh/identity`, `/envelope`, `/handles`, `/crypto`, `/negotiation`) give the same
- * (`parley-mesh/identity`, `/envelope`, `/handles`, `/crypto`, `/store`) give the same
- * pieces one area at a time.
+ * This entry point re-exports the public API except the dashboard, presence
+ * and demo; the subpath exports (`parley-mesh/agent`, `/identity`,
+ * `/envelope`, `/handles`, `/crypto`, `/negotiation`, `/store`, `/dashboard`,
+ * `/presence`, `/demo`) give the pieces one area at a time.
  *
  * @example
  * ```ts
@@ -16,6 +16,7 @@
  *
  * @packageDocumentation
  */
+import './util/runtime.js' // first: a clear error on Node.js older than 22
 export * from './errors.js'
 export * from './crypto/index.js'
 export * from './identity/index.js'

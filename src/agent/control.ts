@@ -26,7 +26,11 @@
  *
  * @example
  * ```ts
- * const { router, dashboard } = agentEndpoint(new Router(), agent, { token })
+ * import { Router, agentEndpoint, dashboardToken, startHttp } from 'parley-mesh/dashboard'
+ * import type { Agent } from 'parley-mesh'
+ * declare const agent: Agent // started
+ *
+ * const { router, dashboard } = agentEndpoint(new Router(), agent, { token: dashboardToken() })
  * const http = await startHttp('127.0.0.1', 0, router)
  * console.log(dashboard.url(http.url)) // the dashboard, with the token in the fragment
  * ```
@@ -71,7 +75,14 @@ type Handler = (req: IncomingMessage, rest: string, url: URL) => Promise<unknown
  * `host` is the address the endpoint binds (the dashboard refuses non-loopback
  * `Host` headers when it is a loopback address).
  */
-export function agentEndpoint (router: Router, agent: Agent, options: { token: string, host?: string }): { router: Router, dashboard: DashboardServer, source: AgentDashboardSource } {
+export function agentEndpoint (router: Router, agent: Agent, options: { token: string, host?: string }): {
+  /** `router`, with the routes added. */
+  router: Router
+  /** The dashboard server; `dashboard.url(http.url)` is the page to open. */
+  dashboard: DashboardServer
+  /** The dashboard's source over `agent` (stopped when the endpoint closes). */
+  source: AgentDashboardSource
+} {
   const source = agentSource(agent)
   // an agent's state is its conversations: reading it needs the token as acting does
   const dashboard = new DashboardServer({ source, token: options.token, readToken: true, ...(options.host === undefined ? {} : { host: options.host }) })

@@ -10,10 +10,14 @@
  *
  * @example
  * ```ts
+ * import { createAgent } from 'parley-mesh'
+ *
+ * const relays = [process.env.PARLEY_RELAY ?? ''] // a relay's multiaddr, with /p2p/<id>
  * const agent = await createAgent({ handle: 'rapidplumb', relays, dataDir: './plumber', policy: { amountThreshold: { value: 100, currency: 'GBP' } } })
  * await agent.start()
- * for (const a of agent.desk.pending()) console.log(a.id, a.summary)
- * await agent.approve(id, { reply: 'See you at 2pm' })
+ * for (const a of agent.pending()) console.log(a.id, a.summary)
+ * const [first] = agent.pending()
+ * if (first !== undefined) await agent.approve(first.id, { reply: 'See you at 2pm' })
  * ```
  */
 import { logger } from '@libp2p/logger'
@@ -37,10 +41,15 @@ export interface InboxMessage {
   id: string
   /** When it arrived (ms). */
   at: number
+  /** Who sent it, as verified by the session. */
   from: Caller
+  /** The text. */
   text: string
+  /** The sender's conversation id. */
   conversation?: string
+  /** The id of the envelope it answers. */
   inReplyTo?: string
+  /** How soon the human should see it. */
   urgency?: 'low' | 'normal' | 'high'
   /** The approval it was held for (trust level 0), if it was. */
   approval?: string
@@ -48,13 +57,17 @@ export interface InboxMessage {
 
 /** What the desk remembers about a held request, to answer it once decided. */
 export interface HeldRequest {
+  /** The approval it waits for. */
   approval: string
+  /** Who asked. */
   caller: Caller
+  /** The method asked for. */
   method: string
   /** The envelope id of the request. */
   request: string
 }
 
+/** Events of a {@link Desk}. */
 export interface DeskEvents {
   /** A message reached the inbox. */
   message: CustomEvent<InboxMessage>
@@ -62,6 +75,7 @@ export interface DeskEvents {
   pending: CustomEvent<PendingApproval>
 }
 
+/** Options of {@link Desk.open}. */
 export interface DeskOptions {
   /** Node-wide policy: method classes, an amount threshold. */
   policy?: NodePolicy
@@ -69,8 +83,11 @@ export interface DeskOptions {
 
 /** The human's desk: see the module documentation. */
 export class Desk extends TypedEventEmitter<DeskEvents> {
+  /** The node's signed event log. */
   readonly log: EventLog
+  /** The human's trust in each contact. */
   readonly trust: TrustStore
+  /** What waits for the human's decision. */
   readonly approvals: Approvals
   #policy: NodePolicy
   /** The policy as the gate applies it: unclassed served methods are `routine` unless it says otherwise. */
@@ -112,6 +129,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
 
   /** The node's policy (method classes, an amount threshold); replace it to change what is asked. */
   get policy (): NodePolicy { return this.#policy }
+  /** Replaces the node's policy; it applies to the next request or move. */
   set policy (policy: NodePolicy) {
     this.#policy = policy
     this.#effective = withRoutineDefault(policy)
@@ -199,6 +217,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     return out
   }
 
+  /** Writes the events still waiting, then closes the log, trust store and approvals (the datastore stays open). */
   async close (): Promise<void> {
     await this.flush().catch(() => {})
     await Promise.allSettled([this.log.close(), this.trust.close(), this.approvals.close()])

@@ -12,8 +12,15 @@
  *
  * @example
  * ```ts
- * const n = await buyer.negotiations.propose('@rapidplumb', { subject: 'call-out', terms: { type: 'commerce.job', price: { value: 200, currency: 'GBP' } } })
- * seller.negotiations.addEventListener('transition', ({ detail }) => { … counter, accept … })
+ * import type { Agent } from 'parley-mesh'
+ * declare const buyer: Agent
+ * declare const seller: Agent // @rapidplumb
+ *
+ * seller.negotiations.addEventListener('transition', ({ detail }) => {
+ *   // the buyer's offer arrived: accept it (or counter, reject)
+ *   if (detail.by === 'remote' && detail.transition.type === 'propose') void seller.negotiations.move(detail.negotiation.id, 'accept')
+ * })
+ * const sent = await buyer.propose('@rapidplumb', { subject: 'call-out', terms: { type: 'commerce.job', price: { value: 200, currency: 'GBP' } } })
  * ```
  */
 import { KeyedSerial } from '../util/serial.js'
@@ -43,6 +50,7 @@ const PREFIX = '/parley/negotiations/'
 
 /** What the negotiations need from the agent that owns them. */
 export interface NegotiationsHost {
+  /** Signs our transitions (the agent's identity). */
   readonly signer: NegotiationSigner
   /** Us as a party (peer id and, when we have one, handle). */
   self: () => Party
@@ -57,32 +65,45 @@ export interface NegotiationsHost {
   holdIncoming: (n: Negotiation, t: Transition, context: HandlerContext) => Promise<string | undefined>
   /** Appends to the event log. */
   record: (type: string, data: Record<string, unknown>) => void
+  /** Where negotiations are kept between runs. */
   readonly datastore: Datastore
 }
 
 /** Where a move stands after {@link Negotiations.move}. */
 export interface MoveResult {
+  /** The negotiation id. */
   negotiation: string
   /** `sent`: applied on both sides; `held`: waits for our human; `awaiting`: waits for theirs. */
   status: 'sent' | 'held' | 'awaiting'
+  /** The negotiation's state on our side (the move is applied only once `sent`). */
   state: string
+  /** The `seq` of the last transition applied on our side. */
   seq: number
   /** The approval it waits for (ours when `held`, theirs when `awaiting`). */
   approval?: string
 }
 
+/** The detail of a `transition` event. */
 export interface TransitionEvent {
+  /** The negotiation, after the transition. */
   negotiation: Negotiation
+  /** The transition applied. */
   transition: Transition
   /** `local`: our move; `remote`: the other party's. */
   by: 'local' | 'remote'
 }
 
+/** Events of {@link Negotiations}. */
 export interface NegotiationsEvents {
   /** A transition was applied (on both sides, as far as this node knows). */
   transition: CustomEvent<TransitionEvent>
   /** A negotiation reached `confirmed`; `detail.agreement` carries both signatures. */
-  confirmed: CustomEvent<{ negotiation: Negotiation, agreement: Agreement }>
+  confirmed: CustomEvent<{
+    /** The confirmed negotiation. */
+    negotiation: Negotiation
+    /** Its agreement. */
+    agreement: Agreement
+  }>
 }
 
 /** What a node keeps per negotiation besides the chain. */
@@ -111,6 +132,7 @@ function refused (err: unknown, n?: Negotiation): never {
   throw err
 }
 
+/** A move on an open negotiation (a propose is {@link Negotiations.propose}). */
 export type MoveKind = 'counter' | 'accept' | 'reject' | 'cancel'
 
 /** The negotiations of one agent. */

@@ -15,7 +15,9 @@ const log = logger('parley:resolver')
 /** How often one peer's claim to one handle may send {@link HandleResolver.confirm} back to the DHT. */
 export const RECHECK_MS = 60_000
 
+/** How a {@link HandleResolver} validates and caches records. */
 export interface ResolverOptions {
+  /** Least proof-of-work difficulty accepted on a record. */
   minPowBits: number
   /** Records cached at most (default 1024). */
   cacheSize?: number
@@ -23,6 +25,7 @@ export interface ResolverOptions {
   timeoutMs?: number
 }
 
+/** Resolves `@handle` to its current, validated handle record through the DHT, with a cache bounded by each record's expiry. */
 export class HandleResolver {
   readonly #dht: KadDHT
   readonly #options: ResolverOptions
@@ -40,7 +43,7 @@ export class HandleResolver {
    * The current record of `@handle`, for checking a claim by `peer`: when
    * the cached record names another peer, `peer` may hold the handle's new
    * key (a rotation), so the DHT is asked again, but at most once per
-   * {@link RECHECK_MS} for each handle and peer: a peer that repeats a claim
+   * minute (`RECHECK_MS`) for each handle and peer: a peer that repeats a claim
    * the DHT refuted costs one lookup, not one per session.
    */
   async confirm (input: string, peer: string): Promise<HandleRecord> {

@@ -12,7 +12,16 @@
  *
  * @example
  * ```ts
- * const mesh = new MeshBuilder(self)
+ * import { MeshBuilder, RelayKinds } from 'parley-mesh/dashboard'
+ * import type { RecordInfo } from 'parley-mesh/dashboard'
+ * import type { Presence } from 'parley-mesh/presence'
+ * import type { Libp2p } from '@libp2p/interface'
+ * declare const libp2p: Libp2p
+ * declare const records: RecordInfo[]
+ * declare const presence: Presence
+ *
+ * const relays = new RelayKinds(libp2p)
+ * const mesh = new MeshBuilder(libp2p.peerId.toString())
  * mesh.connections(libp2p.getConnections(), id => relays.has(id))
  * mesh.records(records)
  * mesh.presence(presence.entries())
@@ -27,9 +36,13 @@ import type { LinkView, PeerView } from './types.js'
 
 /** A handle record as the graph needs it. */
 export interface RecordInfo {
+  /** The handle, without `@`. */
   handle: string
+  /** The holder's peer id. */
   peer: string
+  /** The kind the record names. */
   kind: 'agent' | 'human'
+  /** The record's sequence number. */
   seq: number
   /** Valid now (signature, proof of work, expiry). Only verified records name peers. */
   verified: boolean
@@ -37,6 +50,7 @@ export interface RecordInfo {
 
 /** Builds the peers and links of one state. */
 export class MeshBuilder {
+  /** The node's own peer id. */
   readonly self: string
   readonly #peers = new Map<string, PeerView>()
   readonly #links = new Map<string, LinkView>()
@@ -137,13 +151,19 @@ export class MeshBuilder {
     return [...this.#peers.values()].filter(p => p.peer !== this.self)
   }
 
+  /** Every link, the node's own connections included. */
   get links (): LinkView[] {
     return [...this.#links.values()]
   }
 }
 
 /** Counts of checked presence announcements among `peers`, for the metrics panel. */
-export function presenceCounts (peers: PeerView[]): { valid: number, invalid: number } {
+export function presenceCounts (peers: PeerView[]): {
+  /** Valid announcements. */
+  valid: number
+  /** Invalid or unsigned ones. */
+  invalid: number
+} {
   let valid = 0
   let invalid = 0
   for (const p of peers) {
@@ -182,6 +202,7 @@ export class RelayKinds {
     return this.#relays.get(peer) === true
   }
 
+  /** Stops listening to identify events. */
   stop (): void {
     this.#libp2p.removeEventListener('peer:identify', this.#onIdentify)
   }

@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+import '../util/runtime.js' // first: a clear error on Node.js older than 22
 import { startMesh } from './mesh.js'
 import { Transcript } from './transcript.js'
 import type { Outcome, Scenario } from './scenario.js'
@@ -26,7 +27,10 @@ export { Transcript } from './transcript.js'
 export const SCENARIOS: readonly Scenario[] = [...commerceScenarios, ...peopleScenarios, ...agentScenarios]
 
 /** Runs scenario `name` on a fresh local mesh; the transcript goes to `print` as it happens. */
-export async function runScenario (name: string, options: { print?: (line: string) => void } = {}): Promise<Outcome & { transcript: Transcript }> {
+export async function runScenario (name: string, options: { print?: (line: string) => void } = {}): Promise<Outcome & {
+  /** Every line printed, and the envelope counts. */
+  transcript: Transcript
+}> {
   const scenario = SCENARIOS.find(s => s.name === name)
   if (scenario === undefined) throw new Error(`no scenario "${name}" (there are: ${SCENARIOS.map(s => s.name).join(', ')})`)
   const mesh = await startMesh()

@@ -15,7 +15,9 @@ import type { Agent, AgentOptions } from '../agent/agent.js'
 /** Proof of work minted in demo records: enough to exercise it, quick to mint. */
 export const DEMO_POW_BITS = 8
 
+/** A running local mesh: one relay on loopback and the agents started on it. */
 export interface DemoMesh {
+  /** The relay node. */
   readonly relay: RelayNode
   /** The relay's TCP address, with `/p2p/<id>`. */
   readonly relayAddr: string
@@ -25,6 +27,7 @@ export interface DemoMesh {
   agent: (options: Partial<AgentOptions>) => Promise<Agent>
   /** The agents started so far. */
   readonly agents: Agent[]
+  /** Closes every agent, stops the relay and removes the temporary directory (unless it was given). */
   stop: () => Promise<void>
 }
 

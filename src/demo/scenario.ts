@@ -7,8 +7,11 @@ import type { Transition } from '../negotiation/transition.js'
 import type { DemoMesh } from './mesh.js'
 import type { Transcript } from './transcript.js'
 
+/** What a scenario runs with. */
 export interface ScenarioContext {
+  /** The mesh to start its agents on; each one started is watched by the transcript. */
   mesh: DemoMesh
+  /** The transcript being printed. */
   transcript: Transcript
   /** The narrator. */
   say: (text: string) => void
@@ -21,9 +24,13 @@ export interface Outcome {
   [key: string]: unknown
 }
 
+/** One `parley demo` scenario. */
 export interface Scenario {
+  /** What `parley demo <name>` calls it, e.g. `book-plumber`. */
   name: string
+  /** One line on what it shows. */
   summary: string
+  /** Plays the scenario on a fresh mesh. */
   run: (ctx: ScenarioContext) => Promise<Outcome>
 }
 

@@ -6,12 +6,15 @@
 import type { Agent } from '../agent/agent.js'
 import type { EnvelopeRecord, Session } from '../session/session.js'
 
+/** Collects a demo's lines (narration and received envelopes) and prints each as it comes. */
 export class Transcript {
+  /** Every line so far. */
   readonly lines: string[] = []
   readonly #start = performance.now()
   readonly #print: (line: string) => void
-  /** Envelopes received and verified / refused, over every watched agent. */
+  /** Envelopes received whose signature verified, over every watched agent. */
   verified = 0
+  /** Envelopes received and refused (not verified), over every watched agent. */
   refused = 0
 
   constructor (print: (line: string) => void = () => {}) {

@@ -15,6 +15,11 @@
  *
  * @example
  * ```ts
+ * import { createIdentity } from 'parley-mesh/identity'
+ * import { signEnvelope, verifyEnvelope, ReplayGuard } from 'parley-mesh/envelope'
+ *
+ * const alice = await createIdentity({ kind: 'agent' })
+ * const replayGuard = new ReplayGuard()
  * const { bytes } = await signEnvelope(alice, {
  *   to: { handle: 'bob' },
  *   body: { jsonrpc: '2.0', id: 1, method: 'ping' }
@@ -40,46 +45,67 @@ import { HANDLE_PATTERN } from '../handles/record.js'
 
 /** The sender: its peer id (which names its key) and, when it has one, its handle. */
 export interface Sender {
+  /** The signer's peer id (`12D3KooW…`), which names its Ed25519 key. */
   peer: string
+  /** The sender's handle, without `@`. */
   handle?: string
 }
 
 /** The intended recipient: a peer id, a handle, or both. */
 export interface Recipient {
+  /** The recipient's peer id. */
   peer?: string
+  /** The recipient's handle, without `@`. */
   handle?: string
 }
 
 /** A body encrypted to the recipient's X25519 key (see `sealed.ts`). */
 export interface SealedPayload {
+  /** The sealing suite, {@link SEALED_ALG}. */
   alg: typeof SEALED_ALG
+  /** The sender's ephemeral X25519 public key, base64url of 32 bytes. */
   epk: string
+  /** The ChaCha20-Poly1305 ciphertext of the body's canonical JSON, tag included, base64url. */
   ct: string
 }
 
 /** A signed envelope as it travels. Exactly one of `body` and `sealed` is present. */
 export interface Envelope {
+  /** The envelope version, {@link ENVELOPE_VERSION}. */
   v: typeof ENVELOPE_VERSION
+  /** The message id, 8-64 characters of `[A-Za-z0-9_-]`. */
   id: string
+  /** When it was signed, in ms since the Unix epoch. */
   ts: number
+  /** Who signed it. */
   from: Sender
+  /** Who it is for. */
   to: Recipient
+  /** 16-32 random bytes, base64url: a retry under the same `id` carries a new nonce, so it is not a replay. */
   nonce: string
+  /** The JSON-RPC 2.0 message, in clear. */
   body?: JsonRpcMessage
+  /** The JSON-RPC 2.0 message, encrypted to the recipient. */
   sealed?: SealedPayload
+  /** The Ed25519 signature, base64url of 64 bytes. */
   sig: string
 }
 
 /** What {@link signEnvelope} needs of an identity. */
 export interface EnvelopeSigner {
+  /** The signer's peer id, which becomes `from.peer`. */
   readonly peerIdString: string
+  /** Signs `data` with the Ed25519 key named by `peerIdString`. */
   sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
 }
 
 /** The fields a sender chooses; the rest are filled in. */
 export interface EnvelopeDraft {
+  /** Who it is for. */
   to: Recipient
+  /** The JSON-RPC message; give exactly one of `body` and `sealed`. */
   body?: JsonRpcMessage
+  /** A sealed body (see {@link signSealedEnvelope}); give exactly one of `body` and `sealed`. */
   sealed?: SealedPayload
   /** The sender's handle, when it has one. */
   handle?: string
@@ -93,32 +119,43 @@ export interface EnvelopeDraft {
 
 /** A signed envelope and its wire bytes. */
 export interface SignedEnvelope {
+  /** The envelope, `sig` included. */
   envelope: Envelope
+  /** Its wire form: the UTF-8 of its canonical JSON. */
   bytes: Uint8Array
 }
 
 /** An envelope that passed the structural checks (not yet the signature). */
 export interface DecodedEnvelope {
+  /** The parsed envelope. */
   envelope: Envelope
   /** The exact wire bytes. */
   bytes: Uint8Array
   /** What the signature covers: context ‖ canonical JSON without `sig`. */
   signingInput: Uint8Array
+  /** The 64 signature bytes decoded from `sig`. */
   signature: Uint8Array
   /** The Ed25519 key named by `from.peer`. */
   signerKey: Uint8Array
 }
 
+/** Options of {@link decodeEnvelope}. */
 export interface DecodeOptions {
   /** Largest frame accepted (default 256 KiB). */
   maxBytes?: number
 }
 
+/** Options of {@link verifyEnvelope}: the signer, recipient and replay checks run only when their option is given. */
 export interface VerifyOptions extends DecodeOptions {
   /** The peer id the transport authenticated; `from.peer` must equal it. */
   expectedSigner?: string
   /** Who we are: `to.peer`, if present, must be `peer`; `to.handle`, if present, one of `handles`. */
-  self?: { peer: string, handles?: readonly string[] }
+  self?: {
+    /** Our peer id. */
+    peer: string
+    /** Our handles, without `@`. */
+    handles?: readonly string[]
+  }
   /** The receiver's clock (default `Date.now()`). */
   now?: number
   /** Oldest acceptable `ts`, as an age (default 5 min). */

@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+import '../util/runtime.js' // first: a clear error on Node.js older than 22
+export { EnvelopeError, EnvelopeErrorCode, ParleyError } from '../errors.js'
 export * from './constants.js'
 export * from './envelope.js'
 export * from './jsonrpc.js'

@@ -15,39 +15,61 @@ export type JsonRpcId = string | number
 /** Parameters: by name or by position. */
 export type JsonRpcParams = { [key: string]: JsonValue } | JsonValue[]
 
+/** A JSON-RPC 2.0 request: it has an `id` and expects a response. */
 export interface JsonRpcRequest {
+  /** Always `'2.0'`. */
   jsonrpc: '2.0'
+  /** Echoed in the response. */
   id: JsonRpcId
+  /** The method's name, non-empty. */
   method: string
+  /** The method's parameters. */
   params?: JsonRpcParams
 }
 
+/** A JSON-RPC 2.0 notification: no `id`, no response. */
 export interface JsonRpcNotification {
+  /** Always `'2.0'`. */
   jsonrpc: '2.0'
+  /** The method's name, non-empty. */
   method: string
+  /** The method's parameters. */
   params?: JsonRpcParams
 }
 
+/** The `error` member of a failed response. */
 export interface JsonRpcErrorObject {
+  /** An integer error code, e.g. `-32602` for invalid params. */
   code: number
+  /** A short description. */
   message: string
+  /** Anything more, as JSON. */
   data?: JsonValue
 }
 
+/** A successful JSON-RPC 2.0 response. */
 export interface JsonRpcSuccess {
+  /** Always `'2.0'`. */
   jsonrpc: '2.0'
+  /** The id of the request answered. */
   id: JsonRpcId
+  /** The method's result. */
   result: JsonValue
 }
 
+/** A failed JSON-RPC 2.0 response. */
 export interface JsonRpcFailure {
+  /** Always `'2.0'`. */
   jsonrpc: '2.0'
   /** `null` only when the request's id could not be read. */
   id: JsonRpcId | null
+  /** What went wrong. */
   error: JsonRpcErrorObject
 }
 
+/** A JSON-RPC 2.0 response, success or failure. */
 export type JsonRpcResponse = JsonRpcSuccess | JsonRpcFailure
+/** Any single JSON-RPC 2.0 message an envelope can carry. */
 export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse
 
 function fail (why: string): never {

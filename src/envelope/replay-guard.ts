@@ -13,13 +13,17 @@
  *
  * @example
  * ```ts
+ * import { ReplayGuard } from 'parley-mesh/envelope'
+ *
  * const guard = new ReplayGuard({ windowMs: 300_000 })
+ * const ts = Date.now() // the envelope's `ts`
  * guard.check('peer/id/nonce', ts, Date.now()) // 'fresh'
  * guard.check('peer/id/nonce', ts, Date.now()) // 'replayed'
  * ```
  */
 import { DEFAULT_MAX_AGE_MS, DEFAULT_REPLAY_CAPACITY } from './constants.js'
 
+/** Options of {@link ReplayGuard}. */
 export interface ReplayGuardInit {
   /** How far back `ts` may lie and still be accepted (default 5 min). Match the verifier's `maxAgeMs`. */
   windowMs?: number
@@ -29,10 +33,14 @@ export interface ReplayGuardInit {
   bucketMs?: number
 }
 
+/** `fresh`: first sight, now recorded; `replayed`: seen before; `too-old`: older than the window or the guard's floor. */
 export type ReplayVerdict = 'fresh' | 'replayed' | 'too-old'
 
+/** A bounded-memory record of recently accepted envelopes, keyed by signer, id and nonce, that refuses replays inside the window. */
 export class ReplayGuard {
+  /** How far back `ts` may lie, in ms. */
   readonly windowMs: number
+  /** Most keys held at once. */
   readonly capacity: number
   readonly #bucketMs: number
   readonly #seen = new Map<string, number>()

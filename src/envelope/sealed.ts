@@ -11,9 +11,18 @@
  *
  * @example
  * ```ts
- * const { bytes } = await signSealedEnvelope(alice, { to: { handle: 'bob' }, body, recipientKey: bobRecord.x25519 })
- * const decoded = await verifyEnvelope(bytes, options)
- * const body = openSealed(decoded.envelope, bob)
+ * import { createIdentity } from 'parley-mesh/identity'
+ * import { signSealedEnvelope, verifyEnvelope, openSealed } from 'parley-mesh/envelope'
+ *
+ * const alice = await createIdentity({ kind: 'agent' })
+ * const bob = await createIdentity({ kind: 'agent' })
+ * const { bytes } = await signSealedEnvelope(alice, {
+ *   to: { peer: bob.peerIdString },
+ *   body: { jsonrpc: '2.0', method: 'message', params: { text: 'for bob only' } },
+ *   recipientKey: bob.x25519PublicKey // in practice: from bob's handle record
+ * })
+ * const decoded = await verifyEnvelope(bytes, { self: { peer: bob.peerIdString } })
+ * const body = openSealed(decoded.envelope, bob) // the JSON-RPC message
  * ```
  */
 import { x25519 } from '@noble/curves/ed25519.js'
@@ -31,7 +40,9 @@ import { SEALED_ALG, SEALED_INFO } from './constants.js'
 
 /** What opening needs of the recipient's identity. */
 export interface SealRecipient {
+  /** The recipient's X25519 public key (32 bytes). */
   readonly x25519PublicKey: Uint8Array
+  /** X25519 of the recipient's private key with `peerPublic` (32 bytes). */
   x25519SharedSecret: (peerPublic: Uint8Array) => Uint8Array
 }
 

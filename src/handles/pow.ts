@@ -21,8 +21,10 @@
  *
  * @example
  * ```ts
- * const base = powBase(utf8('content'))
- * const nonce = await mintPowAsync(base, 16, { signal })
+ * import { powBase, mintPowAsync, checkPow } from 'parley-mesh/handles'
+ *
+ * const base = powBase(new TextEncoder().encode('content'))
+ * const nonce = await mintPowAsync(base, 16, { signal: AbortSignal.timeout(10_000) })
  * checkPow(base, 16, nonce) // true
  * ```
  */

@@ -8,11 +8,13 @@
  *
  * @example
  * ```ts
- * import { createHandleRecord, validateHandleRecord, handleKey, handleDhtConfig } from './handles/index.js'
+ * import { createIdentity } from 'parley-mesh/identity'
+ * import { createHandleRecord, validateHandleRecord, handleKey, handleDhtConfig } from 'parley-mesh/handles'
  * import { kadDHT } from '@libp2p/kad-dht'
  *
+ * const identity = await createIdentity({ kind: 'agent' })
  * const dht = kadDHT({ ...handleDhtConfig() })            // validators.handle + selectors.handle
- * const { bytes } = await createHandleRecord(identity, { handle: '@alice', seq: 1, relays })
+ * const { bytes } = await createHandleRecord(identity, { handle: '@alice', seq: 1, relays: [] })
  * // node.services.dht.put(handleKey('alice'), bytes)
  * const record = await validateHandleRecord(bytes, { key: handleKey('alice') })
  * record.peer // '12D3KooW…'
@@ -80,11 +82,13 @@ export interface HandleRotation {
 
 /** The JSON members of a handle record, exactly as on the wire. */
 export interface HandleRecordJson {
+  /** The record format version, {@link HANDLE_RECORD_VERSION}. */
   readonly v: 1
   /** The handle, without `@`. */
   readonly handle: string
   /** Canonical base58btc peer id of the owner's Ed25519 key: owner and signer. */
   readonly peer: string
+  /** Whether the handle names an agent or a human. */
   readonly kind: HandleKind
   /** base64url (unpadded) X25519 public key for sealed payloads. */
   readonly x25519: string
@@ -94,7 +98,9 @@ export interface HandleRecordJson {
   readonly seq: number
   /** Expiry, ms since the Unix epoch. */
   readonly expires: number
+  /** The proof-of-work stamp over the other members. */
   readonly pow: HandleRecordPow
+  /** Present when a previous key handed the handle over to `peer`. */
   readonly rotation?: HandleRotation
   /** base64url Ed25519 signature by `peer`. */
   readonly sig: string
@@ -115,6 +121,7 @@ export interface HandleRecord extends HandleRecordJson {
 export interface HandleRecordSigner {
   /** Canonical peer id of the Ed25519 identity key. */
   readonly peerIdString: string
+  /** The kind the record will publish. */
   readonly kind: HandleKind
   /** 32-byte X25519 public key published for sealed payloads. */
   readonly x25519PublicKey: Uint8Array
@@ -427,7 +434,12 @@ export interface CreateHandleRecordOptions {
  * and validates the result (so a signer whose key does not match its peer id
  * is caught here: `ERR_BAD_SIGNATURE`).
  */
-export async function createHandleRecord (signer: HandleRecordSigner, options: CreateHandleRecordOptions): Promise<{ record: HandleRecord, bytes: Uint8Array }> {
+export async function createHandleRecord (signer: HandleRecordSigner, options: CreateHandleRecordOptions): Promise<{
+  /** The validated record. */
+  record: HandleRecord
+  /** Its canonical encoding: the DHT value. */
+  bytes: Uint8Array
+}> {
   const now = options.now ?? Date.now()
   const ttlMs = options.ttlMs ?? DEFAULT_RECORD_TTL_MS
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError('ttlMs must be a positive integer')
@@ -568,7 +580,18 @@ export const handleSelector: SelectFn = (key, records) => selectHandleRecord(key
  * The `validators` and `selectors` entries to spread into `kadDHT({ … })`.
  * Merge with other namespaces if you have them.
  */
-export function handleDhtConfig (options: HandleValidatorOptions = {}): { validators: { handle: ValidateFn }, selectors: { handle: SelectFn } } {
+export function handleDhtConfig (options: HandleValidatorOptions = {}): {
+  /** kad-dht validators by namespace. */
+  validators: {
+    /** {@link handleValidator} with `options`. */
+    handle: ValidateFn
+  }
+  /** kad-dht selectors by namespace. */
+  selectors: {
+    /** {@link handleSelector}. */
+    handle: SelectFn
+  }
+} {
   return {
     validators: { handle: handleValidator(options) },
     selectors: { handle: handleSelector }

@@ -27,7 +27,7 @@
  *
  * @example
  * ```ts
- * import { loadOrCreateIdentity, createIdentity } from './identity/index.js'
+ * import { loadOrCreateIdentity, createIdentity } from 'parley-mesh/identity'
  *
  * // first run creates ~/.parley/identity.json, later runs load it
  * const me = await loadOrCreateIdentity({ dataDir: '/home/me/.parley', kind: 'agent' })
@@ -171,7 +171,12 @@ export class Identity {
   }
 
   /** The public parts only, so that logging an identity never leaks its key. */
-  toJSON (): { kind: IdentityKind, peerId: string } {
+  toJSON (): {
+    /** The identity's kind. */
+    kind: IdentityKind
+    /** Its peer id. */
+    peerId: string
+  } {
     return { kind: this.kind, peerId: this.peerIdString }
   }
 }

@@ -4,13 +4,15 @@
  *
  * @example
  * ```ts
- * import { loadOrCreateIdentity } from './identity/index.js'
+ * import { loadOrCreateIdentity } from 'parley-mesh/identity'
  * const me = await loadOrCreateIdentity({ dataDir: '/home/me/.parley', kind: 'agent' })
  * console.log(me.peerIdString)
  * ```
  *
  * @packageDocumentation
  */
+import '../util/runtime.js' // first: a clear error on Node.js older than 22
+export { IdentityError, IdentityErrorCode, ParleyError } from '../errors.js'
 export {
   Identity,
   IDENTITY_FILE,

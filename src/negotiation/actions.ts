@@ -11,6 +11,11 @@
  *
  * @example
  * ```ts
+ * import { createIdentity } from 'parley-mesh/identity'
+ * import { Negotiation, propose, counter } from 'parley-mesh/negotiation'
+ *
+ * const alice = await createIdentity({ kind: 'agent' })
+ * const bob = await createIdentity({ kind: 'agent' })
  * const p = await propose(alice, { counterparty: { peer: bob.peerIdString, handle: 'bob' }, subject: 'plumbing call-out', terms: { price: 180 } })
  * const n = await Negotiation.open(p, { now: Date.now() })
  * const c = await counter(bob, n, { price: 200 })
@@ -37,7 +42,9 @@ export interface ProposeOptions {
   counterparty: string | Party
   /** The proposer's own handle, if it wants it named. */
   handle?: string
+  /** What the negotiation is about, in words (1-256 code points). */
   subject: string
+  /** The first offer. */
   terms: Terms
   /** Expiry, ms since the Unix epoch. Default: `ts` + {@link DEFAULT_NEGOTIATION_TTL_MS}. */
   expires?: number
@@ -74,7 +81,12 @@ function party (p: string | Party): Party {
  *
  * @example
  * ```ts
- * const p = await propose(me, { counterparty: '12D3KooW…', subject: 'plumbing call-out', terms: { price: 180, currency: 'GBP' }, expires: Date.now() + 3_600_000 })
+ * import { propose } from 'parley-mesh/negotiation'
+ * import type { Identity } from 'parley-mesh/identity'
+ * declare const me: Identity
+ * declare const plumber: string // the counterparty's peer id, 12D3KooW…
+ *
+ * const p = await propose(me, { counterparty: plumber, subject: 'plumbing call-out', terms: { price: 180, currency: 'GBP' }, expires: Date.now() + 3_600_000 })
  * ```
  */
 export async function propose (signer: NegotiationSigner, options: ProposeOptions): Promise<ProposeTransition> {
@@ -107,6 +119,12 @@ function next (signer: NegotiationSigner, n: Negotiation, ts: number | undefined
  *
  * @example
  * ```ts
+ * import { counter } from 'parley-mesh/negotiation'
+ * import type { Negotiation } from 'parley-mesh/negotiation'
+ * import type { Identity } from 'parley-mesh/identity'
+ * declare const bob: Identity
+ * declare const n: Negotiation // bob's copy, on bob's turn
+ *
  * const c = await counter(bob, n, { price: 200, currency: 'GBP' })
  * ```
  */
@@ -121,6 +139,12 @@ export async function counter (signer: NegotiationSigner, n: Negotiation, terms:
  *
  * @example
  * ```ts
+ * import { accept } from 'parley-mesh/negotiation'
+ * import type { Negotiation } from 'parley-mesh/negotiation'
+ * import type { Identity } from 'parley-mesh/identity'
+ * declare const alice: Identity
+ * declare const n: Negotiation // alice's copy, on alice's turn
+ *
  * const a = await accept(alice, n)
  * ```
  */
@@ -135,6 +159,12 @@ export async function accept (signer: NegotiationSigner, n: Negotiation, options
  *
  * @example
  * ```ts
+ * import { reject } from 'parley-mesh/negotiation'
+ * import type { Negotiation } from 'parley-mesh/negotiation'
+ * import type { Identity } from 'parley-mesh/identity'
+ * declare const bob: Identity
+ * declare const n: Negotiation // bob's copy, on bob's turn
+ *
  * const r = await reject(bob, n, { reason: 'too far' })
  * ```
  */
@@ -149,6 +179,12 @@ export async function reject (signer: NegotiationSigner, n: Negotiation, options
  *
  * @example
  * ```ts
+ * import { cancel } from 'parley-mesh/negotiation'
+ * import type { Negotiation } from 'parley-mesh/negotiation'
+ * import type { Identity } from 'parley-mesh/identity'
+ * declare const alice: Identity
+ * declare const n: Negotiation // alice's copy, not yet over
+ *
  * const c = await cancel(alice, n, { reason: 'found someone else' })
  * ```
  */

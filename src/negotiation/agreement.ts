@@ -8,7 +8,10 @@
  * @example
  * ```ts
  * import { agreementOf, verifyAgreement } from 'parley-mesh/negotiation'
- * const agreement = agreementOf(n)            // n.state === 'confirmed'
+ * import type { Negotiation } from 'parley-mesh/negotiation'
+ * declare const n: Negotiation // n.state === 'confirmed'
+ *
+ * const agreement = agreementOf(n)
  * const text = JSON.stringify(agreement)      // store it, mail it, print it
  * const { parties, terms } = await verifyAgreement(JSON.parse(text))
  * ```
@@ -24,13 +27,19 @@ import type { AcceptTransition, OfferTransition, Party, Terms, Transition } from
 
 /** A confirmed negotiation's proof. */
 export interface Agreement {
+  /** The format version, {@link NEGOTIATION_VERSION}. */
   readonly v: typeof NEGOTIATION_VERSION
+  /** Always {@link AGREEMENT_TYPE}. */
   readonly type: typeof AGREEMENT_TYPE
+  /** The negotiation id. */
   readonly negotiation: string
+  /** What was negotiated, from the propose. */
   readonly subject: string
   /** `[proposer, counterparty]`. */
   readonly parties: readonly [Party, Party]
+  /** The terms agreed: the accepted offer's. */
   readonly terms: Terms
+  /** {@link termsHash} of `terms`, named by both the offer and the accept. */
   readonly termsHash: string
   /** The accepted offer (propose or counter), as signed by its author. */
   readonly offer: OfferTransition
@@ -53,11 +62,15 @@ export interface AgreementOptions {
 
 /** What {@link verifyAgreement} proves. */
 export interface VerifiedAgreement {
+  /** The negotiation id. */
   readonly negotiation: string
+  /** What was negotiated. */
   readonly subject: string
   /** `[proposer, counterparty]`. */
   readonly parties: readonly [Party, Party]
+  /** The terms agreed. */
   readonly terms: Terms
+  /** {@link termsHash} of `terms`. */
   readonly termsHash: string
   /** The peer who made the accepted offer. */
   readonly offeredBy: string
@@ -75,7 +88,12 @@ const MEMBERS = new Set(['v', 'type', 'negotiation', 'subject', 'parties', 'term
  *
  * @example
  * ```ts
- * if (n.state === 'confirmed') archive(agreementOf(n, { chain: false }))
+ * import { writeFile } from 'node:fs/promises'
+ * import { agreementOf } from 'parley-mesh/negotiation'
+ * import type { Negotiation } from 'parley-mesh/negotiation'
+ * declare const n: Negotiation
+ *
+ * if (n.state === 'confirmed') await writeFile('agreement.json', JSON.stringify(agreementOf(n, { chain: false })))
  * ```
  */
 export function agreementOf (n: Negotiation, options: AgreementOptions = {}): Agreement {
@@ -137,6 +155,9 @@ function parseAgreement (value: unknown): Agreement {
  *
  * @example
  * ```ts
+ * import { verifyAgreement } from 'parley-mesh/negotiation'
+ * declare const text: string // an agreement's JSON, from anywhere
+ *
  * const v = await verifyAgreement(JSON.parse(text))
  * console.log(v.parties[0].peer, 'and', v.parties[1].peer, 'agreed on', v.terms)
  * ```

@@ -6,7 +6,8 @@
  * @example
  * ```ts
  * import { TRANSITION_METHOD, isTerminalState } from 'parley-mesh/negotiation'
- * agent.handle(TRANSITION_METHOD, onTransition)     // 'negotiation/transition'
+ *
+ * console.log(TRANSITION_METHOD)                    // 'negotiation/transition'
  * isTerminalState('confirmed')                      // true
  * ```
  */

@@ -5,6 +5,11 @@
  *
  * @example
  * ```ts
+ * import { NegotiationError, NegotiationErrorCode } from 'parley-mesh/negotiation'
+ * import type { Negotiation } from 'parley-mesh/negotiation'
+ * declare const negotiation: Negotiation
+ * declare const transition: unknown // as received
+ *
  * try {
  *   await negotiation.apply(transition, { now: Date.now() })
  * } catch (err) {

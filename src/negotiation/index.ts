@@ -7,8 +7,11 @@
  *
  * @example
  * ```ts
+ * import { createIdentity } from 'parley-mesh/identity'
  * import { Negotiation, propose, counter, accept, agreementOf, verifyAgreement } from 'parley-mesh/negotiation'
  *
+ * const alice = await createIdentity({ kind: 'agent' })
+ * const bob = await createIdentity({ kind: 'agent' })
  * const p = await propose(alice, { counterparty: bob.peerIdString, subject: 'plumbing call-out', terms: { price: 180 } })
  * const atBob = await Negotiation.open(p, { now: Date.now() })
  * const atAlice = await Negotiation.open(p, { now: null })
@@ -26,6 +29,7 @@
  *
  * @packageDocumentation
  */
+import '../util/runtime.js' // first: a clear error on Node.js older than 22
 export {
   NEGOTIATION_VERSION, NEGOTIATION_SIGNING_CONTEXT, NEGOTIATION_MAX_SKEW_MS, MAX_TRANSITION_BYTES,
   MAX_SUBJECT_LENGTH, MAX_REASON_LENGTH, NEGOTIATION_ID_BYTES, TRANSITION_METHOD, TRANSITION_REFUSED,
@@ -38,7 +42,7 @@ export {
 } from './transition.js'
 export type {
   Party, Terms, TransitionBase, ProposeTransition, CounterTransition, AcceptTransition, RejectTransition,
-  CancelTransition, Transition, OfferTransition, UnsignedTransition, NegotiationSigner
+  CancelTransition, Transition, OfferTransition, UnsignedTransition, NegotiationSigner, WithoutSig
 } from './transition.js'
 export { Negotiation } from './machine.js'
 export type { ClockOptions, ApplyOptions, TransitionResult, Offer, NegotiationJson, RebuildOptions } from './machine.js'

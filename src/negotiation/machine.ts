@@ -10,8 +10,11 @@
  *
  * @example
  * ```ts
+ * import { createIdentity } from 'parley-mesh/identity'
  * import { Negotiation, propose, accept } from 'parley-mesh/negotiation'
  *
+ * const alice = await createIdentity({ kind: 'agent' })
+ * const bob = await createIdentity({ kind: 'agent' })
  * const offer = await propose(alice, { counterparty: bob.peerIdString, subject: 'plumbing call-out', terms: { price: 180 } })
  * const atBob = await Negotiation.open(offer, { now: Date.now() })      // bob receives it
  * const yes = await accept(bob, atBob)                                 // bob's answer, checked
@@ -64,23 +67,35 @@ export interface TransitionResult {
 
 /** The latest offer on the table. */
 export interface Offer {
+  /** The `seq` of the propose or counter that made it. */
   readonly seq: number
+  /** The peer id of the party who made it. */
   readonly by: string
+  /** The terms offered. */
   readonly terms: Terms
+  /** {@link termsHash} of `terms`. */
   readonly termsHash: string
 }
 
 /** {@link Negotiation.toJSON}: the whole state as JSON. */
 export interface NegotiationJson {
+  /** The negotiation id. */
   id: string
+  /** What it is about. */
   subject: string
+  /** `[proposer, counterparty]`. */
   parties: readonly [Party, Party]
+  /** When it expires unless confirmed, in ms since the Unix epoch. */
   expires: number
+  /** The current state. */
   state: NegotiationState
+  /** The `seq` of the last transition. */
   seq: number
   /** The party who may counter, accept or reject; `null` once terminal. */
   turn: string | null
+  /** The latest offer. */
   offer: Offer
+  /** Every transition applied, propose first. */
   transitions: readonly Transition[]
 }
 

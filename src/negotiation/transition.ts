@@ -12,6 +12,8 @@
  * @example
  * ```ts
  * import { verifyTransition, transitionHash } from 'parley-mesh/negotiation'
+ * declare const text: string // a transition as received
+ *
  * const t = await verifyTransition(JSON.parse(text)) // structure, terms hash, signature
  * console.log(t.type, t.by, transitionHash(t))
  * ```
@@ -34,7 +36,9 @@ import { NegotiationErrorCode as Code, fail } from './errors.js'
 
 /** A party of a negotiation: its peer id (which names its key) and, optionally, its handle. */
 export interface Party {
+  /** The party's peer id. */
   readonly peer: string
+  /** The party's handle, without `@`. */
   readonly handle?: string
 }
 
@@ -43,11 +47,13 @@ export type Terms = JsonObject
 
 /** What every transition carries. */
 export interface TransitionBase {
+  /** The format version, {@link NEGOTIATION_VERSION}. */
   readonly v: typeof NEGOTIATION_VERSION
   /** The negotiation id: 16 bytes, canonical base64url, chosen by the proposer. */
   readonly negotiation: string
   /** 0 for the propose, then one more for each transition. */
   readonly seq: number
+  /** Which move this is. */
   readonly type: TransitionType
   /** {@link transitionHash} of the previous transition; absent exactly when `seq` is 0. */
   readonly prev?: string
@@ -61,38 +67,51 @@ export interface TransitionBase {
 
 /** Opens a negotiation: who, about what, until when, and the first offer. */
 export interface ProposeTransition extends TransitionBase {
+  /** Always `'propose'`. */
   readonly type: 'propose'
   /** `[proposer, counterparty]`. */
   readonly parties: readonly [Party, Party]
+  /** What the negotiation is about, in words (1-256 code points). */
   readonly subject: string
   /** The negotiation expires at this time (ms) unless confirmed before. */
   readonly expires: number
+  /** The first offer. */
   readonly terms: Terms
+  /** {@link termsHash} of `terms`. */
   readonly termsHash: string
 }
 
 /** A new offer from the party whose turn it is. */
 export interface CounterTransition extends TransitionBase {
+  /** Always `'counter'`. */
   readonly type: 'counter'
+  /** The new offer. */
   readonly terms: Terms
+  /** {@link termsHash} of `terms`. */
   readonly termsHash: string
 }
 
 /** Accepts the latest offer, named by its terms hash. */
 export interface AcceptTransition extends TransitionBase {
+  /** Always `'accept'`. */
   readonly type: 'accept'
+  /** The `termsHash` of the offer accepted. */
   readonly termsHash: string
 }
 
 /** Refuses the latest offer and ends the negotiation. */
 export interface RejectTransition extends TransitionBase {
+  /** Always `'reject'`. */
   readonly type: 'reject'
+  /** Why, in a few words (1-1024 code points). */
   readonly reason?: string
 }
 
 /** Ends the negotiation, by either party, at any time before it is over. */
 export interface CancelTransition extends TransitionBase {
+  /** Always `'cancel'`. */
   readonly type: 'cancel'
+  /** Why, in a few words (1-1024 code points). */
   readonly reason?: string
 }
 
@@ -102,13 +121,16 @@ export type Transition = ProposeTransition | CounterTransition | AcceptTransitio
 /** A transition that carries an offer. */
 export type OfferTransition = ProposeTransition | CounterTransition
 
-type WithoutSig<T> = T extends unknown ? Omit<T, 'sig'> : never
+/** `T` without its `sig` member, taken from each member of a union in turn. */
+export type WithoutSig<T> = T extends unknown ? Omit<T, 'sig'> : never
 /** A transition before it is signed. */
 export type UnsignedTransition = WithoutSig<Transition>
 
 /** What signing a transition needs of an identity (an `Identity` has it; `sign` may be sync or async). */
 export interface NegotiationSigner {
+  /** The signer's peer id: the transition's `by`. */
   readonly peerIdString: string
+  /** Signs `data` with the Ed25519 key named by `peerIdString`. */
   sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
 }
 
@@ -241,6 +263,8 @@ function hash (value: unknown): string {
  *
  * @example
  * ```ts
+ * import { termsHash } from 'parley-mesh/negotiation'
+ *
  * termsHash({ price: 180, currency: 'GBP' }) // 43 characters of base64url
  * ```
  */
@@ -279,7 +303,10 @@ export function transitionSigningInput (transition: UnsignedTransition | Transit
  * is checked for structure only: the rules of the chain are the machine's
  * (the helpers in `actions.ts` check those too).
  */
-export async function signTransition<T extends UnsignedTransition> (signer: NegotiationSigner, unsigned: T): Promise<T & { sig: string }> {
+export async function signTransition<T extends UnsignedTransition> (signer: NegotiationSigner, unsigned: T): Promise<T & {
+  /** Ed25519 signature by `by`, canonical base64url. */
+  sig: string
+}> {
   if (unsigned.by !== signer.peerIdString) throw new TypeError('the signer must be the transition\'s "by"')
   const signed = signer.sign(transitionSigningInput(unsigned))
   const sig = toBase64url(signed instanceof Uint8Array ? signed : await signed)
@@ -319,6 +346,9 @@ export async function checkSignature (t: Transition): Promise<void> {
  *
  * @example
  * ```ts
+ * import { verifyTransition, NegotiationError } from 'parley-mesh/negotiation'
+ * declare const value: unknown // a transition as received
+ *
  * try {
  *   const t = await verifyTransition(value)
  * } catch (err) {

@@ -20,7 +20,9 @@ export interface Circuit {
   src: string
   /** The peer dialled (the reservation holder). */
   dst: string
+  /** When the circuit opened (ms since the Unix epoch). */
   opened: number
+  /** The stop stream to the destination; the circuit lasts as long as it is open. */
   stream: Stream
 }
 

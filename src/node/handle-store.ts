@@ -20,13 +20,17 @@ import type { HandleView } from '../dashboard/types.js'
 /** One stored record, as checked now: what the dashboard's handle directory shows. */
 export type StoredHandle = HandleView
 
+/** How a {@link HandleStore} checks the records it reads. */
 export interface HandleStoreOptions {
+  /** Least proof-of-work difficulty accepted (default `DEFAULT_POW_BITS`). */
   minPowBits?: number
+  /** The time records are checked against, ms since the Unix epoch (default `Date.now`). */
   clock?: () => number
 }
 
 type Checked = { record: HandleRecord } | { code: string, record?: HandleRecord }
 
+/** The handle records in a DHT server's datastore, read back and validated. */
 export class HandleStore {
   readonly #datastore: Datastore
   readonly #options: HandleStoreOptions

@@ -13,6 +13,7 @@ import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { RELAY_HOP_PROTOCOL } from './constants.js'
 import type { Tally } from '../util/tally.js'
 
+/** A relay's resource limits (defaults: `DEFAULT_RELAY_LIMITS`). */
 export interface RelayLimits {
   /** Reservations held at once (library default 15). */
   maxReservations: number

@@ -6,6 +6,7 @@ import type { Transport } from '../dashboard/types.js'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
+/** A connection's transport (the dashboard's {@link Transport}). */
 export type TransportName = Transport
 
 /**
@@ -24,7 +25,14 @@ export function transportOf (addr: Multiaddr | string): TransportName {
 const RANK: Record<TransportName, number> = { webrtc: 3, tcp: 2, websocket: 2, circuit: 1 }
 
 /** One open connection per remote peer (the most direct), with its transport. */
-export function connectionSummary (node: Pick<Libp2p, 'getConnections'>): Array<{ peer: string, transport: TransportName, connection: Connection }> {
+export function connectionSummary (node: Pick<Libp2p, 'getConnections'>): Array<{
+  /** The remote peer id. */
+  peer: string
+  /** The connection's transport. */
+  transport: TransportName
+  /** The connection. */
+  connection: Connection
+}> {
   const best = new Map<string, { peer: string, transport: TransportName, connection: Connection }>()
   for (const connection of node.getConnections()) {
     if (connection.status !== 'open') continue

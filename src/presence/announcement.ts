@@ -10,6 +10,13 @@
  *
  * @example
  * ```ts
+ * import { createIdentity } from 'parley-mesh/identity'
+ * import { signPresence, verifyPresence } from 'parley-mesh/presence'
+ * import type { HandleLookup } from 'parley-mesh/presence'
+ *
+ * const identity = await createIdentity({ kind: 'human' })
+ * // in practice a DHT lookup of the handle record
+ * const resolve: HandleLookup = async () => ({ peer: identity.peerIdString, kind: 'human' })
  * const bytes = await signPresence(identity, { handle: 'alice', kind: 'human', capabilities: ['chat'], connections: [] })
  * const verdict = await verifyPresence(bytes, { from: identity.peerIdString, resolve })
  * verdict.status // 'valid'
@@ -30,8 +37,9 @@ export const PRESENCE_TOPIC = '/parley/presence/1.0.0'
 export const PRESENCE_SIGNATURE_DOMAIN = 'parley/presence/v1\n'
 /** Largest announcement accepted, in bytes. */
 export const MAX_PRESENCE_BYTES = 8192
-/** Most capabilities, and the longest one (characters). */
+/** Most capabilities an announcement lists. */
 export const MAX_CAPABILITIES = 32
+/** Longest capability, in characters. */
 export const MAX_CAPABILITY_LENGTH = 64
 /** Most connections an announcement lists. */
 export const MAX_CONNECTIONS = 64
@@ -42,38 +50,64 @@ export const DEFAULT_MAX_FUTURE_MS = 30_000
 /** Transports an announcement may name. */
 export const PRESENCE_TRANSPORTS = ['tcp', 'websocket', 'circuit', 'webrtc'] as const satisfies readonly Transport[]
 
+/** A transport a connection in an announcement may use. */
 export type PresenceTransport = Transport
 
 /** Why an announcement is not valid. */
 export const PresenceErrorCode = {
+  /** More than {@link MAX_PRESENCE_BYTES} bytes. */
   OVERSIZE: 'ERR_OVERSIZE',
+  /** Not UTF-8 JSON, a missing, unknown or mistyped member, or `peer` not an Ed25519 peer id. */
   MALFORMED: 'ERR_MALFORMED',
+  /** The bytes are not the RFC 8785 canonical form of what they parse to. */
   NON_CANONICAL: 'ERR_NON_CANONICAL',
+  /** `v` is not 1. */
   UNSUPPORTED_VERSION: 'ERR_UNSUPPORTED_VERSION',
+  /** There is no `sig`. */
   UNSIGNED: 'ERR_UNSIGNED',
+  /** `peer` is not the gossipsub publisher. */
   SIGNER_MISMATCH: 'ERR_SIGNER_MISMATCH',
+  /** `ts` is older than the receiver's window. */
   STALE: 'ERR_STALE',
+  /** `ts` is further ahead of the receiver's clock than it tolerates. */
   FUTURE: 'ERR_FUTURE',
+  /** The signature does not verify under `peer`'s key. */
   BAD_SIGNATURE: 'ERR_BAD_SIGNATURE',
+  /** The claimed handle has no valid record (yet). */
   HANDLE_UNRESOLVED: 'ERR_HANDLE_UNRESOLVED',
+  /** The claimed handle's record names another peer or kind. */
   HANDLE_MISMATCH: 'ERR_HANDLE_MISMATCH'
 } as const
 export type PresenceErrorCode = typeof PresenceErrorCode[keyof typeof PresenceErrorCode]
 
 /** An announcement's members, as on the wire. */
 export interface PresenceAnnouncement {
+  /** The format version, 1. */
   v: 1
+  /** The announcing peer's id; its key signs. */
   peer: string
+  /** The handle it claims, without `@`; checked against the DHT. */
   handle?: string
+  /** Whether it is an agent or a human. */
   kind: 'agent' | 'human'
+  /** What it offers, free-form names (at most {@link MAX_CAPABILITIES}). */
   capabilities: string[]
-  connections: Array<{ peer: string, transport: PresenceTransport }>
+  /** The peers it is connected to, and how (at most {@link MAX_CONNECTIONS}). */
+  connections: Array<{
+    /** The other peer's id. */
+    peer: string
+    /** The connection's transport. */
+    transport: PresenceTransport
+  }>
+  /** When it was signed, ms since the Unix epoch. */
   ts: number
+  /** Base64url Ed25519 signature by `peer`. */
   sig?: string
 }
 
 /** What a receiver concludes about one announcement. */
 export interface PresenceVerdict {
+  /** `valid` only when every check passed. */
   status: 'valid' | 'invalid' | 'unsigned'
   /** Set unless `status` is `valid`. */
   reason?: PresenceErrorCode
@@ -83,20 +117,31 @@ export interface PresenceVerdict {
 
 /** What signing needs: Parley's `Identity` satisfies it. */
 export interface PresenceSigner {
+  /** The signer's peer id: the announcement's `peer`. */
   readonly peerIdString: string
+  /** Signs `data` with the Ed25519 key named by `peerIdString`. */
   sign: (data: Uint8Array) => Promise<Uint8Array> | Uint8Array
 }
 
 /** What the DHT says about a handle: the holder and its kind, or undefined when no valid record was found. */
-export type HandleLookup = (handle: string) => Promise<{ peer: string, kind: string } | undefined>
+export type HandleLookup = (handle: string) => Promise<{
+  /** The holder's peer id. */
+  peer: string
+  /** The record's kind. */
+  kind: string
+} | undefined>
 
+/** Options of {@link verifyPresence}. */
 export interface VerifyPresenceOptions {
   /** The gossipsub publisher (the message's authenticated `from`): must equal `peer`. */
   from: string
   /** Resolves claimed handles; without it a handle claim cannot be checked and the announcement is invalid. */
   resolve?: HandleLookup
+  /** The receiver's clock, ms since the Unix epoch (default `Date.now()`). */
   now?: number
+  /** Oldest acceptable `ts`, as an age in ms (default {@link DEFAULT_MAX_AGE_MS}, 120 s). */
   maxAgeMs?: number
+  /** Furthest acceptable future `ts`, in ms (default {@link DEFAULT_MAX_FUTURE_MS}, 30 s). */
   maxFutureMs?: number
 }
 

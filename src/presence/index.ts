@@ -4,5 +4,6 @@
  *
  * @packageDocumentation
  */
+import '../util/runtime.js' // first: a clear error on Node.js older than 22
 export * from './announcement.js'
 export * from './presence.js'

@@ -12,7 +12,14 @@
  *
  * @example
  * ```ts
- * const presence = new Presence(libp2p.services.pubsub, { self: peerId, resolve })
+ * import { Presence } from 'parley-mesh/presence'
+ * import type { HandleLookup } from 'parley-mesh/presence'
+ * import type { GossipSub } from '@libp2p/gossipsub'
+ * declare const pubsub: GossipSub // libp2p.services.pubsub
+ * declare const peerId: string // this node's peer id
+ * declare const resolve: HandleLookup // a DHT lookup of handle records
+ *
+ * const presence = new Presence(pubsub, { self: peerId, resolve })
  * presence.start()
  * presence.addEventListener('change', () => console.log(presence.entries()))
  * ```
@@ -33,11 +40,13 @@ export const DEFAULT_PRESENCE_INTERVAL_MS = 10_000
 export interface PresenceEntry {
   /** The gossipsub publisher (authenticated by gossipsub's own message signature). */
   from: string
+  /** What the check concluded. */
   verdict: PresenceVerdict
   /** When it arrived here. */
   received: number
 }
 
+/** Options of {@link Presence}. */
 export interface PresenceOptions {
   /** This node's peer id (its own announcements are not tracked). */
   self: string
@@ -51,11 +60,13 @@ export interface PresenceOptions {
   ttlMs?: number
 }
 
+/** Events of {@link Presence}. */
 export interface PresenceEvents {
   /** An announcement was checked and recorded, or entries expired. */
   change: CustomEvent<PresenceEntry | undefined>
 }
 
+/** Tracks the presence announcements on gossipsub and, when given an `announcement`, publishes this node's. */
 export class Presence extends TypedEventEmitter<PresenceEvents> {
   readonly #pubsub: GossipSub
   readonly #options: PresenceOptions
@@ -71,8 +82,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     this.#options = options
   }
 
+  /** The announcement period in ms (default {@link DEFAULT_PRESENCE_INTERVAL_MS}). */
   get intervalMs (): number { return this.#options.intervalMs ?? DEFAULT_PRESENCE_INTERVAL_MS }
 
+  /** Subscribes to the topic, installs the validator and, when announcing, announces now and every period. Idempotent. */
   start (): void {
     if (this.#started) return
     this.#started = true
@@ -87,6 +100,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     }
   }
 
+  /** Stops announcing, removes the validator and unsubscribes. Idempotent. */
   stop (): void {
     if (!this.#started) return
     this.#started = false

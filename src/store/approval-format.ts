@@ -27,12 +27,15 @@ export type DecisionKind = 'approve' | 'reject'
 
 /** A signed decision on one pending approval. */
 export interface ApprovalDecision {
+  /** The format version, {@link APPROVAL_VERSION}. */
   v: typeof APPROVAL_VERSION
+  /** Always {@link APPROVAL_TYPE}. */
   type: typeof APPROVAL_TYPE
   /** The pending approval's id. */
   approval: string
   /** Base64url SHA-256 of the exact bytes approved (the approval's subject). */
   subject: string
+  /** What the human answered. */
   decision: DecisionKind
   /** A message from the human, e.g. for the other party. */
   reply?: string
@@ -46,9 +49,13 @@ export interface ApprovalDecision {
 
 /** The members of a decision its signer chooses. */
 export interface DecisionDraft {
+  /** The pending approval's id. */
   approval: string
+  /** The approval's subject hash (`PendingApproval.subject.hash`). */
   subject: string
+  /** What the human answered. */
   decision: DecisionKind
+  /** A message from the human, at most {@link MAX_REPLY_BYTES} bytes of UTF-8. */
   reply?: string
   /** Default: now. */
   ts?: number
@@ -103,6 +110,12 @@ export function checkDecisionShape (value: unknown): ApprovalDecision {
  *
  * @example
  * ```ts
+ * import { signDecision } from 'parley-mesh/store'
+ * import type { PendingApproval } from 'parley-mesh/store'
+ * import type { Identity } from 'parley-mesh/identity'
+ * declare const human: Identity // an approver
+ * declare const p: PendingApproval
+ *
  * const d = await signDecision(human, { approval: p.id, subject: p.subject.hash, decision: 'approve' })
  * ```
  * @throws {ApprovalError} `ERR_APPROVAL_INVALID_ARGUMENT` for a draft that would not make a valid decision.

@@ -48,6 +48,7 @@ export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'used'
 
 /** The exact signed object an approval is about. */
 export interface ApprovalSubject {
+  /** What kind of signed object it is. */
   kind: SubjectKind
   /** Base64url SHA-256 of {@link bytes}' decoded bytes. */
   hash: string
@@ -61,15 +62,19 @@ export interface PendingApproval {
   id: string
   /** When it was requested, ms since the Unix epoch. */
   created: number
+  /** The exact signed object held. */
   subject: ApprovalSubject
   /** The peer whose request or transition it is. */
   peer: string
+  /** That peer's handle, when known. */
   handle?: string
   /** The method (or transition) held. */
   method: string
   /** What the human is asked, in words. */
   summary: string
+  /** The amount at stake, if any. */
   amount?: Amount
+  /** Where it is in its life. */
   status: ApprovalStatus
   /** The decision, once there is one. */
   decision?: ApprovalDecision
@@ -79,13 +84,19 @@ export interface PendingApproval {
 
 /** What {@link Approvals.request} needs. */
 export interface ApprovalRequest {
+  /** What kind of signed object `bytes` holds. */
   subjectKind: SubjectKind
   /** The exact signed bytes (e.g. an envelope's wire bytes). */
   bytes: Uint8Array
+  /** The peer whose request or transition it is (an Ed25519 peer id). */
   peer: string
+  /** That peer's handle, when known (up to 32 characters). */
   handle?: string
+  /** The method (or transition) held, 1-256 characters. */
   method: string
+  /** What the human is asked, in words, 1-4096 characters. */
   summary: string
+  /** The amount at stake, if any. */
   amount?: Amount
 }
 
@@ -108,7 +119,12 @@ export interface ApprovalEvents {
   /** A new approval awaits the human. */
   pending: CustomEvent<PendingApproval>
   /** An approval was approved or rejected: the waiting work can resume (or be refused). */
-  decided: CustomEvent<{ approval: PendingApproval, decision: ApprovalDecision }>
+  decided: CustomEvent<{
+    /** The approval after the decision. */
+    approval: PendingApproval
+    /** The signed decision. */
+    decision: ApprovalDecision
+  }>
   /** An approval was redeemed: the action it held went ahead. */
   used: CustomEvent<PendingApproval>
 }
@@ -156,7 +172,14 @@ export function approvalSubjectBytes (approval: PendingApproval): Uint8Array {
  *
  * @example
  * ```ts
- * const approvals = await Approvals.open(datastore, { self: me.peerIdString })
+ * import { MemoryDatastore } from 'datastore-core'
+ * import { createIdentity } from 'parley-mesh/identity'
+ * import { Approvals } from 'parley-mesh/store'
+ * declare const bob: string // the requester's peer id
+ * declare const bytes: Uint8Array // bob's signed envelope
+ *
+ * const me = await createIdentity({ kind: 'human' })
+ * const approvals = await Approvals.open(new MemoryDatastore(), { self: me.peerIdString })
  * const p = await approvals.request({ subjectKind: 'envelope', bytes, peer: bob, method: 'purchase', summary: 'Pay £180 to @rapidplumb' })
  * // later, the human says yes:
  * const decision = await approvals.decide(p.id, 'approve', me)

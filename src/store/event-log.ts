@@ -90,7 +90,13 @@ interface Queued {
  *
  * @example
  * ```ts
- * const log = await EventLog.open(datastore, identity)
+ * import { MemoryDatastore } from 'datastore-core'
+ * import { createIdentity } from 'parley-mesh/identity'
+ * import { EventLog, EventType } from 'parley-mesh/store'
+ * declare const bob: string // a peer id
+ *
+ * const identity = await createIdentity({ kind: 'agent' })
+ * const log = await EventLog.open(new MemoryDatastore(), identity)
  * await log.append(EventType.SESSION_OPEN, { session: 's1', peer: bob })
  * for await (const e of log.entries({ type: 'session.open' })) console.log(e.seq, e.data)
  * const proof = await log.export() // verifyLog(proof) anywhere, offline

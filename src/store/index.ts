@@ -16,8 +16,12 @@
  * @example
  * ```ts
  * import { LevelDatastore } from 'datastore-level'
+ * import { loadOrCreateIdentity } from 'parley-mesh/identity'
  * import { EventLog, EventType, TrustStore, Approvals, policyGate, verifyLog } from 'parley-mesh/store'
+ * declare const caller: string // the peer id of the request's signer
+ * declare const bytes: Uint8Array // the request's signed envelope, as received
  *
+ * const me = await loadOrCreateIdentity({ dataDir: '/home/me/.parley', kind: 'agent' })
  * const ds = new LevelDatastore('/home/me/.parley/store')
  * await ds.open()
  * const log = await EventLog.open(ds, me)
@@ -35,6 +39,7 @@
  *
  * @packageDocumentation
  */
+import '../util/runtime.js' // first: a clear error on Node.js older than 22
 export { EventLog, LOG_KEY_PREFIX, logKey } from './event-log.js'
 export type { EventLogOptions, EntriesQuery } from './event-log.js'
 export {

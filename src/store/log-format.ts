@@ -59,6 +59,7 @@ export type EventType = typeof EventType[keyof typeof EventType]
 
 /** One signed entry of an event log. */
 export interface LogEntry {
+  /** The format version, {@link LOG_VERSION}. */
   v: typeof LOG_VERSION
   /** Position in the log: 0, 1, 2… */
   seq: number
@@ -83,23 +84,29 @@ export interface LogEntry {
 
 /** The last entry of a log: its position, hash and time. */
 export interface LogHead {
+  /** The entry's position. */
   seq: number
   /** Base64url SHA-256 of the entry's canonical bytes (the next entry's `prev`). */
   hash: string
+  /** The entry's `ts`, ms since the Unix epoch. */
   ts: number
 }
 
 /** A whole log as one JSON document, for a third party to verify offline. */
 export interface ExportedLog {
+  /** The format version, {@link LOG_VERSION}. */
   v: typeof LOG_VERSION
+  /** Always {@link LOG_EXPORT_TYPE}. */
   type: typeof LOG_EXPORT_TYPE
   /** The peer whose log it is. */
   peer: string
+  /** Every entry, in `seq` order from 0. */
   entries: LogEntry[]
 }
 
 /** What {@link verifyLog} found. */
 export interface LogVerification {
+  /** The peer whose log it is, and whose key signed it. */
   peer: string
   /** Number of entries. */
   count: number
@@ -114,7 +121,12 @@ export interface VerifyLogOptions {
    * must still contain exactly that entry, else `ERR_LOG_HEAD_MISMATCH`.
    * This is what detects a log cut short or rewritten from some point on.
    */
-  knownHead?: { seq: number, hash: string }
+  knownHead?: {
+    /** The entry's position. */
+    seq: number
+    /** Base64url SHA-256 of its canonical bytes. */
+    hash: string
+  }
 }
 
 const ENTRY_MEMBERS = ['v', 'seq', 'ts', 'type', 'data', 'prev', 'by', 'sig'] as const
@@ -217,7 +229,10 @@ function parseExport (input: unknown): unknown {
  *
  * @example
  * ```ts
- * const { peer, count, head } = await verifyLog(await log.export())
+ * import { readFile } from 'node:fs/promises'
+ * import { verifyLog } from 'parley-mesh/store'
+ *
+ * const { peer, count, head } = await verifyLog(await readFile('exported-log.json', 'utf8'))
  * ```
  * @throws {EventLogError}
  */

@@ -64,7 +64,12 @@ export interface NodePolicy {
 /** What the gate looks at. */
 export interface PolicyInput {
   /** The contact's trust entry (a `TrustEntry` will do); absent: level 0. */
-  trust?: { level: TrustLevel, limits?: TrustLimits } | undefined
+  trust?: {
+    /** The contact's level. */
+    level: TrustLevel
+    /** The contact's limits (level 2). */
+    limits?: TrustLimits
+  } | undefined
   /** The request's method, the tool's name, or the transition's name. */
   method: string
   /** The amount at stake, if any. */
@@ -73,10 +78,13 @@ export interface PolicyInput {
 
 /** The gate's answer. */
 export interface PolicyVerdict {
+  /** What happens to the request or transition. */
   decision: PolicyDecision
   /** Why, in words a human can read. */
   reason: string
+  /** The method's class under the node's policy. */
   methodClass: MethodClass
+  /** The contact's trust level the gate used (0 when no entry was given). */
   level: TrustLevel
 }
 
@@ -120,6 +128,11 @@ const LEVEL_NAMES = ['unknown', 'known', 'trusted'] as const
  *
  * @example
  * ```ts
+ * import { policyGate } from 'parley-mesh/store'
+ * import type { TrustStore } from 'parley-mesh/store'
+ * declare const trust: TrustStore
+ * declare const peer: string // the caller's peer id
+ *
  * const verdict = policyGate({ trust: trust.get(peer), method: 'purchase', amount: { value: 500, currency: 'GBP' } },
  *                            { amountThreshold: { value: 100, currency: 'GBP' } })
  * // { decision: 'ask', reason: 'purchase of 500 GBP is above the node\'s threshold of 100 GBP', … }

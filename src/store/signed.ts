@@ -16,7 +16,9 @@ export { describe } from '../util/describe.js'
  * signing function. An `Identity` is one.
  */
 export interface StoreSigner {
+  /** The signer's peer id. */
   readonly peerIdString: string
+  /** Signs `data` with the Ed25519 key named by `peerIdString`. */
   sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
 }
 

@@ -69,10 +69,13 @@ export interface TrustOutcomes {
 
 /** What the store knows about one contact. */
 export interface TrustEntry {
+  /** The contact's peer id. */
   peer: string
   /** The contact's handle, as last remembered (informative: the peer id is the key). */
   handle?: string
+  /** The contact's trust level. */
   level: TrustLevel
+  /** What the contact may do without asking, at level 2. */
   limits?: TrustLimits
   /** When a human last set the level (ms since the epoch); 0 if never. */
   updated: number
@@ -80,17 +83,23 @@ export interface TrustEntry {
   by?: string
   /** The human's note. */
   note?: string
+  /** Counts of past interactions. */
   outcomes: TrustOutcomes
 }
 
 /** A level the store proposes for a human to confirm with {@link TrustStore.set}. */
 export interface TrustSuggestion {
+  /** The contact's peer id. */
   peer: string
+  /** The contact's handle, when remembered. */
   handle?: string
+  /** The contact's current level. */
   from: TrustLevel
+  /** The level suggested. */
   to: TrustLevel
   /** The run of successes that prompted it. */
   streak: number
+  /** Why, in words a human can read. */
   reason: string
 }
 
@@ -102,7 +111,12 @@ export interface TrustStoreOptions {
    * Successes in a row after which a level is suggested: `known` for 0 → 1
    * (default 3), `trusted` for 1 → 2 (default 10). `Infinity` disables one.
    */
-  suggestAfter?: { known?: number, trusted?: number }
+  suggestAfter?: {
+    /** Successes before suggesting 0 → 1 (default 3). */
+    known?: number
+    /** Successes before suggesting 1 → 2 (default 10). */
+    trusted?: number
+  }
 }
 
 /** Options of {@link TrustStore.set}. */
@@ -120,7 +134,12 @@ export interface SetTrustOptions {
 /** Events of a {@link TrustStore}. */
 export interface TrustEvents {
   /** A human set a contact's level or limits. */
-  change: CustomEvent<{ entry: TrustEntry, from: TrustLevel }>
+  change: CustomEvent<{
+    /** The entry after the change. */
+    entry: TrustEntry
+    /** The level before it. */
+    from: TrustLevel
+  }>
   /** A run of successes reached a suggestion threshold. */
   suggestion: CustomEvent<TrustSuggestion>
 }
@@ -202,7 +221,13 @@ function copy (entry: TrustEntry): TrustEntry {
  *
  * @example
  * ```ts
- * const trust = await TrustStore.open(datastore)
+ * import { MemoryDatastore } from 'datastore-core'
+ * import { TrustStore } from 'parley-mesh/store'
+ * import type { Identity } from 'parley-mesh/identity'
+ * declare const me: Identity
+ * declare const bob: string // a contact's peer id
+ *
+ * const trust = await TrustStore.open(new MemoryDatastore())
  * trust.get(bob).level // 0 for anyone not in the store
  * const hint = await trust.recordOutcome(bob, true) // after 3 successes: { from: 0, to: 1, … }
  * await trust.set(bob, 2, { by: me.peerIdString, limits: { maxAmount: 200, currency: 'GBP' } })
