@@ -475,7 +475,7 @@ async function tryLoad (dataDir: string, kind: IdentityKind | undefined): Promis
   const identity = await parseKeyFile(path, bytes)
   if (kind !== undefined && identity.kind !== kind) {
     throw new IdentityError(IdentityErrorCode.KIND_MISMATCH,
-      `identity file ${path} holds a ${identity.kind} identity (${identity.peerIdString}), not a ${kind} one`)
+      `identity file ${path} holds a ${identity.kind} identity (${identity.peerIdString}), not a ${kind} one: ask for kind '${identity.kind}', or give the ${kind} identity a data directory of its own`)
   }
   return identity
 }
