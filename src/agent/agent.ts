@@ -62,6 +62,8 @@ import { Session, RESUME, framesOf, peekBody } from '../session/session.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
 import { HandleResolver } from './resolver.js'
+import { walkPacer } from './walk-pacer.js'
+import type { WalkPacer } from './walk-pacer.js'
 // --- presence (dev dashboard): opt-in announcements on gossipsub ---
 import type { GossipSub } from '@libp2p/gossipsub'
 import { presenceEnabled, presencePubsub, startAgentPresence } from '../presence/agent.js'
@@ -115,6 +117,8 @@ export type AgentServices = {
   dht: KadDHT
   /** Gossipsub for presence announcements, present only when the `presence` option is on. */
   pubsub?: GossipSub
+  /** Paces libp2p's random walk while the relays are down (see {@link WalkPacer}). */
+  walkPacer: WalkPacer
 }
 
 /** The events an {@link Agent} emits; each `detail` is the payload given. */
@@ -353,6 +357,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       services: {
         identify: identify(),
         ping: ping(),
+        walkPacer: walkPacer(),
         dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper, ...handleDhtConfig({ minPowBits }) }),
         ...(presenceEnabled(o.presence) ? { pubsub: presencePubsub() } : {})
       }

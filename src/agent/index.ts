@@ -16,6 +16,7 @@ export type { MoveResult, MoveKind, TransitionEvent, NegotiationsEvents, Negotia
 export { agentEndpoint, controlRoutes } from './control.js'
 export type { AgentOptions, AgentEvents, AgentServices } from './agent.js'
 export { HandleResolver } from './resolver.js'
+export { WalkPacer, walkPacer, WALK_PACE_MIN_MS, WALK_PACE_MAX_MS } from './walk-pacer.js'
 export type { ResolverOptions } from './resolver.js'
 export type { AgentPresenceOption } from '../presence/agent.js'
 export { Session, RpcError, RequestTimeoutError, SessionClosedError } from '../session/session.js'
