@@ -86,6 +86,8 @@ export const HandleRecordErrorCode = {
   HANDLE_TAKEN: 'ERR_HANDLE_TAKEN',
   /** No valid record for the handle was found (resolution). */
   NOT_FOUND: 'ERR_NOT_FOUND',
+  /** The trusted DHT servers answered with records of different owners, equally often (resolution, protocols/handle-record §15). */
+  HANDLE_CONFLICT: 'ERR_HANDLE_CONFLICT',
   /** The record is more than 4096 bytes. */
   OVERSIZE: 'ERR_OVERSIZE'
 } as const

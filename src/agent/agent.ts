@@ -46,7 +46,7 @@ import { TypedEventEmitter } from 'main-event'
 import { createIdentity, loadOrCreateIdentity, saveIdentity } from '../identity/index.js'
 import type { Identity } from '../identity/index.js'
 import { AgentError, AgentErrorCode, HandleRecordError, HandleRecordErrorCode } from '../errors.js'
-import { checkAgentOptions } from './options.js'
+import { checkAgentOptions, relayPeer } from './options.js'
 import type { AgentOptions } from './options.js'
 import {
   DEFAULT_RECORD_TTL_MS, HANDLE_PATTERN, createHandleRecord, createRotation, handleDhtConfig, handleKey, succession, validateHandleRecord
@@ -312,6 +312,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const o = this.#options
     const minPowBits = o.minPowBits ?? DEFAULT_POW_BITS
     const webrtc = o.webrtc !== false
+    const trusted = new Set([...o.relays.map(relayPeer), ...(o.dhtServers ?? [])])
     if (this.#datastore === undefined) {
       const datastore = o.dataDir === undefined ? new MemoryDatastore() : new LevelDatastore(join(o.dataDir, 'datastore'))
       if (datastore instanceof LevelDatastore) {
@@ -358,14 +359,15 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         identify: identify(),
         ping: ping(),
         walkPacer: walkPacer(),
-        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper, ...handleDhtConfig({ minPowBits }) }),
+        // only trusted servers (our relays, and dhtServers) enter the routing table (protocols/handle-record §15)
+        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: (info) => trusted.has(info.id.toString()) ? passthroughMapper(info) : { ...info, multiaddrs: [] }, ...handleDhtConfig({ minPowBits }) }),
         ...(presenceEnabled(o.presence) ? { pubsub: presencePubsub() } : {})
       }
     })
     this.#libp2p = libp2p
     this.#started = Date.now()
     running++
-    this.#resolver = new HandleResolver(libp2p.services.dht, { minPowBits })
+    this.#resolver = new HandleResolver(libp2p.services.dht, { minPowBits, trusted: (peer) => trusted.has(peer) })
     await libp2p.handle(SESSION_PROTOCOL, (stream, connection) => { this.#accept(stream, connection) }, {
       runOnLimitedConnection: true,
       maxInboundStreams: o.maxSessionsPerPeer ?? 8

@@ -23,6 +23,12 @@ export interface AgentOptions {
   dataDir?: string
   /** Relay multiaddrs (with `/p2p/<id>`) to reserve on; the first reachable ones are published in the record. */
   relays: string[]
+  /**
+   * Peer ids of DHT servers to trust besides the relays: only these and the
+   * relays enter this agent's DHT routing table, and only their answers count
+   * when a handle is resolved (protocols/handle-record §15). Default none.
+   */
+  dhtServers?: string[]
   /** Proof-of-work difficulty minted into our record (default the network's, `DEFAULT_POW_BITS`). */
   powBits?: number
   /** Least difficulty accepted on others' records (default `DEFAULT_POW_BITS`). */
@@ -71,6 +77,11 @@ function invalid (message: string): never {
   throw new AgentError(AgentErrorCode.INVALID_OPTIONS, message)
 }
 
+/** The peer id a relay's multiaddr ends in (`/p2p/<id>`; {@link checkAgentOptions} has made sure there is one). */
+export function relayPeer (relay: string): string {
+  return multiaddr(relay).getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
+}
+
 /**
  * Checks `options` before an agent is created or started, and returns the
  * handle without its `@` (or `undefined`). Throws {@link AgentError}
@@ -97,6 +108,12 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     try { peerIdFromString(peer) } catch { invalid(`${named} ends in /p2p/${peer}, which is not a peer id; ${RELAY_HINT}`) }
     if (relay.includes('/p2p-circuit')) invalid(`${named} is a circuit address; give the relay's own address`)
   })
+  if (options.dhtServers !== undefined) {
+    if (!Array.isArray(options.dhtServers)) invalid('dhtServers must be an array of peer ids')
+    for (const peer of options.dhtServers) {
+      try { peerIdFromString(peer) } catch { invalid(`dhtServers: ${JSON.stringify(peer)} is not a peer id`) }
+    }
+  }
   let handle: string | undefined
   if (options.handle !== undefined) {
     const h = typeof options.handle === 'string' && options.handle.startsWith('@') ? options.handle.slice(1) : options.handle

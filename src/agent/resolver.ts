@@ -7,6 +7,8 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { logger } from '@libp2p/logger'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
 import { handleKey, parseHandle, succession, validateHandleRecord } from '../handles/record.js'
+import { chooseRecord } from '../handles/resolution.js'
+import type { ServerAnswer } from '../handles/resolution.js'
 import type { HandleRecord } from '../handles/record.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 
@@ -23,6 +25,12 @@ export interface ResolverOptions {
   cacheSize?: number
   /** Longest a DHT lookup may take (default 10 s). */
   timeoutMs?: number
+  /**
+   * Whether the DHT server with this peer id is trusted to answer lookups
+   * (an agent: its relays and any `dhtServers`). Answers from others are
+   * ignored (protocols/handle-record §15). Default: every server.
+   */
+  trusted?: (peer: string) => boolean
 }
 
 /** Resolves `@handle` to its current, validated handle record through the DHT, with a cache bounded by each record's expiry. */
@@ -61,7 +69,14 @@ export class HandleResolver {
     const handle = parseHandle(input)
     const cached = this.#cache.get(handle)
     if (options.fresh !== true && cached !== undefined && cached.expires > Date.now()) return cached
-    const record = await this.lookup(handle)
+    let record: HandleRecord | undefined
+    try {
+      record = await this.lookup(handle)
+    } catch (err) {
+      // servers disagree: keep what we have seen (§14), or say so
+      if (cached !== undefined && cached.expires > Date.now()) return cached
+      throw err
+    }
     if (record === undefined) {
       if (cached !== undefined && cached.expires > Date.now()) return cached
       throw new HandleRecordError(HandleRecordErrorCode.NOT_FOUND, `@${handle} has no valid handle record in the DHT`)
@@ -85,20 +100,38 @@ export class HandleResolver {
     }
   }
 
-  /** Asks the DHT, without the cache; undefined when no valid record exists. */
+  /**
+   * Asks the DHT, without the cache: every trusted server's answer is
+   * validated, and {@link chooseRecord} picks among them (protocols/handle-record
+   * §15). Undefined when no trusted server holds a valid record; throws
+   * `ERR_HANDLE_CONFLICT` when they hold different owners' records equally often.
+   */
   async lookup (handle: string): Promise<HandleRecord | undefined> {
     const key = handleKey(handle)
+    const trusted = this.#options.trusted ?? (() => true)
+    const answers: Array<ServerAnswer<HandleRecord>> = []
+    let ignored = 0
     try {
       for await (const event of this.#dht.get(key, { signal: AbortSignal.timeout(this.#options.timeoutMs ?? 10_000) })) {
-        if (event.name === 'VALUE') {
-          return await validateHandleRecord(event.value, { key, minPowBits: this.#options.minPowBits })
+        if (event.name !== 'PEER_RESPONSE' || event.messageName !== 'GET_VALUE' || event.record == null) continue
+        const server = event.from.toString()
+        if (!trusted(server)) { ignored++; continue }
+        try {
+          answers.push({ server, record: await validateHandleRecord(event.record.value, { key, minPowBits: this.#options.minPowBits }) })
+        } catch (err) {
+          log('@%s: %s answered an invalid record: %e', handle, server, err)
         }
       }
     } catch (err) {
-      if (err instanceof HandleRecordError) throw err
-      log('lookup of @%s found nothing: %e', handle, err)
+      // kad-dht ends a get by correcting servers with the value it prefers: that may fail, and is not ours to judge
+      log('lookup of @%s ended with: %e', handle, err)
     }
-    return undefined
+    if (ignored > 0) log('@%s: ignored %d answers from DHT servers not trusted', handle, ignored)
+    const choice = chooseRecord(answers, Date.now())
+    if (choice.code === HandleRecordErrorCode.HANDLE_CONFLICT) {
+      throw new HandleRecordError(HandleRecordErrorCode.HANDLE_CONFLICT, `@${handle}: the DHT servers trusted here (${choice.servers.join(', ')}) hold records of different owners, equally often`)
+    }
+    return choice.record
   }
 
   /** Drops a cached record (after a failed dial, or on rotation). */

@@ -7,3 +7,4 @@ import '../util/runtime.js' // first: a clear error on Node.js older than 22
 export { HandleRecordError, HandleRecordErrorCode, ParleyError } from '../errors.js'
 export * from './record.js'
 export * from './pow.js'
+export * from './resolution.js'

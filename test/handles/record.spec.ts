@@ -28,8 +28,8 @@ async function verdict (run: () => unknown): Promise<string> {
 
 const bytesOf = (v: { bytes?: string, bytesHex?: string }): Uint8Array => v.bytes !== undefined ? utf8(v.bytes) : fromHex(v.bytesHex ?? '')
 const recordFromText = (text: string): HandleRecord => parseHandleRecord(utf8(text))
-// ERR_HANDLE_TAKEN comes from succession and ERR_NOT_FOUND from resolution, not from validating one record
-const VALIDATION_CODES = Object.values(HandleRecordErrorCode).filter(c => c !== 'ERR_HANDLE_TAKEN' && c !== 'ERR_NOT_FOUND') as string[]
+// ERR_HANDLE_TAKEN comes from succession, ERR_NOT_FOUND and ERR_HANDLE_CONFLICT from resolution, not from validating one record
+const VALIDATION_CODES = Object.values(HandleRecordErrorCode).filter(c => c !== 'ERR_HANDLE_TAKEN' && c !== 'ERR_NOT_FOUND' && c !== 'ERR_HANDLE_CONFLICT') as string[]
 
 describe('handle records (protocols/handle-record)', () => {
   describe('validation vectors', () => {

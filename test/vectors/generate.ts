@@ -27,7 +27,10 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/session/vectors.json', sessionVectors]
 ]
 
+// `npm run vectors -- handle-record` regenerates only the files whose path contains an argument
+const only = process.argv.slice(2)
 for (const [path, make] of outputs) {
+  if (only.length > 0 && !only.some(o => path.includes(o))) continue
   writeFileSync(root + path, JSON.stringify(await make(), null, 2) + '\n')
   console.log('wrote', path)
 }

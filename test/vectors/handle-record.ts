@@ -20,6 +20,7 @@ import {
   DEFAULT_MAX_TTL_MS, MAX_RECORD_BYTES, RECORD_SIGNATURE_DOMAIN
 } from '../../src/handles/record.js'
 import type { HandleKind, HandleRecord, CreateHandleRecordOptions } from '../../src/handles/record.js'
+import { chooseRecord } from '../../src/handles/resolution.js'
 import { checkPow, leadingZeroBits, mintPow, powDigest, powInput, POW_DOMAIN } from '../../src/handles/pow.js'
 
 /** The clock of every vector. */
@@ -320,6 +321,28 @@ export async function handleRecordVectors (): Promise<unknown> {
     if (got !== c.expect) throw new Error(`succession ${c.name}: expected ${c.expect}, implementation says ${got}`)
   }
 
+  // ---- resolution across trusted servers (§15)
+  const answer = (server: string, r: HandleRecord): { server: string, record: string } => ({ server, record: t(r) })
+  const resolutionCases: Array<{ name: string, answers: Array<{ server: string, record: string }>, now: number, expect: { record: number | null, code?: string, servers: string[] } }> = [
+    { name: 'one-server', answers: [answer('s1', a1)], now: NOW, expect: { record: 0, servers: ['s1'] } },
+    { name: 'no-answer', answers: [], now: NOW, expect: { record: null, code: 'ERR_NOT_FOUND', servers: [] } },
+    { name: 'expired-answers-dropped', answers: [answer('s1', a1)], now: expiry, expect: { record: null, code: 'ERR_NOT_FOUND', servers: [] } },
+    { name: 'same-owner-latest-seq', answers: [answer('s1', a1), answer('s2', a2)], now: NOW, expect: { record: 1, servers: ['s1', 's2'] } },
+    { name: 'other-owner-in-the-minority', answers: [answer('s1', a1), answer('s2', m5), answer('s3', a2)], now: NOW, expect: { record: 2, servers: ['s1', 's3'] } },
+    { name: 'owners-tied-is-a-conflict', answers: [answer('s1', a1), answer('s2', m5)], now: NOW, expect: { record: null, code: 'ERR_HANDLE_CONFLICT', servers: ['s1', 's2'] } },
+    { name: 'a-server-counts-once', answers: [answer('s1', m5), answer('s1', a1), answer('s2', a1)], now: NOW, expect: { record: null, code: 'ERR_HANDLE_CONFLICT', servers: ['s1', 's2'] } },
+    { name: 'rotation-joins-the-lineage', answers: [answer('s1', a1), answer('s2', rotated)], now: NOW, expect: { record: 1, servers: ['s1', 's2'] } },
+    { name: 'old-key-after-rotation-refused', answers: [answer('s1', rotated), answer('s2', a3)], now: NOW, expect: { record: 0, servers: ['s1', 's2'] } }
+  ]
+  for (const c of resolutionCases) {
+    const answers = c.answers.map(a => ({ server: a.server, record: parseHandleRecord(utf8(a.record)) }))
+    const got = chooseRecord(answers, c.now)
+    const index = got.record === undefined ? null : answers.findIndex(a => a.record === got.record)
+    if (index !== c.expect.record || got.code !== c.expect.code || got.servers.join() !== c.expect.servers.join()) {
+      throw new Error(`resolution ${c.name}: expected ${JSON.stringify(c.expect)}, implementation says ${JSON.stringify({ record: index, code: got.code, servers: got.servers })}`)
+    }
+  }
+
   const keys = [alice, aliceNext, bob, carol, mallory, relay1, relay2].map(s => ({
     label: s.label,
     seed: toHex(s.seed),
@@ -329,7 +352,7 @@ export async function handleRecordVectors (): Promise<unknown> {
   }))
 
   return {
-    description: 'Handle record vectors (protocols/handle-record/README.md). validation: validate `bytes` (UTF-8 text) or `bytesHex` stored under DHT key `key` with `options`; `expect` is "valid" or the error code. A faulty record has one fault where that can be arranged: the proof of work and signature are recomputed over faulty content unless the fault is in them or makes them undefined (bytes that are not canonical JSON). selection: the index the selector returns for `records` (UTF-8 texts). succession: the verdict for `incoming` over `existing` at `now` (records are parsed, not re-validated). keys: the seeds of every key used, so that every byte can be regenerated.',
+    description: 'Handle record vectors (protocols/handle-record/README.md). validation: validate `bytes` (UTF-8 text) or `bytesHex` stored under DHT key `key` with `options`; `expect` is "valid" or the error code. A faulty record has one fault where that can be arranged: the proof of work and signature are recomputed over faulty content unless the fault is in them or makes them undefined (bytes that are not canonical JSON). selection: the index the selector returns for `records` (UTF-8 texts). succession: the verdict for `incoming` over `existing` at `now` (records are parsed, not re-validated). resolution: what a resolver believes among trusted servers\' `answers` at `now` (§15): `expect.record` is the index of the chosen answer (null with a `code`), `expect.servers` the sorted servers of its lineage (of the tied lineages for a conflict). keys: the seeds of every key used, so that every byte can be regenerated.',
     constants: {
       recordSignatureDomain: RECORD_SIGNATURE_DOMAIN,
       rotationSignatureDomain: 'parley/handle-rotation/v1\n',
@@ -341,7 +364,8 @@ export async function handleRecordVectors (): Promise<unknown> {
     keys,
     validation,
     selection,
-    succession: successionCases
+    succession: successionCases,
+    resolution: resolutionCases
   }
 }
 
