@@ -540,7 +540,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
     await session.ready
     this.safeDispatchEvent('connected', { detail: session })
-    if (connection.limits !== undefined && relays.length > 0 && this.#options.webrtc !== false) void this.#upgrade(session, relays)
+    if (connection.limits !== undefined && relays.length > 0 && this.#options.webrtc !== false) void this.#upgrade(session, relays, connection)
     return session
   }
 
@@ -561,8 +561,12 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
   }
 
-  /** Dials a direct WebRTC connection through one of `relays` and moves `session` onto it. */
-  async #upgrade (session: Session, relays: string[]): Promise<void> {
+  /**
+   * Dials a direct WebRTC connection through one of `relays` and moves
+   * `session` onto it; then closes the relayed connection `circuit`, which
+   * counts against the relay's limits, once no session stream is left on it.
+   */
+  async #upgrade (session: Session, relays: string[], circuit: Connection): Promise<void> {
     const timeout = this.#options.upgradeTimeoutMs ?? 10_000
     // WebRTC setup through a relay sometimes stalls (see docs/benchmarks.md): try each relay twice
     for (const relay of [...relays, ...relays]) {
@@ -574,10 +578,30 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         const stream = await connection.newStream(SESSION_PROTOCOL, { signal: AbortSignal.timeout(timeout) })
         await session.upgrade(stream)
         log('session with %s upgraded to %a', session.remotePeer, connection.remoteAddr)
+        await this.#dropCircuit(circuit)
         return
       } catch (err) {
         log('no direct WebRTC connection to %s through %s: %e', session.remotePeer, relay, err)
       }
+    }
+  }
+
+  /**
+   * Closes a relayed connection once no session stream is left on it: the far
+   * side closes a session's old stream when it has adopted the new one, and
+   * closing the circuit before then could end the session there. Gives up
+   * (leaves it open) after `waitMs`, if another session still uses it.
+   */
+  async #dropCircuit (circuit: Connection, waitMs = 5000): Promise<void> {
+    const deadline = Date.now() + waitMs
+    while (circuit.status === 'open' && !this.#stopping) {
+      if (!circuit.streams.some(s => s.protocol === SESSION_PROTOCOL)) {
+        log('closing the relayed connection to %p: its sessions are direct now', circuit.remotePeer)
+        await circuit.close().catch(err => { circuit.abort(err as Error) })
+        return
+      }
+      if (Date.now() >= deadline) return
+      await new Promise(resolve => setTimeout(resolve, 50))
     }
   }
 

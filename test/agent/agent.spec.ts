@@ -123,6 +123,13 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     const direct = buyer.libp2p.getConnections().filter(c => c.remotePeer.toString() === seller.peerId && c.status === 'open' && c.limits === undefined)
     expect(direct.map(c => c.remoteAddr.toString()).join(), 'a direct WebRTC connection').to.include('/webrtc')
     expect(session.closed).to.equal(false)
+    // the relayed connection is closed once the session has left it: it no longer counts against the relay's caps
+    const relayed = (): number => buyer.libp2p.getConnections().filter(c => c.remotePeer.toString() === seller.peerId && c.status === 'open' && c.limits !== undefined).length
+    for (let i = 0; i < 100 && relayed() > 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+    expect(relayed(), 'relayed connections left between the two agents').to.equal(0)
+    const health = await (await fetch(`${relay.httpUrl}/healthz`)).json() as { circuits: number }
+    expect(health.circuits, 'circuits the relay still carries').to.equal(0)
+    expect(await session.request('quote', { job: 'after the circuit closed' })).to.deep.equal({ job: 'after the circuit closed', price: 180, currency: 'GBP' })
   })
 
   it('JSON-RPC errors travel as errors', async () => {
