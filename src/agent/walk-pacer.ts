@@ -28,6 +28,8 @@ export const WALK_PACE_MIN_MS = 250
 /** Longest pause. */
 export const WALK_PACE_MAX_MS = 30_000
 
+const NO_PEERS: readonly PeerInfo[] = []
+
 /** A peer router that contributes no peers, only pacing (see the module documentation). */
 export class WalkPacer implements Partial<PeerRouting> {
   readonly [Symbol.toStringTag] = 'parley-walk-pacer'
@@ -53,6 +55,7 @@ export class WalkPacer implements Partial<PeerRouting> {
     } finally {
       this.#lastEnd = Date.now()
     }
+    yield * NO_PEERS
   }
 }
 
