@@ -30,11 +30,19 @@ import type { GossipSub, Message, TopicValidatorFn } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { PRESENCE_TOPIC, PresenceErrorCode, verifyPresence } from './announcement.js'
 import type { HandleLookup, PresenceVerdict } from './announcement.js'
+import { cachedLookup } from './lookup-cache.js'
+import { WindowCounter } from '../util/window-counter.js'
 
 const log = logger('parley:presence')
 
 /** Default announcement period. */
 export const DEFAULT_PRESENCE_INTERVAL_MS = 10_000
+
+/**
+ * Announcements checked per publisher per minute: six at the default period,
+ * twice that for the extra ones a new connection prompts.
+ */
+export const DEFAULT_PRESENCE_RATE = 12
 
 /** The latest announcement of one publisher, as checked. */
 export interface PresenceEntry {
@@ -58,6 +66,10 @@ export interface PresenceOptions {
   intervalMs?: number
   /** Entries not refreshed for this long are dropped (default 3.5 periods). */
   ttlMs?: number
+  /** Announcements checked per publisher per minute (default {@link DEFAULT_PRESENCE_RATE}); the rest are ignored unchecked. */
+  maxPerMinute?: number
+  /** Publishers remembered at most (default 10,000; the oldest goes first). */
+  maxEntries?: number
 }
 
 /** Events of {@link Presence}. */
@@ -71,6 +83,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   readonly #pubsub: GossipSub
   readonly #options: PresenceOptions
   readonly #entries = new Map<string, PresenceEntry>()
+  readonly #resolve: HandleLookup
+  readonly #rate: WindowCounter<string>
+  #limited = 0
   #timer: ReturnType<typeof setInterval> | undefined
   #soon: ReturnType<typeof setTimeout> | undefined
   #started = false
@@ -80,7 +95,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     super()
     this.#pubsub = pubsub
     this.#options = options
+    // one DHT query per handle a minute at most, however many announcements name it
+    this.#resolve = cachedLookup(options.resolve)
+    this.#rate = new WindowCounter({ limit: options.maxPerMinute ?? DEFAULT_PRESENCE_RATE, windowMs: 60_000, maxKeys: options.maxEntries ?? 10_000 })
   }
+
+  /** Announcements ignored unchecked because their publisher exceeded its rate. */
+  get limited (): number { return this.#limited }
 
   /** The announcement period in ms (default {@link DEFAULT_PRESENCE_INTERVAL_MS}). */
   get intervalMs (): number { return this.#options.intervalMs ?? DEFAULT_PRESENCE_INTERVAL_MS }
@@ -160,7 +181,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   async #validate (message: Message): Promise<TopicValidatorResult> {
     const from = message.type === 'signed' ? message.from.toString() : ''
     if (from === this.#options.self) return TopicValidatorResult.Accept
-    const verdict = await verifyPresence(message.data, { from, resolve: this.#options.resolve })
+    // a publisher's announcements past its rate are not checked at all (no signature check, no DHT lookup)
+    if (!this.#rate.take(from)) { this.#limited++; return TopicValidatorResult.Ignore }
+    const verdict = await verifyPresence(message.data, { from, resolve: this.#resolve })
     if (from !== '') {
       const previous = this.#entries.get(from)
       const older = previous?.verdict.status === 'valid' && verdict.status === 'valid' &&
@@ -169,6 +192,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
         const entry = { from, verdict, received: Date.now() }
         // a newcomer has not heard us yet: answer soon rather than at the next period
         if (previous === undefined && verdict.status === 'valid') this.announceSoon(200 + Math.floor(Math.random() * 800))
+        if (previous === undefined && this.#entries.size >= (this.#options.maxEntries ?? 10_000)) {
+          const oldest = this.#entries.keys().next()
+          if (oldest.done !== true) this.#entries.delete(oldest.value)
+        }
         this.#entries.set(from, entry)
         this.safeDispatchEvent('change', { detail: entry })
       }
