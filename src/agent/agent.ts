@@ -611,7 +611,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
    */
   #accept (stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
-    const frames = framesOf(stream, this.#options.maxEnvelopeBytes)
+    const frames = framesOf(stream, this.#options.maxEnvelopeBytes, this.#host())
     void (async () => {
       const first = await frames.next()
       if (first.done === true || 'oversize' in first.value) { stream.abort(new Error('no session frame')); return }
@@ -663,7 +663,12 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       verifyHello: async (remotePeer, claimed, record) => this.#verifyHello(remotePeer, claimed, record),
       ...(this.#options.maxEnvelopeBytes === undefined ? {} : { maxBytes: this.#options.maxEnvelopeBytes }),
       ...(this.#options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.requestTimeoutMs }),
-      ...(this.#options.keepAliveMs === undefined ? {} : { keepAliveMs: this.#options.keepAliveMs })
+      ...(this.#options.keepAliveMs === undefined ? {} : { keepAliveMs: this.#options.keepAliveMs }),
+      ...(this.#options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: this.#options.helloTimeoutMs }),
+      ...(this.#options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: this.#options.frameTimeoutMs }),
+      ...(this.#options.maxInFlight === undefined ? {} : { maxInFlight: this.#options.maxInFlight }),
+      ...(this.#options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: this.#options.writeTimeoutMs }),
+      ...(this.#options.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: this.#options.maxWriteBufferBytes })
     }
   }
 

@@ -43,6 +43,16 @@ export interface AgentOptions {
   keepAliveMs?: number
   /** Sessions one peer may open to us at once (default 8). */
   maxSessionsPerPeer?: number
+  /** Time a peer's new session stream has to deliver its whole `session/hello` before the stream is reset (default 10 s; 0 disables). */
+  helloTimeoutMs?: number
+  /** Time a frame has to arrive whole once it has begun (default 10 s; 0 disables); idle time between frames is not limited. */
+  frameTimeoutMs?: number
+  /** Incoming requests one session handles at once (default 64); more are answered at once with `ERR_TOO_MANY_REQUESTS`. */
+  maxInFlight?: number
+  /** Time a session's outgoing side may stay blocked by a peer that reads nothing before the session is closed (default 10 s; 0 disables). */
+  writeTimeoutMs?: number
+  /** Bytes a session may hold waiting for a peer that does not read (beyond one frame) before it is closed (default 1 MiB). */
+  maxWriteBufferBytes?: number
   /** How long each attempt at a direct WebRTC connection may take before the session stays on the relay (default 10 s). */
   upgradeTimeoutMs?: number
   /**
@@ -127,9 +137,10 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     const v = options[key]
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 32)) invalid(`${key} must be an integer from 0 to 32, not ${String(v)}`)
   }
-  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs'] as const) {
+  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
     const v = options[key]
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) invalid(`${key} must be a non-negative number, not ${String(v)}`)
   }
+  if (options.maxInFlight !== undefined && (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1)) invalid(`maxInFlight must be a whole number of at least 1, not ${String(options.maxInFlight)}`)
   return handle
 }

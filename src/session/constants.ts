@@ -3,6 +3,13 @@ export const SESSION_PROTOCOL = '/parley/session/1.0.0'
 
 /** JSON-RPC error code for an envelope the receiver refused; `data.code` holds the envelope error code. */
 export const ENVELOPE_REJECTED = -32001
+/**
+ * JSON-RPC error code for a request refused because the session already has
+ * `maxInFlight` requests being handled; `data.code` is `ERR_TOO_MANY_REQUESTS`.
+ */
+export const TOO_MANY_REQUESTS = -32004
+/** The `data.code` of a {@link TOO_MANY_REQUESTS} error. */
+export const ERR_TOO_MANY_REQUESTS = 'ERR_TOO_MANY_REQUESTS'
 /** Standard JSON-RPC codes. */
 export const METHOD_NOT_FOUND = -32601
 export const INVALID_PARAMS = -32602
@@ -13,3 +20,16 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 
 /** Length prefixes above this many times the envelope limit reset the stream. */
 export const HARD_FRAME_FACTOR = 16
+
+/** Default time a session stream's first frame (the peer's hello) has to arrive whole. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 10_000
+/** Default time a frame has to arrive whole once its first byte is awaited. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000
+/** Default number of incoming requests one session handles at once. */
+export const DEFAULT_MAX_IN_FLIGHT = 64
+/** Default time the outgoing side of a session may stay blocked (the peer not reading) before the session is closed. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 10_000
+/** Default bytes a session may hold queued for a peer that does not read (beyond one frame of any size). */
+export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 1024 * 1024
+/** Longest text taken from a request into an error message (a method name, a refusal reason). */
+export const MAX_ECHOED_CHARS = 256

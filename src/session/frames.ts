@@ -3,8 +3,14 @@
  * then that many bytes. Oversize frames are reported (and skipped) rather
  * than thrown, so that a hostile frame costs the session nothing but the
  * frame; a length beyond the hard limit or a broken varint ends the stream.
+ *
+ * Deadlines (protocols/session §6.1): a frame whose first byte has arrived must
+ * arrive whole within `frameTimeoutMs`, and (on a stream that a peer opened)
+ * the first frame within `firstFrameTimeoutMs` of reading starting. Idle time
+ * between frames is not limited here (keep-alive pings cover liveness).
  */
 import type { Stream } from '@libp2p/interface'
+import { ParleyError } from '../errors.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
 
@@ -14,41 +20,113 @@ export class FrameError extends Error {
   override readonly name = 'FrameError'
 }
 
-/** Reads frames from `stream`; `maxBytes` is the envelope limit, `hardMax` the largest prefix tolerated. */
-export async function * readFrames (stream: AsyncIterable<Uint8Array | Uint8ArrayList>, maxBytes: number, hardMax: number): AsyncGenerator<Frame> {
+/** Why a session's limits ended it (protocols/session §6.1). */
+export type SessionLimitCode = 'ERR_HELLO_TIMEOUT' | 'ERR_FRAME_TIMEOUT' | 'ERR_WRITE_TIMEOUT' | 'ERR_WRITE_BUFFER_FULL'
+
+/**
+ * A session (or a session stream) was ended by one of its limits: no hello in
+ * time (`ERR_HELLO_TIMEOUT`), a frame that did not arrive whole in time
+ * (`ERR_FRAME_TIMEOUT`), a peer that stopped reading what we send
+ * (`ERR_WRITE_TIMEOUT`, `ERR_WRITE_BUFFER_FULL`).
+ */
+export class SessionLimitError extends ParleyError<SessionLimitCode> {
+  static override readonly name = 'SessionLimitError'
+}
+
+/** Deadlines for {@link readFrames}; absent or 0 means none. */
+export interface FrameDeadlines {
+  /** The first frame must arrive whole within this long of reading starting. */
+  firstFrameTimeoutMs?: number
+  /** Each frame must arrive whole within this long of its first byte being awaited. */
+  frameTimeoutMs?: number
+}
+
+/**
+ * Reads frames from `stream`; `maxBytes` is the envelope limit, `hardMax` the
+ * largest prefix tolerated. Throws {@link FrameError} on a broken prefix and
+ * {@link SessionLimitError} when a deadline passes (the caller aborts the
+ * stream: a read still outstanding on it ends with it).
+ */
+export async function * readFrames (stream: AsyncIterable<Uint8Array | Uint8ArrayList>, maxBytes: number, hardMax: number, deadlines: FrameDeadlines = {}): AsyncGenerator<Frame> {
   const buffer = new Uint8ArrayList()
   let skipping = 0
-  for await (const chunk of stream) {
-    buffer.append(chunk)
+  const firstBy = (deadlines.firstFrameTimeoutMs ?? 0) > 0 ? Date.now() + (deadlines.firstFrameTimeoutMs ?? 0) : undefined
+  let framesRead = 0
+  /** When we started waiting for the rest of a partly arrived frame. */
+  let partialSince: number | undefined
+  const iterator = stream[Symbol.asyncIterator]()
+  try {
     while (true) {
-      if (skipping > 0) {
-        const n = Math.min(skipping, buffer.byteLength)
-        buffer.consume(n)
-        skipping -= n
-        if (skipping > 0) break
-        continue
+      // waiting for more bytes: which deadline applies?
+      let deadline: number | undefined
+      let code: SessionLimitCode = 'ERR_FRAME_TIMEOUT'
+      if ((buffer.byteLength > 0 || skipping > 0) && (deadlines.frameTimeoutMs ?? 0) > 0) {
+        partialSince ??= Date.now()
+        deadline = partialSince + (deadlines.frameTimeoutMs ?? 0)
       }
-      if (buffer.byteLength === 0) break
-      let length: number
-      try {
-        length = varint.decode(buffer)
-      } catch {
-        if (buffer.byteLength >= 10) throw new FrameError('malformed length prefix')
-        break // the varint is not all here yet
+      if (framesRead === 0 && firstBy !== undefined && (deadline === undefined || firstBy < deadline)) {
+        deadline = firstBy
+        code = 'ERR_HELLO_TIMEOUT'
       }
-      const prefix = varint.encodingLength(length)
-      if (length > hardMax) throw new FrameError(`frame of ${length} bytes is beyond any limit`)
-      if (length > maxBytes) {
-        buffer.consume(Math.min(prefix, buffer.byteLength))
-        skipping = length
-        yield { oversize: length }
-        continue
+      const next = deadline === undefined ? await iterator.next() : await within(iterator.next(), deadline, code)
+      if (next.done === true) return
+      buffer.append(next.value)
+      while (true) {
+        if (skipping > 0) {
+          const n = Math.min(skipping, buffer.byteLength)
+          buffer.consume(n)
+          skipping -= n
+          if (skipping > 0) break
+          partialSince = undefined
+          continue
+        }
+        if (buffer.byteLength === 0) break
+        let length: number
+        try {
+          length = varint.decode(buffer)
+        } catch {
+          if (buffer.byteLength >= 10) throw new FrameError('malformed length prefix')
+          break // the varint is not all here yet
+        }
+        const prefix = varint.encodingLength(length)
+        if (length > hardMax) throw new FrameError(`frame of ${length} bytes is beyond any limit`)
+        if (length > maxBytes) {
+          buffer.consume(Math.min(prefix, buffer.byteLength))
+          skipping = length
+          framesRead++
+          partialSince = undefined // the skipped rest gets a frame's time from when we next wait for it
+          yield { oversize: length }
+          continue
+        }
+        if (buffer.byteLength < prefix + length) break
+        const bytes = buffer.subarray(prefix, prefix + length)
+        buffer.consume(prefix + length)
+        framesRead++
+        partialSince = undefined
+        yield { bytes }
       }
-      if (buffer.byteLength < prefix + length) break
-      const bytes = buffer.subarray(prefix, prefix + length)
-      buffer.consume(prefix + length)
-      yield { bytes }
     }
+  } finally {
+    // as for-await would: let the stream's iterator go (not awaited: a read may still be outstanding)
+    iterator.return?.()?.catch(() => {})
+  }
+}
+
+/** `read`, or a {@link SessionLimitError} once `deadline` passes (the read is left to end with the stream). */
+async function within<T> (read: Promise<T>, deadline: number, code: SessionLimitCode): Promise<T> {
+  read.catch(() => {}) // if the deadline wins, the read ends later with the aborted stream
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new SessionLimitError(code, code === 'ERR_HELLO_TIMEOUT'
+        ? 'no session/hello arrived in time'
+        : 'a frame did not arrive whole in time'))
+    }, Math.max(0, deadline - Date.now()))
+  })
+  try {
+      return await Promise.race([read, expired])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -56,4 +134,9 @@ export async function * readFrames (stream: AsyncIterable<Uint8Array | Uint8Arra
 export async function writeFrame (stream: Stream, bytes: Uint8Array): Promise<void> {
   const frame = new Uint8ArrayList(varint.encode(bytes.byteLength), bytes)
   if (!stream.send(frame)) await stream.onDrain()
+}
+
+/** The bytes of one frame (length prefix and body), ready to send. */
+export function encodeFrame (bytes: Uint8Array): Uint8ArrayList {
+  return new Uint8ArrayList(varint.encode(bytes.byteLength), bytes)
 }

@@ -33,12 +33,17 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcParams, Jso
 import { DEFAULT_MAX_BYTES, ID_PATTERN } from '../envelope/constants.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromUtf8 } from '../crypto/bytes.js'
-import { readFrames, writeFrame } from './frames.js'
+import { encodeFrame, readFrames, SessionLimitError, writeFrame } from './frames.js'
 import type { Frame } from './frames.js'
 import { randomToken } from '../envelope/envelope.js'
 import {
-  DEFAULT_REQUEST_TIMEOUT_MS, ENVELOPE_REJECTED, HARD_FRAME_FACTOR, INTERNAL_ERROR, METHOD_NOT_FOUND
+  DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WRITE_BUFFER_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WRITE_TIMEOUT_MS, ENVELOPE_REJECTED, ERR_TOO_MANY_REQUESTS, HARD_FRAME_FACTOR,
+  INTERNAL_ERROR, MAX_ECHOED_CHARS, METHOD_NOT_FOUND, TOO_MANY_REQUESTS
 } from './constants.js'
+
+export { SessionLimitError } from './frames.js'
+export type { SessionLimitCode } from './frames.js'
 
 const log = logger('parley:session')
 
@@ -123,11 +128,24 @@ export interface SessionHost {
   readonly requestTimeoutMs?: number
   /** Silence after which a `session/ping` is sent (default 30 s; 0 disables). */
   readonly keepAliveMs?: number
+  /** Time a new session stream's first frame (the peer's hello) has to arrive whole (default 10 s; 0 disables). */
+  readonly helloTimeoutMs?: number
+  /** Time a frame has to arrive whole once its first byte is awaited (default 10 s; 0 disables); idle time between frames is not limited. */
+  readonly frameTimeoutMs?: number
+  /** Incoming requests handled at once per session (default 64); more are answered `ERR_TOO_MANY_REQUESTS`. `session/ping` is not counted. */
+  readonly maxInFlight?: number
+  /** Time our outgoing side may stay blocked by a peer that does not read before the session is closed (default 10 s; 0 disables). */
+  readonly writeTimeoutMs?: number
+  /** Bytes queued for a peer that does not read (beyond one frame) before the session is closed (default 1 MiB). */
+  readonly maxWriteBufferBytes?: number
 }
+
+/** The deadlines a session stream is read under (see {@link SessionHost}). */
+export type FrameLimits = Pick<SessionHost, 'helloTimeoutMs' | 'frameTimeoutMs'>
 
 /** The events a {@link Session} emits; each `detail` is the payload given. */
 export interface SessionEvents {
-  /** A frame was refused; `detail` is the envelope error code. */
+  /** A frame was refused; `detail` is the envelope error code, or `ERR_TOO_MANY_REQUESTS` for a request or notification over the in-flight limit. */
   rejected: CustomEvent<string>
   /** A request arrived (before its handler runs). */
   request: CustomEvent<{
@@ -203,9 +221,25 @@ export interface SessionStart {
   first?: Uint8Array
 }
 
-/** A session stream's frames, under the envelope limit `maxBytes` (and the hard limit on a length prefix it implies). */
-export function framesOf (stream: Stream, maxBytes: number = DEFAULT_MAX_BYTES): AsyncIterator<Frame> {
-  return readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR)
+/**
+ * A session stream's frames, under the envelope limit `maxBytes` (and the
+ * hard limit on a length prefix it implies) and the deadlines in `limits`
+ * (protocols/session §6.1): the first frame within `helloTimeoutMs` (pass 0 for
+ * a stream whose first frame may come late, like one we resumed a session
+ * on), each frame whole within `frameTimeoutMs`. Missing limits take their
+ * defaults (10 s each). A deadline passing throws {@link SessionLimitError}.
+ */
+export function framesOf (stream: Stream, maxBytes: number = DEFAULT_MAX_BYTES, limits: FrameLimits = {}): AsyncIterator<Frame> {
+  return readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR, {
+    firstFrameTimeoutMs: limits.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+    frameTimeoutMs: limits.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS
+  })
+}
+
+interface Outgoing {
+  frame: ReturnType<typeof encodeFrame>
+  sent: () => void
+  failed: (err: Error) => void
 }
 
 /**
@@ -230,6 +264,12 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   #closed = false
   #lastActivity = Date.now()
   #keepAlive: ReturnType<typeof setInterval> | undefined
+  /** Incoming requests whose handlers are running. */
+  #inFlight = 0
+  /** Frames waiting to be handed to the stream (one writer; the stream is never given more while it asks us to wait). */
+  readonly #outgoing: Outgoing[] = []
+  #outgoingBytes = 0
+  #writing = false
   #markReady!: (caller: Caller) => void
   #failReady!: (err: Error) => void
 
@@ -244,7 +284,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     this.ready = new Promise<Caller>((resolve, reject) => { this.#markReady = resolve; this.#failReady = reject })
     this.ready.catch(() => {}) // observed by whoever awaits it; avoid unhandled rejections otherwise
     // nothing a peer sends may reject these unobserved (an unhandled rejection ends the process)
-    this.#readLoop(stream, start.frames ?? framesOf(stream, this.#maxBytes), start.first).catch(err => { log.error('session read loop with %s failed: %e', remotePeer, err) })
+    this.#readLoop(stream, start.frames ?? framesOf(stream, this.#maxBytes, { helloTimeoutMs: host.helloTimeoutMs, frameTimeoutMs: host.frameTimeoutMs }), start.first).catch(err => { log.error('session read loop with %s failed: %e', remotePeer, err) })
     if (direction === 'outbound') this.#sendHello().catch(err => { log.error('session hello to %s failed: %e', remotePeer, err) })
     const keepAliveMs = host.keepAliveMs ?? DEFAULT_KEEPALIVE_MS
     if (keepAliveMs > 0) {
@@ -288,7 +328,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     await writeFrame(stream, bytes)
     // the far side closes the old stream once it has adopted the new one: closing it from
     // here could reach it first (another connection, no ordering) and end the session there
-    this.adopt(stream, framesOf(stream, this.#maxBytes), false)
+    this.adopt(stream, framesOf(stream, this.#maxBytes, { helloTimeoutMs: 0, frameTimeoutMs: this.#host.frameTimeoutMs }), false)
   }
 
   /**
@@ -325,7 +365,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     const old = this.#stream
     this.#stream = stream
     this.#readLoop(stream, frames).catch(err => { log.error('session read loop with %s failed: %e', this.remotePeer, err) })
-    if (closeOld) void old.close().catch(() => { old.abort(new Error('replaced')) })
+    if (closeOld) void this.#closeStream(old)
     this.safeDispatchEvent('upgrade', { detail: stream })
   }
 
@@ -334,6 +374,13 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (this.#remote === undefined) throw new Error('session not ready')
     return this.#remote
   }
+
+  /**
+   * Bytes waiting to be sent to the peer: queued by the session and held in
+   * the stream's buffer. Bounded by `maxWriteBufferBytes` plus about two frames
+   * (protocols/session §6.1): beyond that the session closes.
+   */
+  get bufferedBytes (): number { return this.#outgoingBytes + this.#stream.writeBufferLength }
 
   /** True once the session has ended, closed by either side or by a failure. */
   get closed (): boolean { return this.#closed }
@@ -371,7 +418,13 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (this.#closed) return
     const stream = this.#stream
     this.#finish(undefined)
-    await stream.close().catch(() => { stream.abort(new Error('close failed')) })
+    await this.#closeStream(stream)
+  }
+
+  /** Closes `stream` gracefully, or resets it when that fails or takes longer than the write deadline (a peer that reads nothing). */
+  async #closeStream (stream: Stream): Promise<void> {
+    const writeTimeoutMs = this.#host.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS
+    await stream.close(writeTimeoutMs > 0 ? { signal: AbortSignal.timeout(writeTimeoutMs) } : {}).catch(() => { stream.abort(new Error('close failed')) })
   }
 
   /** Sends raw frame bytes, bypassing signing (tests use it to inject hostile frames). */
@@ -383,8 +436,65 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (this.#closed) throw new SessionClosedError('session is closed')
     const { envelope, bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to: this.#to(), body })
     this.#lastActivity = Date.now()
-    await writeFrame(this.#stream, bytes)
+    await this.#write(bytes)
     if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'out', at: this.#lastActivity, envelope, body, verified: true, bytes } })
+  }
+
+  /**
+   * Queues one frame for the stream and resolves once the stream has taken it.
+   * One writer hands frames over in order; when the stream says its buffer is
+   * full it waits for `drain`, at most `writeTimeoutMs`, and more than
+   * `maxWriteBufferBytes` waiting (beyond one frame) closes the session: a peer
+   * that does not read its responses costs us a bounded buffer, not memory
+   * without end.
+   */
+  async #write (bytes: Uint8Array): Promise<void> {
+    if (this.#closed) throw new SessionClosedError('session is closed')
+    const frame = encodeFrame(bytes)
+    const max = this.#host.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES
+    if (this.#outgoing.length > 0 && this.#outgoingBytes + frame.byteLength > max) {
+      const err = new SessionLimitError('ERR_WRITE_BUFFER_FULL', `more than ${max} bytes waiting to be sent: the peer is not reading`)
+      this.#abort(err)
+      throw new SessionClosedError(`session closed: ${err.message}`, { cause: err })
+    }
+    const sent = new Promise<void>((resolve, reject) => { this.#outgoing.push({ frame, sent: resolve, failed: reject }) })
+    this.#outgoingBytes += frame.byteLength
+    void this.#flush()
+    return sent
+  }
+
+  async #flush (): Promise<void> {
+    if (this.#writing) return
+    this.#writing = true
+    try {
+      while (this.#outgoing.length > 0 && !this.#closed) {
+        const next = this.#outgoing.shift() as Outgoing
+        this.#outgoingBytes -= next.frame.byteLength
+        const stream = this.#stream
+        let more: boolean
+        try {
+          more = stream.send(next.frame)
+        } catch (err) {
+          next.failed(err as Error)
+          if (stream === this.#stream) this.#abort(err as Error)
+          continue
+        }
+        next.sent()
+        if (more) continue
+        const writeTimeoutMs = this.#host.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS
+        const signal = writeTimeoutMs > 0 ? AbortSignal.timeout(writeTimeoutMs) : undefined
+        try {
+          await stream.onDrain(signal === undefined ? {} : { signal })
+        } catch (err) {
+          if (stream !== this.#stream || this.#closed) continue // replaced by an upgrade, or ended anyway
+          this.#abort(signal?.aborted === true
+            ? new SessionLimitError('ERR_WRITE_TIMEOUT', `the peer read nothing we sent for ${writeTimeoutMs} ms`)
+            : err as Error)
+        }
+      }
+    } finally {
+      this.#writing = false
+    }
   }
 
   #to (): { peer: string, handle?: string } {
@@ -398,7 +508,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       const params = { session: this.#id ?? '', ...(record === undefined ? {} : { record }) }
       const body: JsonRpcMessage = { jsonrpc: '2.0', method: HELLO, params }
       const { bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to, body })
-      await writeFrame(this.#stream, bytes)
+      await this.#write(bytes)
     } catch (err) {
       this.#failReady(err as Error)
       this.#stream.abort(err as Error)
@@ -424,6 +534,10 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       error = err as Error
       log('session stream with %s ended: %e', this.remotePeer, err)
     }
+    // a stream that ended in error (a broken prefix, a deadline) is reset; one the far side
+    // closed is closed on our side too (a half-closed stream would otherwise stay held)
+    if (error !== undefined) stream.abort(error)
+    else if (stream.status === 'open') void this.#closeStream(stream)
     // a stream that was replaced by an upgrade ends quietly; the session goes on
     if (stream === this.#stream) this.#finish(error)
   }
@@ -490,26 +604,47 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     this.#markReady(this.#remote)
   }
 
+  get #maxInFlight (): number { return this.#host.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT }
+
   async #dispatch (envelope: Envelope, body: JsonRpcRequest | JsonRpcNotification): Promise<void> {
     const caller = this.remote
     const handler = this.#host.handlers.get(body.method)
     const request = isRequest(body) ? body : undefined
     if (request === undefined) {
-      try {
-        await handler?.(handlerParams(body.params), { caller, session: this, envelope })
-      } catch (err) {
-        log('notification handler %s failed: %e', body.method, err)
+      if (handler !== undefined) {
+        // notification handlers share the in-flight budget; one over it is dropped (it cannot be answered)
+        if (this.#inFlight >= this.#maxInFlight) {
+          log('dropped a %s notification from %s: %d handlers already running', clip(body.method), this.remotePeer, this.#inFlight)
+          this.safeDispatchEvent('rejected', { detail: ERR_TOO_MANY_REQUESTS })
+          return
+        }
+        this.#inFlight++
+        try {
+          await handler(handlerParams(body.params), { caller, session: this, envelope })
+        } catch (err) {
+          log('notification handler %s failed: %e', clip(body.method), err)
+        } finally {
+          this.#inFlight--
+        }
       }
       this.safeDispatchEvent('notification', { detail: { method: body.method, params: body.params, caller } })
       return
     }
-    if (this.listenerCount('request') > 0) this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
     let response: JsonRpcMessage
     if (request.method === PING) {
+      // answered by the session itself at once: not counted, so keep-alive works under load
+      if (this.listenerCount('request') > 0) this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
       response = { jsonrpc: '2.0', id: request.id, result: 'pong' }
     } else if (handler === undefined) {
-      response = errorResponse(request, METHOD_NOT_FOUND, `method not found: ${request.method}`)
+      if (this.listenerCount('request') > 0) this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
+      response = errorResponse(request, METHOD_NOT_FOUND, `method not found: ${clip(request.method)}`)
+    } else if (this.#inFlight >= this.#maxInFlight) {
+      log('refused a %s request from %s: %d requests already being handled', clip(request.method), this.remotePeer, this.#inFlight)
+      this.safeDispatchEvent('rejected', { detail: ERR_TOO_MANY_REQUESTS })
+      response = errorResponse(request, TOO_MANY_REQUESTS, `too many requests: ${this.#maxInFlight} already being handled on this session`, { code: ERR_TOO_MANY_REQUESTS })
     } else {
+      if (this.listenerCount('request') > 0) this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
+      this.#inFlight++
       try {
         const result = await handler(handlerParams(request.params), { caller, session: this, envelope })
         response = { jsonrpc: '2.0', id: request.id, result: result ?? null }
@@ -517,17 +652,20 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         response = err instanceof RpcError
           ? errorResponse(request, err.code, err.message, err.data)
           : errorResponse(request, INTERNAL_ERROR, 'internal error')
-        if (!(err instanceof RpcError)) log('handler %s failed: %e', request.method, err)
+        if (!(err instanceof RpcError)) log('handler %s failed: %e', clip(request.method), err)
+      } finally {
+        this.#inFlight--
       }
     }
-    await this.#send(response).catch(err => { log('could not answer %s: %e', request.method, err) })
+    if (this.#closed) return
+    await this.#send(response).catch(err => { log('could not answer %s: %e', clip(request.method), err) })
   }
 
   #reject (code: string, id: JsonRpcId | undefined, message: string): void {
     log('refused a frame from %s: %s %s', this.remotePeer, code, message)
     this.safeDispatchEvent('rejected', { detail: code })
     if (id === undefined || this.#remote === undefined) return
-    void this.#send({ jsonrpc: '2.0', id, error: { code: ENVELOPE_REJECTED, message: `envelope rejected: ${message}`, data: { code } } }).catch(() => {})
+    void this.#send({ jsonrpc: '2.0', id, error: { code: ENVELOPE_REJECTED, message: `envelope rejected: ${clip(message)}`, data: { code } } }).catch(() => {})
   }
 
   #abort (err: Error): void {
@@ -539,10 +677,12 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#keepAlive)
-    const closed = new SessionClosedError(err === undefined ? 'session closed' : `session closed: ${err.message}`)
+    const closed = err === undefined ? new SessionClosedError('session closed') : new SessionClosedError(`session closed: ${err.message}`, { cause: err })
     this.#failReady(closed)
     for (const p of this.#pending.values()) { clearTimeout(p.timer); p.reject(closed) }
     this.#pending.clear()
+    for (const o of this.#outgoing.splice(0)) o.failed(closed)
+    this.#outgoingBytes = 0
     this.safeDispatchEvent('close', { detail: err })
   }
 }
@@ -555,6 +695,14 @@ export class Session extends TypedEventEmitter<SessionEvents> {
 export function helloSessionId (body: JsonRpcMessage): string | undefined {
   const session = 'method' in body ? (body.params as { session?: unknown } | undefined)?.session : undefined
   return typeof session === 'string' && ID_PATTERN.test(session) ? session : undefined
+}
+
+/** At most {@link MAX_ECHOED_CHARS} characters of `text` (what a peer sent, echoed back or logged). */
+function clip (text: string): string {
+  if (text.length <= MAX_ECHOED_CHARS) return text
+  // never cut a surrogate pair in two
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(MAX_ECHOED_CHARS - 1)) ? MAX_ECHOED_CHARS - 1 : MAX_ECHOED_CHARS
+  return `${text.slice(0, end)}… (${text.length} characters)`
 }
 
 function errorResponse (request: JsonRpcRequest, code: number, message: string, data?: JsonValue): JsonRpcMessage {

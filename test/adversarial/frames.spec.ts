@@ -11,30 +11,20 @@
  * `ping` with `pong`, and the refusal must be in its event log.
  */
 import { expect } from 'chai'
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLibp2p } from 'libp2p'
-import type { Libp2p, Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import type { Libp2p } from '@libp2p/interface'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startRelayProcess, PARLEY_BIN } from '../helpers/relay-process.js'
+import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
 import { signEnvelope } from '../../src/envelope/envelope.js'
-
-/** The session protocol id, as protocols/session names it (not imported: the attacker brings its own). */
-const SESSION = '/parley/session/1.0.0'
-const BITS = 8
+import { BITS, RawSession, SESSION, createAttacker, startAgentProcess } from './helpers.js'
+import type { AgentProcess } from './helpers.js'
 
 /** Invalid UTF-8: two bytes that never occur in UTF-8, then a lead byte with no continuation. */
 const INVALID_UTF8 = Uint8Array.of(0xff, 0xfe, 0xc3)
@@ -45,149 +35,6 @@ function straddling (): Uint8Array {
   // the euro sign occupies bytes 2047, 2048 and 2049
   expect([bytes[2047], bytes[2048], bytes[2049]]).to.deep.equal([0xe2, 0x82, 0xac])
   return bytes
-}
-
-// --- the attacker's own framing (protocols/session §1: unsigned LEB128 length, then the bytes)
-
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Uint8Array.from(out)
-}
-
-function frame (bytes: Uint8Array): Uint8Array {
-  const prefix = varint(bytes.byteLength)
-  const out = new Uint8Array(prefix.byteLength + bytes.byteLength)
-  out.set(prefix, 0)
-  out.set(bytes, prefix.byteLength)
-  return out
-}
-
-/** A session stream as the attacker sees it: raw frames out, frames in. */
-class RawSession {
-  readonly stream: Stream
-  readonly frames: Uint8Array[] = []
-  #buffer = new Uint8Array(0)
-  #ended = false
-  #waiters: Array<() => void> = []
-
-  constructor (stream: Stream) {
-    this.stream = stream
-    void this.#read()
-  }
-
-  async #read (): Promise<void> {
-    try {
-      for await (const chunk of this.stream) {
-        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-        const joined = new Uint8Array(this.#buffer.byteLength + bytes.byteLength)
-        joined.set(this.#buffer, 0)
-        joined.set(bytes, this.#buffer.byteLength)
-        this.#buffer = joined
-        this.#parse()
-      }
-    } catch {
-      // reset by the far side
-    }
-    this.#ended = true
-    this.#wake()
-  }
-
-  #parse (): void {
-    while (true) {
-      let length = 0
-      let shift = 1
-      let i = 0
-      for (; i < this.#buffer.byteLength; i++) {
-        const b = this.#buffer[i] as number
-        length += (b & 0x7f) * shift
-        shift *= 128
-        if ((b & 0x80) === 0) break
-      }
-      if (i >= this.#buffer.byteLength || this.#buffer.byteLength < i + 1 + length) return
-      this.frames.push(this.#buffer.slice(i + 1, i + 1 + length))
-      this.#buffer = this.#buffer.slice(i + 1 + length)
-      this.#wake()
-    }
-  }
-
-  #wake (): void {
-    for (const w of this.#waiters.splice(0)) w()
-  }
-
-  send (bytes: Uint8Array): void {
-    this.stream.send(frame(bytes))
-  }
-
-  /** The `n`th frame received (0-based), parsed as JSON. */
-  async frame (n: number, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs
-    while (this.frames.length <= n) {
-      if (this.#ended) throw new Error(`the stream ended after ${this.frames.length} frames`)
-      if (Date.now() > deadline) throw new Error(`no frame ${n} within ${timeoutMs} ms`)
-      await new Promise<void>(resolve => { this.#waiters.push(resolve); setTimeout(resolve, 100) })
-    }
-    return JSON.parse(new TextDecoder().decode(this.frames[n])) as Record<string, unknown>
-  }
-}
-
-// --- the agent under attack, as a child process
-
-interface AgentProcess {
-  child: ChildProcess
-  peer: string
-  dataDir: string
-  stderr: () => string
-  alive: () => boolean
-  stop: () => Promise<void>
-}
-
-async function startAgentProcess (relay: RelayProcess, handle: string, dataDir: string): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [
-    PARLEY_BIN, 'agent', '--handle', handle, '--relay', relay.tcp.toString(), '--data-dir', dataDir, '--pow-bits', String(BITS), '--min-pow-bits', String(BITS)
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'parley:*' } })
-  let out = ''
-  let err = ''
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null
-  const deadline = Date.now() + 25_000
-  let ready: { peer?: string } | undefined
-  while (ready === undefined) {
-    if (!alive()) throw new Error(`the agent exited with ${child.exitCode}:\n${err.slice(-4000)}`)
-    if (Date.now() > deadline) throw new Error(`the agent was not ready in 25 s:\n${out}\n${err.slice(-4000)}`)
-    ready = out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as { event?: string, peer?: string }).find(l => l.event === 'ready')
-    if (ready === undefined) await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  return {
-    child,
-    peer: ready.peer ?? '',
-    dataDir,
-    stderr: () => err,
-    alive,
-    stop: async () => {
-      if (alive()) child.kill('SIGKILL')
-      await exited
-    }
-  }
-}
-
-/** A stock js-libp2p node: TCP, Noise, yamux, circuit relay transport, identify. */
-async function createAttacker (privateKey: PrivateKey): Promise<Libp2p> {
-  return createLibp2p({
-    privateKey,
-    transports: [tcp(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: { identify: identify() }
-  })
 }
 
 describe('adversarial session frames against a parley agent process', function () {
