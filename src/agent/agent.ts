@@ -226,8 +226,10 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     this.handle(METHODS.transition, async (params, context) => this.negotiations.onTransition(params, context))
     this.handle(METHODS.applied, async (params, context) => { await this.negotiations.onDecided(params, context, true); return null })
     this.handle(DECLINED_METHOD, async (params, context) => { await this.negotiations.onDecided(params, context, false); return null })
-    this.handle(METHODS.outcome, (params, context) => {
+    this.handle(METHODS.outcome, async (params, context) => {
       const p = params as { approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue }
+      // only from the peer that holds that request of ours, once; anything else is ignored and counted
+      if (!await this.#bridge.acceptOutcome(params, context)) return null
       this.safeDispatchEvent('outcome', { detail: { ...p, from: context.caller, ...(context.session.id === undefined ? {} : { session: context.session.id }) } })
       return null
     })
@@ -341,6 +343,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         this.safeDispatchEvent('suggestion', { detail: e.detail })
       })
     }
+    this.#negotiations?.startExpiry()
     const libp2p = await createLibp2p({
       privateKey: this.#identity.privateKey,
       // One bare /p2p-circuit per relay: circuit relay v2 then keeps that many reservations among
@@ -397,6 +400,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     if (this.#stopping) return
     this.#stopping = true
     clearTimeout(this.#republish)
+    this.#negotiations?.stopExpiry()
     this.#presence?.stop()
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))
     const libp2p = this.#libp2p
@@ -687,7 +691,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       holdOutgoing: async (n, t) => this.#bridge.holdMove(n, t, () => utf8(JSON.stringify(t)), 'transition'),
       holdIncoming: async (n, t, context) => this.#bridge.holdMove(n, t, () => utf8(canonicalize(context.envelope)), 'envelope', context.caller),
       record: (type, data) => { this.#desk?.record(type, data) },
-      datastore
+      datastore,
+      quota: (peer) => this.desk.negotiationQuota(peer),
+      expireApproval: async (id) => this.#bridge.expire(id)
     }
   }
 

@@ -31,7 +31,8 @@ import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromBase64url, fromUtf8, utf8 } from '../crypto/bytes.js'
 import type { Identity } from '../identity/index.js'
 import { amountOf, messageParams, METHODS } from '../methods/index.js'
-import type { PendingApproval } from '../store/index.js'
+import { ApprovalError, ApprovalErrorCode, QUOTA_EXCEEDED, QUOTA_EXCEEDED_CODE } from '../store/index.js'
+import type { ApprovalRequest, PendingApproval } from '../store/index.js'
 import type { Negotiation } from '../negotiation/machine.js'
 import type { Party, Terms, Transition } from '../negotiation/transition.js'
 import type { Desk, InboxMessage } from './desk.js'
@@ -44,6 +45,14 @@ const log = logger('parley:agent:bridge')
 export const POLICY_REFUSED = -32003
 /** The stable code in `data.code` of a {@link POLICY_REFUSED} error. */
 export const POLICY_REFUSED_CODE = 'ERR_POLICY_REFUSED'
+
+/**
+ * The JSON-RPC refusal of a request over a quota: `-32005` with
+ * `data: { code: 'ERR_QUOTA', scope, limit, reason }` (protocols/methods §1).
+ */
+export function quotaRefusal (scope: string, limit: number, reason: string): RpcError {
+  return new RpcError(QUOTA_EXCEEDED, `refused: ${reason}`, { code: QUOTA_EXCEEDED_CODE, scope, limit, reason })
+}
 
 /** What the bridge needs of the agent it serves. */
 export interface BridgeHost {
@@ -82,11 +91,19 @@ export class HumanBridge {
     const classed = typeof topic === 'string' && desk.policy.classes?.[`${method}:${topic}`] !== undefined ? `${method}:${topic}` : method
     const verdict = desk.gate(context.caller, classed, amount)
     if (verdict.decision === 'allow') return handler(params, context)
-    desk.record('policy.verdict', { method, peer: context.caller.peer, decision: verdict.decision, reason: verdict.reason, request: context.envelope.id })
-    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`, { code: POLICY_REFUSED_CODE, reason: verdict.reason })
-    if (verdict.decision === 'queue' && method === METHODS.message) return handler(params, context)
+    const verdictEntry = { method, peer: context.caller.peer, decision: verdict.decision, reason: verdict.reason, request: context.envelope.id }
+    if (verdict.decision === 'deny') {
+      // a refusal: rate-limited per peer in the log
+      desk.recordRefusal('policy.verdict', verdictEntry.peer, verdictEntry)
+      throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`, { code: POLICY_REFUSED_CODE, reason: verdict.reason })
+    }
+    if (verdict.decision === 'queue' && method === METHODS.message) {
+      desk.record('policy.verdict', verdictEntry)
+      return handler(params, context)
+    }
+    // the summary names the caller as its session verified it, never as it claims
     const who = context.caller.handle === undefined ? context.caller.peer : `@${context.caller.handle}`
-    const approval = await desk.approvals.request({
+    const approval = await this.#request(context.caller.peer, context.envelope.id, method, {
       subjectKind: 'envelope',
       bytes: utf8(canonicalize(context.envelope)),
       peer: context.caller.peer,
@@ -94,34 +111,109 @@ export class HumanBridge {
       method,
       summary: clip((method === METHODS.message ? `${who} says: ${messageParams(params).text}` : `${who} asks ${method} ${canonicalize(params ?? null).slice(0, 300)} (${verdict.reason})`) +
         transcriptOf(this.#host.history(context.session))),
-      ...(amount === undefined ? {} : { amount })
+      ...(amount === undefined ? {} : { amount }),
+      quota: desk.approvalQuota(context.caller.peer)
     })
+    desk.record('policy.verdict', verdictEntry)
     await desk.hold({ approval: approval.id, caller: context.caller, method, request: context.envelope.id })
     desk.record('approval.request', { approval: approval.id, method, peer: context.caller.peer, request: context.envelope.id })
     return { status: 'held', approval: approval.id }
   }
 
-  /** The policy on a negotiation move: ours (`transition`) or theirs (`envelope`); the approval id when it must wait. */
+  /**
+   * The policy on a negotiation move: ours (`transition`) or theirs
+   * (`envelope`, with the `caller` its session verified); the approval id
+   * when it must wait. A propose is gated like any other move.
+   */
   async holdMove (n: Negotiation, t: Transition, bytes: () => Uint8Array, kind: 'transition' | 'envelope', caller?: Caller): Promise<string | undefined> {
     const desk = this.#host.desk
     const other = n.parties.find(p => p.peer !== this.#host.identity.peerIdString) ?? n.parties[1]
-    const subjectCaller: Caller = caller ?? { peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), kind: 'agent' }
+    // who the other party is, as far as verified: the session's caller for their move; for ours, the
+    // handle in the parties only when we wrote it (we proposed, to a handle we resolved), else none
+    const weProposed = n.parties[0].peer === this.#host.identity.peerIdString
+    const verified: Caller = caller ?? { peer: other.peer, ...(weProposed && other.handle !== undefined ? { handle: other.handle } : {}), kind: 'agent' }
     const terms = t.type === 'accept' ? n.offer.terms : (t as { terms?: Terms }).terms
     const amount = amountOf(terms)
     const method = `negotiation/${t.type}`
-    const verdict = desk.gate(subjectCaller, method, amount)
+    const verdict = desk.gate(verified, method, amount)
     if (verdict.decision === 'allow' || verdict.decision === 'queue') return undefined
-    desk.record('policy.verdict', { method, negotiation: n.id, seq: t.seq, direction: kind === 'transition' ? 'out' : 'in', decision: verdict.decision, reason: verdict.reason })
-    if (verdict.decision === 'deny') throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`, { code: POLICY_REFUSED_CODE, reason: verdict.reason })
-    const who = other.handle === undefined ? other.peer : `@${other.handle}`
+    const verdictEntry = { method, peer: other.peer, negotiation: n.id, seq: t.seq, direction: kind === 'transition' ? 'out' : 'in', decision: verdict.decision, reason: verdict.reason }
+    if (verdict.decision === 'deny') {
+      if (kind === 'envelope') desk.recordRefusal('policy.verdict', verdictEntry.peer, verdictEntry)
+      else desk.record('policy.verdict', verdictEntry)
+      throw new RpcError(POLICY_REFUSED, `refused by policy: ${verdict.reason}`, { code: POLICY_REFUSED_CODE, reason: verdict.reason })
+    }
+    const who = verified.handle === undefined ? verified.peer : `@${verified.handle}`
     const summary = kind === 'transition'
       ? `${t.type} ${n.subject} with ${who}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
       : `${who} wants to ${t.type} ${n.subject}${terms === undefined ? '' : ': ' + canonicalize(terms)} (${verdict.reason})`
-    const approval = await desk.approvals.request({
-      subjectKind: kind, bytes: bytes(), peer: other.peer, ...(other.handle === undefined ? {} : { handle: other.handle }), method, summary, ...(amount === undefined ? {} : { amount })
-    })
+    const request: ApprovalRequest = {
+      subjectKind: kind,
+      bytes: bytes(),
+      peer: other.peer,
+      ...(verified.handle === undefined ? {} : { handle: verified.handle }),
+      method,
+      summary: clip(summary),
+      ...(amount === undefined ? {} : { amount }),
+      // our own moves are ours to hold: only the other party's count against its quota
+      ...(kind === 'envelope' ? { quota: desk.approvalQuota(other.peer) } : {})
+    }
+    const approval = kind === 'envelope' && caller !== undefined
+      ? await this.#request(caller.peer, undefined, method, request)
+      : await desk.approvals.request(request)
+    desk.record('policy.verdict', verdictEntry)
     desk.record('approval.request', { approval: approval.id, method, negotiation: n.id, seq: t.seq })
     return approval.id
+  }
+
+  /**
+   * Holds a peer's request or move for the human, within its quotas; over
+   * one, refuses it with {@link quotaRefusal} (recorded, rate-limited, as
+   * `quota.refused`) rather than letting the store's error through as an
+   * internal error.
+   */
+  async #request (peer: string, request: string | undefined, method: string, req: ApprovalRequest): Promise<PendingApproval> {
+    const desk = this.#host.desk
+    try {
+      return await desk.approvals.request(req)
+    } catch (err) {
+      if (!(err instanceof ApprovalError) || err.code !== ApprovalErrorCode.TOO_MANY) throw err
+      const scope = err.quota?.scope ?? 'node'
+      const limit = err.quota?.limit ?? 0
+      const reason = scope === 'peer'
+        ? `too many requests of yours wait for the human already (at most ${limit})`
+        : scope === 'strangers'
+          ? `too many requests of unknown peers wait for the human already (at most ${limit})`
+          : `too many requests wait for the human already (at most ${limit})`
+      desk.recordRefusal('quota.refused', peer, { peer, method, scope, limit, ...(request === undefined ? {} : { request }) })
+      throw quotaRefusal(scope, limit, reason)
+    }
+  }
+
+  /**
+   * An `approval/outcome` notification: true when it comes from the peer
+   * that answered one of our requests `{ status: 'held', approval }`, for
+   * that approval and that request, or from the peer we sent the
+   * notification it names (once); anything else is ignored, counted
+   * (`desk.ignoredOutcomes`) and recorded, rate-limited.
+   */
+  async acceptOutcome (params: unknown, context: HandlerContext): Promise<boolean> {
+    const desk = this.#host.desk
+    const p = params as { approval?: unknown, request?: unknown, decision?: unknown } | undefined
+    const ok = (p?.decision === 'approve' || p?.decision === 'reject') && await desk.takeOutcome(context.caller.peer, p.approval, p.request)
+    if (!ok) {
+      desk.countIgnoredOutcome()
+      desk.recordRefusal('outcome.ignored', context.caller.peer, { peer: context.caller.peer, approval: typeof p?.approval === 'string' ? p.approval.slice(0, 64) : null, notification: context.envelope.id })
+      log('ignored an approval/outcome from %s for no request of ours it holds', context.caller.peer)
+    }
+    return ok
+  }
+
+  /** Marks pending approval `id` expired: what it held (a move on a negotiation that expired) can no longer happen. */
+  async expire (id: string): Promise<void> {
+    const desk = this.#host.desk
+    const expired = await desk.approvals.expire(id)
+    if (expired !== undefined) desk.record('approval.expired', { approval: id, subject: expired.subject.hash, peer: expired.peer, method: expired.method })
   }
 
   /** Carries out the human's decision on approval `id` (see the module documentation). */
@@ -216,24 +308,76 @@ export function recordEnvelope (desk: Desk, session: Session, e: EnvelopeRecord)
   }
 }
 
+/** Our requests on each session not yet answered: JSON-RPC id (as JSON) → envelope id, to know which request a `held` answer is about. */
+const outstanding = new WeakMap<Session, Map<string, string>>()
+/** Most unanswered requests remembered per session (the oldest are forgotten first). */
+const MAX_OUTSTANDING = 1024
+
+/**
+ * Notes our requests, and the answers saying the far side holds one for its
+ * human (`{ status: 'held', approval }`): that peer's `approval/outcome` for
+ * that approval and request is then awaited (the only one accepted).
+ */
+function trackHeld (desk: Desk, session: Session, e: EnvelopeRecord): void {
+  const body = e.body as { id?: unknown, method?: unknown, result?: unknown } | undefined
+  if (e.verified !== true || body === undefined || e.envelope === undefined) return
+  if (e.dir === 'out' && typeof body.method === 'string' && !('id' in body)) {
+    // a notification of a method the far side may hold (not one of the protocol's own)
+    if (!/^(session|negotiation|approval)\//.test(body.method)) desk.notified(e.envelope.id, session.remotePeer)
+    return
+  }
+  if (typeof body.id !== 'string' && typeof body.id !== 'number') return
+  const rpcId = JSON.stringify(body.id)
+  if (e.dir === 'out' && typeof body.method === 'string') {
+    let mine = outstanding.get(session)
+    if (mine === undefined) { mine = new Map(); outstanding.set(session, mine) }
+    mine.set(rpcId, e.envelope.id)
+    if (mine.size > MAX_OUTSTANDING) mine.delete(mine.keys().next().value as string)
+    return
+  }
+  if (e.dir !== 'in' || body.method !== undefined) return
+  const request = outstanding.get(session)?.get(rpcId)
+  if (request === undefined) return
+  outstanding.get(session)?.delete(rpcId)
+  const result = body.result as { status?: unknown, approval?: unknown } | undefined
+  if (result?.status !== 'held' || typeof result.approval !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(result.approval)) return
+  desk.awaitOutcome({ approval: result.approval, peer: session.remotePeer, request, at: e.at }).catch((err: Error) => { log.error('could not remember the held request %s: %e', request, err) })
+}
+
 function recordEnvelopeOnce (desk: Desk, session: Session, e: EnvelopeRecord): void {
   const body = e.body
   const kind = body === undefined ? 'frame' : 'method' in body ? ('id' in body ? 'request' : 'notification') : 'response'
   if (body !== undefined && 'method' in body && typeof body.method === 'string' && body.method.startsWith('session/')) return
+  trackHeld(desk, session, e)
   const type = `${kind}.${e.dir}`
-  if (e.envelope === undefined) {
-    // a refused frame is whatever the peer sent, valid UTF-8 or not: recorded as text decoded
-    // leniently (each invalid sequence as U+FFFD), its first RECORDED_FRAME_BYTES only, so that
-    // no frame can make the entry too large to log (protocols/event-log §4); never a reason to throw
-    const cut = e.size === undefined && e.bytes.byteLength > RECORDED_FRAME_BYTES
-    const bytes = cut ? lenientUtf8Prefix(e.bytes, RECORDED_FRAME_BYTES) : lenientUtf8(e.bytes)
-    const size = e.size ?? (cut ? e.bytes.byteLength : undefined)
-    desk.record(type, { bytes, peer: session.remotePeer, session: session.id ?? null, ...(size === undefined ? {} : { size }), verified: e.verified })
+  if (e.dir === 'in' && e.verified !== true) {
+    // a refused frame: recorded as below, but at most so many per peer per window (Desk.recordRefusal)
+    recordRefused(desk, session, e, type)
     return
   }
   // the bytes of an envelope that was signed here or passed verification are its canonical JSON
   // (protocols/envelope): spliced in as they are, members in canonical order, nothing parsed again;
   // the peer id (base58), the session id (base64url: protocols/session §2) and `verified` need no escaping
-  desk.recordCanonical(type, '{"envelope":' + fromUtf8(e.bytes) + ',"peer":' + JSON.stringify(session.remotePeer) +
-    ',"session":' + (session.id === undefined ? 'null' : JSON.stringify(session.id)) + ',"verified":' + JSON.stringify(e.verified) + '}')
+  if (e.envelope !== undefined) desk.recordCanonical(type, canonicalEntry(session, e))
+}
+
+function canonicalEntry (session: Session, e: EnvelopeRecord): string {
+  return '{"envelope":' + fromUtf8(e.bytes) + ',"peer":' + JSON.stringify(session.remotePeer) +
+    ',"session":' + (session.id === undefined ? 'null' : JSON.stringify(session.id)) + ',"verified":' + JSON.stringify(e.verified) + '}'
+}
+
+function recordRefused (desk: Desk, session: Session, e: EnvelopeRecord, type: string): void {
+  const peer = session.remotePeer
+  // Desk.record and recordCanonical (given the peer) rate-limit refusals per peer
+  if (e.envelope !== undefined) {
+    desk.recordCanonical(type, canonicalEntry(session, e), peer)
+    return
+  }
+  // a refused frame is whatever the peer sent, valid UTF-8 or not: recorded as text decoded
+  // leniently (each invalid sequence as U+FFFD), its first RECORDED_FRAME_BYTES only, so that
+  // no frame can make the entry too large to log (protocols/event-log §4); never a reason to throw
+  const cut = e.size === undefined && e.bytes.byteLength > RECORDED_FRAME_BYTES
+  const bytes = cut ? lenientUtf8Prefix(e.bytes, RECORDED_FRAME_BYTES) : lenientUtf8(e.bytes)
+  const size = e.size ?? (cut ? e.bytes.byteLength : undefined)
+  desk.record(type, { bytes, peer, session: session.id ?? null, ...(size === undefined ? {} : { size }), verified: e.verified })
 }

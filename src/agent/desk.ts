@@ -24,8 +24,8 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
-import { EventLog, TrustStore, Approvals, policyGate } from '../store/index.js'
-import type { NodePolicy, PolicyVerdict, PendingApproval, Amount, LogEntry, StoreSigner } from '../store/index.js'
+import { EventLog, TrustStore, Approvals, policyGate, resolveQuotas, forLevel } from '../store/index.js'
+import type { NodePolicy, PolicyVerdict, PendingApproval, Amount, LogEntry, StoreSigner, Quotas, ApprovalQuota } from '../store/index.js'
 import type { Caller } from '../session/session.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
 
@@ -34,6 +34,20 @@ const log = logger('parley:desk')
 export const LOG_BATCH_MS = 10
 const INBOX = '/parley/inbox/'
 const HELD = '/parley/held/'
+/** Requests of ours that a peer's node holds for its human: the `approval/outcome` we await from it. */
+const AWAITING = '/parley/awaiting/'
+/** Most notifications of ours remembered (the oldest are forgotten first): see {@link Desk.notified}. */
+const MAX_NOTIFIED = 10_000
+/** Most peers whose refusals are counted apart; beyond, new peers share one count (under the peer `*`). */
+const MAX_COUNTED_PEERS = 10_000
+
+/**
+ * Event types that record a refusal of what a peer sent: {@link Desk.record}
+ * rate-limits them per peer (`data.peer`), as {@link Desk.recordRefusal} does.
+ */
+export const REFUSAL_EVENT_TYPES: ReadonlySet<string> = new Set(['frame.in', 'negotiation.refused', 'quota.refused', 'outcome.ignored'])
+/** The event summing up the refusals of one peer not recorded in a window (protocols/event-log §4). */
+export const REFUSALS_SUPPRESSED = 'refusals.suppressed'
 
 /** A message for the human, as the inbox keeps it. */
 export interface InboxMessage {
@@ -77,8 +91,18 @@ export interface DeskEvents {
 
 /** Options of {@link Desk.open}. */
 export interface DeskOptions {
-  /** Node-wide policy: method classes, an amount threshold. */
+  /** Node-wide policy: method classes, an amount threshold, quotas (`policy.quotas`, over `DEFAULT_QUOTAS`). */
   policy?: NodePolicy
+}
+
+/** One peer's refusals in the current window. */
+interface RefusalCount {
+  /** When the window started (ms). */
+  since: number
+  /** Refusals recorded in it. */
+  recorded: number
+  /** Refusals counted and not recorded, by event type. */
+  suppressed: Map<string, number>
 }
 
 /** The human's desk: see the module documentation. */
@@ -96,6 +120,14 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   /** Events waiting for the next batch: their data, or its canonical text ({@link recordCanonical}). */
   readonly #deferred: Array<[string, Record<string, unknown> | string]> = []
   #scheduled: ReturnType<typeof setTimeout> | undefined
+  #quotas: Quotas
+  /** Refusals per peer in the current window (see {@link recordRefusal}). */
+  readonly #refusals = new Map<string, RefusalCount>()
+  #refusalTimer: ReturnType<typeof setTimeout> | undefined
+  /** `approval/outcome` notifications ignored: not from the peer that holds our request, or for no request of ours. */
+  #ignoredOutcomes = 0
+  /** Notifications of ours a peer may hold for its human: envelope id → that peer (no answer says whether it did). */
+  readonly #notified = new Map<string, string>()
 
   private constructor (datastore: Datastore, log: EventLog, trust: TrustStore, approvals: Approvals, policy: NodePolicy) {
     super()
@@ -105,6 +137,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     this.approvals = approvals
     this.#policy = policy
     this.#effective = withRoutineDefault(policy)
+    this.#quotas = resolveQuotas(policy.quotas)
     approvals.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
   }
 
@@ -131,8 +164,32 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   get policy (): NodePolicy { return this.#policy }
   /** Replaces the node's policy; it applies to the next request or move. */
   set policy (policy: NodePolicy) {
+    const quotas = resolveQuotas(policy.quotas)
     this.#policy = policy
     this.#effective = withRoutineDefault(policy)
+    this.#quotas = quotas
+  }
+
+  /** The quotas in force: `DEFAULT_QUOTAS` overlaid with the policy's `quotas`. */
+  get quotas (): Readonly<Quotas> { return this.#quotas }
+
+  /**
+   * The quota an approval held for `peer`'s request is held to: its own, by
+   * its trust level, and for a stranger (level 0) also the strangers' shared
+   * ceiling (contacts never count against it).
+   */
+  approvalQuota (peer: string): ApprovalQuota {
+    const q = this.#quotas
+    const level = this.trust.get(peer).level
+    return {
+      perPeer: forLevel(q.approvalsPerPeer, level),
+      ...(level === 0 ? { group: { has: (p: string) => this.trust.get(p).level === 0, max: q.strangerApprovals } } : {})
+    }
+  }
+
+  /** Most negotiations `peer` may have open with this node, by its trust level. */
+  negotiationQuota (peer: string): number {
+    return forLevel(this.#quotas.negotiationsPerPeer, this.trust.get(peer).level)
   }
 
   /**
@@ -143,12 +200,138 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
    * are not held up by its own log.
    */
   record (type: string, data: Record<string, unknown>): void {
-    this.#defer([type, data])
+    if (REFUSAL_EVENT_TYPES.has(type) && typeof data.peer === 'string') this.recordRefusal(type, data.peer, data)
+    else this.#defer([type, data])
   }
 
-  /** {@link record} for data given as its canonical JSON text (see `EventLog.recordCanonical`). */
-  recordCanonical (type: string, dataText: string): void {
-    this.#defer([type, dataText])
+  /**
+   * Records a refusal of what `peer` sent, rate-limited per peer: at
+   * most `quotas.refusalsLoggedPerPeer` entries per peer per
+   * `quotas.refusalWindowMs`; the refusals beyond are only counted, and
+   * one `refusals.suppressed` entry `{ peer, count, types, since, until }`
+   * sums them up when the window ends. A peer flooding the node with what it
+   * refuses so grows the log by a bounded amount. `data` is the entry's
+   * data, its canonical text, or a function giving either (called only when
+   * recorded). Returns true when recorded.
+   */
+  recordRefusal (type: string, peer: string, data: Record<string, unknown> | string | (() => Record<string, unknown> | string)): boolean {
+    const now = Date.now()
+    const q = this.#quotas
+    const key = this.#refusals.has(peer) || this.#refusals.size < MAX_COUNTED_PEERS ? peer : '*'
+    let count = this.#refusals.get(key)
+    if (count !== undefined && now - count.since >= q.refusalWindowMs) {
+      this.#summarise(key, count, now)
+      count = undefined
+    }
+    if (count === undefined) {
+      count = { since: now, recorded: 0, suppressed: new Map() }
+      this.#refusals.set(key, count)
+      this.#scheduleRefusalSweep(q.refusalWindowMs)
+    }
+    if (count.recorded < q.refusalsLoggedPerPeer) {
+      count.recorded++
+      this.#defer([type, typeof data === 'function' ? data() : data])
+      return true
+    }
+    count.suppressed.set(type, (count.suppressed.get(type) ?? 0) + 1)
+    return false
+  }
+
+  /** Writes the summary of a window's suppressed refusals, if any. */
+  #summarise (peer: string, count: RefusalCount, until: number): void {
+    this.#refusals.delete(peer)
+    if (count.suppressed.size === 0) return
+    let total = 0
+    const types: Record<string, number> = {}
+    for (const [type, n] of count.suppressed) { types[type] = n; total += n }
+    this.#defer([REFUSALS_SUPPRESSED, { peer, count: total, types, since: count.since, until }])
+  }
+
+  /** Ends the windows that are over (summing them up), and comes back while any is open. */
+  #scheduleRefusalSweep (delay: number): void {
+    if (this.#refusalTimer !== undefined) return
+    this.#refusalTimer = setTimeout(() => {
+      this.#refusalTimer = undefined
+      this.#sweepRefusals(Date.now())
+    }, Math.max(delay, 10))
+    this.#refusalTimer.unref?.()
+  }
+
+  #sweepRefusals (now: number, all = false): void {
+    const window = this.#quotas.refusalWindowMs
+    let next: number | undefined
+    for (const [peer, count] of [...this.#refusals]) {
+      if (all || now - count.since >= window) this.#summarise(peer, count, now)
+      else next = Math.min(next ?? Infinity, count.since + window - now)
+    }
+    if (next !== undefined) this.#scheduleRefusalSweep(next)
+  }
+
+  /** Remembers that `awaited.peer` holds our request for its human: its `approval/outcome` for it will be accepted (once). */
+  async awaitOutcome (awaited: {
+    /** The approval id the peer's node answered with (`{ status: 'held', approval }`). */
+    approval: string
+    /** The peer our request went to. */
+    peer: string
+    /** The envelope id of our request. */
+    request: string
+    /** When the peer answered that it holds it (ms). */
+    at: number
+  }): Promise<void> {
+    await this.#datastore.put(new Key(AWAITING + awaited.approval), utf8(JSON.stringify(awaited)))
+  }
+
+  /**
+   * Remembers a notification of ours (envelope `id`, to `peer`): a
+   * notification gets no answer, so whether the peer holds it for its human
+   * shows only when its `approval/outcome` names it. Kept in memory, the
+   * last 10 000.
+   */
+  notified (id: string, peer: string): void {
+    this.#notified.set(id, peer)
+    if (this.#notified.size > MAX_NOTIFIED) this.#notified.delete(this.#notified.keys().next().value as string)
+  }
+
+  /**
+   * Whether an `approval/outcome` from `peer` about `approval` and our
+   * request `request` is one we await (then it is awaited no longer): a
+   * request `peer` answered as held under that approval id, or a
+   * notification we sent `peer`.
+   */
+  async takeOutcome (peer: string, approval: unknown, request: unknown): Promise<boolean> {
+    if (typeof request === 'string' && this.#notified.get(request) === peer) {
+      this.#notified.delete(request)
+      return true
+    }
+    if (typeof approval === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(approval)) {
+      const key = new Key(AWAITING + approval)
+      try {
+        const awaited = JSON.parse(fromUtf8(await this.#datastore.get(key))) as { peer?: unknown, request?: unknown }
+        if (awaited.peer === peer && awaited.request === request) {
+          await this.#datastore.delete(key)
+          return true
+        }
+      } catch {
+        // not awaited
+      }
+    }
+    return false
+  }
+
+  /** Counts an `approval/outcome` notification ignored ({@link ignoredOutcomes}). */
+  countIgnoredOutcome (): void { this.#ignoredOutcomes++ }
+
+  /** How many `approval/outcome` notifications were ignored since the desk opened. */
+  get ignoredOutcomes (): number { return this.#ignoredOutcomes }
+
+  /**
+   * {@link record} for data given as its canonical JSON text (see
+   * `EventLog.recordCanonical`); with `peer`, a refusal of one of
+   * `REFUSAL_EVENT_TYPES` is rate-limited as {@link recordRefusal} says.
+   */
+  recordCanonical (type: string, dataText: string, peer?: string): void {
+    if (peer !== undefined && REFUSAL_EVENT_TYPES.has(type)) this.recordRefusal(type, peer, dataText)
+    else this.#defer([type, dataText])
   }
 
   #defer (event: [string, Record<string, unknown> | string]): void {
@@ -219,6 +402,9 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
 
   /** Writes the events still waiting, then closes the log, trust store and approvals (the datastore stays open). */
   async close (): Promise<void> {
+    clearTimeout(this.#refusalTimer)
+    this.#refusalTimer = undefined
+    this.#sweepRefusals(Date.now(), true)
     await this.flush().catch(() => {})
     await Promise.allSettled([this.log.close(), this.trust.close(), this.approvals.close()])
   }

@@ -8,7 +8,16 @@
  * `applied: false` with the approval's id) and later applies it and sends
  * `negotiation/applied`, or sends `negotiation/declined`. The sender applies
  * its own move only once the receiver has: both copies move in lock-step.
- * A move of our own that policy gates waits, signed, for our human.
+ * A move of our own that policy gates waits, signed, for our human. An
+ * incoming propose is gated like any other move (and may be held), and the
+ * negotiations one peer may have open with this node are capped by its trust
+ * level (`quotas.negotiationsPerPeer`).
+ *
+ * Expiry: {@link Negotiations.startExpiry} runs {@link Negotiations.expire}
+ * on a timer, moving every negotiation past its `expires` to `expired`
+ * (protocols/negotiation §6.4) — not one with a move of ours outstanding —
+ * and with it the approvals of the moves held on it; the other party, whose
+ * held move can then never apply, hears `negotiation/declined`.
  *
  * @example
  * ```ts
@@ -41,12 +50,17 @@ import type { HandlerContext, Session } from '../session/session.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
 import { METHODS } from '../methods/index.js'
+import { QUOTA_EXCEEDED, QUOTA_EXCEEDED_CODE } from '../store/quotas.js'
 
 const log = logger('parley:negotiations')
 
 /** Notification: a transition held for the receiver's human was declined. */
 export const DECLINED_METHOD = 'negotiation/declined'
 const PREFIX = '/parley/negotiations/'
+/** How often {@link Negotiations.startExpiry} looks for negotiations past their expiry, by default (ms). */
+export const EXPIRY_CHECK_MS = 1000
+/** The `reason` of a `negotiation/declined` sent because the negotiation expired while the move waited for our human. */
+export const EXPIRED_REASON = 'expired'
 
 /** What the negotiations need from the agent that owns them. */
 export interface NegotiationsHost {
@@ -67,6 +81,10 @@ export interface NegotiationsHost {
   record: (type: string, data: Record<string, unknown>) => void
   /** Where negotiations are kept between runs. */
   readonly datastore: Datastore
+  /** Most negotiations `peer` may have open with this node (not over yet); none: no limit. */
+  quota?: (peer: string) => number
+  /** Marks the approval of a held move expired (its negotiation expired). */
+  expireApproval?: (approval: string) => Promise<void>
 }
 
 /** Where a move stands after {@link Negotiations.move}. */
@@ -103,6 +121,13 @@ export interface NegotiationsEvents {
     negotiation: Negotiation
     /** Its agreement. */
     agreement: Agreement
+  }>
+  /** A negotiation reached `expired` on this node's clock (not a transition: protocols/negotiation §5). */
+  expired: CustomEvent<{
+    /** The expired negotiation. */
+    negotiation: Negotiation
+    /** The approvals of held moves that expired with it. */
+    approvals: string[]
   }>
 }
 
@@ -148,6 +173,7 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
    */
   readonly #moves = new KeyedSerial()
   readonly #incoming = new KeyedSerial()
+  #expiryTimer: ReturnType<typeof setInterval> | undefined
 
   constructor (host: NegotiationsHost) {
     super()
@@ -204,6 +230,9 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
       if (entry.sent !== undefined || entry.heldOutgoing !== undefined) {
         throw new NegotiationError(NegotiationErrorCode.CONFLICT, 'a move of ours on this negotiation is still waiting')
       }
+      if (entry.heldIncoming?.transition.seq === 0) {
+        throw new NegotiationError(NegotiationErrorCode.CONFLICT, 'the propose that opens this negotiation waits for our human')
+      }
       const signer = this.#host.signer
       const n = entry.n
       const end = options.reason === undefined ? {} : { reason: options.reason }
@@ -254,7 +283,11 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
       answer = { applied: true }
     }
     if (answer.applied === false) {
-      if (opening) throw new NegotiationError(NegotiationErrorCode.ILLEGAL_TRANSITION, 'a propose cannot be held')
+      if (opening) {
+        // the other side's human decides whether to take it up: it stays outstanding until then
+        entry.sent = t
+        await this.#save(entry)
+      }
       return { negotiation: n.id, status: 'awaiting', state: n.state, seq: n.seq, ...(answer.held === undefined ? {} : { approval: answer.held }) }
     }
     if (!opening) await this.#applyOwn(entry, t)
@@ -266,7 +299,8 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
   async #applyOwn (entry: Entry, t: Transition): Promise<void> {
     if (entry.sent !== t) return
     delete entry.sent
-    await entry.n.apply(t, { now: null })
+    // a propose that was held opened the negotiation here already: nothing to apply
+    if (t.seq !== 0) await entry.n.apply(t, { now: null })
     this.#record(entry.n, t, 'local')
     await this.#save(entry)
     this.#emit(entry.n, t, 'local')
@@ -287,19 +321,37 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
 
   /** The other party's move that our human has decided on: apply it and say so, or decline it. */
   async resumeIncoming (id: string, approval: string, approved: boolean, reason?: string): Promise<void> {
+    await this.#incoming.run(id, async () => this.#resumeIncoming(id, approval, approved, reason))
+  }
+
+  async #resumeIncoming (id: string, approval: string, approved: boolean, reason?: string): Promise<void> {
     const entry = this.#entries.get(id)
     if (entry?.heldIncoming?.approval !== approval) return
     const t = entry.heldIncoming.transition
     delete entry.heldIncoming
     const other = entry.n.partyOf(t.by) ?? entry.n.parties[1]
+    const opening = t.seq === 0
+    const now = Date.now()
+    if (approved && !(now < entry.n.expires)) {
+      // approved too late: the negotiation expired meanwhile (§6.5), and the move with it
+      entry.n.expire(now)
+      await this.#save(entry)
+      this.#host.record('negotiation.expired', { negotiation: id })
+      this.safeDispatchEvent('expired', { detail: { negotiation: entry.n, approvals: [] } })
+      await this.#notify(other, DECLINED_METHOD, { negotiation: id, seq: t.seq, hash: transitionHash(t), reason: EXPIRED_REASON })
+      return
+    }
     if (approved) {
-      await entry.n.apply(t, { now: Date.now() })
+      // a held propose opened the negotiation here already: it is entry.n's first transition
+      if (!opening) await entry.n.apply(t, { now })
       this.#record(entry.n, t, 'remote')
       await this.#save(entry)
       this.#emit(entry.n, t, 'remote')
       await this.#notify(other, METHODS.applied, { negotiation: id, seq: t.seq, hash: transitionHash(t) })
     } else {
-      await this.#save(entry)
+      // a declined propose leaves nothing to negotiate
+      if (opening) this.#entries.delete(id)
+      await this.#save(entry, opening)
       this.#host.record('negotiation.declined', { negotiation: id, seq: t.seq, type: t.type, by: 'remote' })
       await this.#notify(other, DECLINED_METHOD, { negotiation: id, seq: t.seq, hash: transitionHash(t), ...(reason === undefined ? {} : { reason }) })
     }
@@ -321,20 +373,18 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     const id = typeof raw?.negotiation === 'string' ? raw.negotiation : ''
     return this.#incoming.run(id, async () => {
       const now = Date.now()
-      let entry = this.#entries.get(id)
+      const entry = this.#entries.get(id)
       let t: Transition
       try {
         if (raw?.type === 'propose' && entry === undefined) {
           const n = await Negotiation.open(value, { now })
           if (n.parties[1].peer !== this.#host.signer.peerIdString) throw new NegotiationError(NegotiationErrorCode.NOT_PARTY, 'this node is not the counterparty named by the propose')
           if (n.parties[0].peer !== context.caller.peer) throw new NegotiationError(NegotiationErrorCode.NOT_PARTY, 'the propose is not signed by the peer on this session')
-          entry = { n }
-          t = n.last
-          this.#entries.set(id, entry)
-          this.#record(n, t, 'remote')
-          await this.#save(entry)
-          this.#emit(n, t, 'remote')
-          return { state: n.state, seq: n.seq, applied: true }
+          return await this.#opened(n, context)
+        }
+        // the same propose again, while our human decides on it: still held
+        if (raw?.type === 'propose' && entry?.heldIncoming?.transition.seq === 0 && entry.n.transitions.length === 1 && raw.sig === entry.n.last.sig) {
+          return { applied: false, held: entry.heldIncoming.approval }
         }
         if (entry === undefined) throw new NegotiationError(NegotiationErrorCode.WRONG_NEGOTIATION, `no negotiation ${id}`)
         // the other side built on our move: it has applied it, so apply it here first
@@ -342,7 +392,8 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
         t = (await entry.n.check(value, { now, ...(entry.sent === undefined ? {} : { pending: entry.sent }) })).transition
         if (t.by !== context.caller.peer) throw new NegotiationError(NegotiationErrorCode.NOT_PARTY, 'the transition is not signed by the peer on this session')
       } catch (err) {
-        this.#host.record('negotiation.refused', { negotiation: id, code: (err as { code?: string }).code ?? 'ERR_INTERNAL', request: context.envelope.id })
+        if (err instanceof RpcError) throw err // over quota, or refused by policy: recorded already
+        this.#host.record('negotiation.refused', { negotiation: id, peer: context.caller.peer, code: (err as { code?: string }).code ?? 'ERR_INTERNAL', request: context.envelope.id })
         return refused(err, entry?.n)
       }
       if (entry.heldIncoming !== undefined) {
@@ -363,6 +414,51 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     })
   }
 
+  /**
+   * A propose that opens negotiation `n` with the peer on the session: within
+   * that peer's quota of open negotiations, and through the policy gate like
+   * any move (it may be held for our human, or refused).
+   */
+  async #opened (n: Negotiation, context: HandlerContext): Promise<JsonValue> {
+    const peer = context.caller.peer
+    const t = n.last
+    const limit = this.#host.quota?.(peer)
+    // counted and taken at once (no await between): concurrent proposes of one peer cannot all pass
+    if (limit !== undefined) {
+      const open = this.openWith(peer)
+      if (open >= limit) {
+        this.#host.record('quota.refused', { peer, method: TRANSITION_METHOD, negotiation: n.id, scope: 'peer', limit, request: context.envelope.id })
+        const reason = `you have ${open} negotiations open with this node already (at most ${limit})`
+        throw new RpcError(QUOTA_EXCEEDED, `refused: ${reason}`, { code: QUOTA_EXCEEDED_CODE, scope: 'peer', limit, reason })
+      }
+    }
+    const entry: Entry = { n }
+    this.#entries.set(n.id, entry)
+    let approval: string | undefined
+    try {
+      approval = await this.#host.holdIncoming(n, t, context)
+    } catch (err) {
+      this.#entries.delete(n.id)
+      throw err
+    }
+    if (approval !== undefined) {
+      entry.heldIncoming = { approval, transition: t }
+      await this.#save(entry)
+      return { applied: false, held: approval }
+    }
+    this.#record(n, t, 'remote')
+    await this.#save(entry)
+    this.#emit(n, t, 'remote')
+    return { state: n.state, seq: n.seq, applied: true }
+  }
+
+  /** How many negotiations with `peer` are not over (those held for our human included). */
+  openWith (peer: string): number {
+    let open = 0
+    for (const { n } of this.#entries.values()) if (!n.terminal && n.parties.some(p => p.peer === peer)) open++
+    return open
+  }
+
   /** `negotiation/applied` or `negotiation/declined`: the other side's human decided on our move. */
   async onDecided (params: unknown, context: HandlerContext, applied: boolean): Promise<void> {
     const p = params as { negotiation?: unknown, seq?: unknown, hash?: unknown } | undefined
@@ -376,20 +472,82 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
       if (applied) await this.#applyOwn(entry, sent)
       else {
         delete entry.sent
-        await this.#save(entry)
         this.#host.record('negotiation.declined', { negotiation: id, seq: sent.seq, type: sent.type, by: 'remote' })
+        if (sent.seq === 0 && entry.n.expire(Date.now())) {
+          // our propose, declined because it expired: expired here too
+          await this.#save(entry)
+          this.#host.record('negotiation.expired', { negotiation: id })
+          this.safeDispatchEvent('expired', { detail: { negotiation: entry.n, approvals: [] } })
+        } else if (sent.seq === 0) {
+          // our propose, declined: the other side holds nothing to negotiate
+          this.#entries.delete(id)
+          await this.#save(entry, true)
+        } else {
+          await this.#save(entry)
+        }
       }
     })
   }
 
-  /** Moves every negotiation past its expiry to `expired`. */
-  async expire (now = Date.now()): Promise<void> {
-    for (const entry of this.#entries.values()) {
-      if (entry.n.expire(now)) {
-        await this.#save(entry)
-        this.#host.record('negotiation.expired', { negotiation: entry.n.id })
+  /**
+   * Moves every negotiation past its expiry to `expired` (protocols/negotiation
+   * §6.4): not one with a move of ours outstanding (its answer may yet confirm
+   * it). A move of ours held for our human is dropped and its approval
+   * expired; a move of theirs held likewise, and they hear
+   * `negotiation/declined` (reason `expired`) so that they stop waiting for it.
+   * Returns the ids of the negotiations it expired.
+   */
+  async expire (now = Date.now()): Promise<string[]> {
+    const due = [...this.#entries.values()].filter(e => !e.n.terminal && e.sent === undefined && !(now < e.n.expires)).map(e => e.n.id)
+    const expired: string[] = []
+    for (const id of due) {
+      try {
+        if (await this.#incoming.run(id, async () => this.#expireOne(id, now))) expired.push(id)
+      } catch (err) {
+        log.error('could not expire negotiation %s: %e', id, err)
       }
     }
+    return expired
+  }
+
+  async #expireOne (id: string, now: number): Promise<boolean> {
+    const entry = this.#entries.get(id)
+    if (entry === undefined || entry.sent !== undefined || !entry.n.expire(now)) return false
+    const incoming = entry.heldIncoming
+    const outgoing = entry.heldOutgoing
+    delete entry.heldIncoming
+    delete entry.heldOutgoing
+    await this.#save(entry)
+    const approvals = [incoming?.approval, outgoing?.approval].filter((a): a is string => a !== undefined)
+    this.#host.record('negotiation.expired', { negotiation: id, ...(approvals.length === 0 ? {} : { approvals }) })
+    for (const approval of approvals) {
+      await this.#host.expireApproval?.(approval).catch((err: Error) => { log.error('could not expire approval %s: %e', approval, err) })
+    }
+    this.safeDispatchEvent('expired', { detail: { negotiation: entry.n, approvals } })
+    if (incoming !== undefined) {
+      const t = incoming.transition
+      const other = entry.n.partyOf(t.by) ?? entry.n.parties[0]
+      void this.#notify(other, DECLINED_METHOD, { negotiation: id, seq: t.seq, hash: transitionHash(t), reason: EXPIRED_REASON })
+    }
+    return true
+  }
+
+  /** Runs {@link expire} every `intervalMs` (default `EXPIRY_CHECK_MS`, 1 s) until {@link stopExpiry}; the timer does not keep the process alive. */
+  startExpiry (intervalMs = EXPIRY_CHECK_MS): void {
+    this.stopExpiry()
+    let running = false
+    this.#expiryTimer = setInterval(() => {
+      if (running) return
+      running = true
+      this.expire().catch((err: Error) => { log.error('expiry failed: %e', err) }).finally(() => { running = false })
+    }, intervalMs)
+    this.#expiryTimer.unref?.()
+  }
+
+  /** Stops the timer of {@link startExpiry}. */
+  stopExpiry (): void {
+    clearInterval(this.#expiryTimer)
+    this.#expiryTimer = undefined
   }
 
   #need (id: string): Negotiation {

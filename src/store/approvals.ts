@@ -10,8 +10,15 @@
  * about to be acted on and the approval's subject, and only once: an
  * approval can be neither moved to other bytes nor used twice.
  *
- * Lifecycle: `pending` → `approved` | `rejected`; `approved` → `used` (or
- * `rejected`, when a valid rejection arrives before it was used). A decision
+ * Lifecycle: `pending` → `approved` | `rejected` | `expired`; `approved` →
+ * `used` (or `rejected`, when a valid rejection arrives before it was used).
+ * `expired` ({@link Approvals.expire}) is for an approval whose subject can no
+ * longer happen (a negotiation that expired): it is redeemed like a rejected one.
+ *
+ * Quotas: a request may carry the requesting peer's quota and the shared one
+ * of a group it belongs to (the strangers); beyond either, or beyond the
+ * node-wide `maxOpen`, it is refused with `ERR_APPROVAL_TOO_MANY` whose
+ * `quota` says which. Asking again for bytes already held is never refused. A decision
  * made elsewhere (the human's phone, the CLI) can be handed in with
  * {@link Approvals.submit}, or presented directly to `redeem`.
  *
@@ -44,7 +51,7 @@ export const MAX_SUBJECT_BYTES = 1024 * 1024
 /** What kind of signed object awaits the human. */
 export type SubjectKind = 'envelope' | 'transition'
 /** Where an approval is in its life. */
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'used'
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'used' | 'expired'
 
 /** The exact signed object an approval is about. */
 export interface ApprovalSubject {
@@ -98,6 +105,21 @@ export interface ApprovalRequest {
   summary: string
   /** The amount at stake, if any. */
   amount?: Amount
+  /** Limits on the approvals open for this request's peer (none: only the node-wide `maxOpen`). */
+  quota?: ApprovalQuota
+}
+
+/** The limits a request is held to (see {@link ApprovalRequest.quota}). */
+export interface ApprovalQuota {
+  /** Most approvals open at once for the request's `peer`. */
+  perPeer: number
+  /** A group the peer belongs to (the strangers) and the most approvals open at once for all its members together. */
+  group?: {
+    /** True for the peers of the group (checked when the request is made: e.g. those at trust level 0). */
+    has: (peer: string) => boolean
+    /** Most approvals open for the group's peers together. */
+    max: number
+  }
 }
 
 /** Options of {@link Approvals.open}. */
@@ -127,6 +149,8 @@ export interface ApprovalEvents {
   }>
   /** An approval was redeemed: the action it held went ahead. */
   used: CustomEvent<PendingApproval>
+  /** A pending approval expired: what it held can no longer happen. */
+  expired: CustomEvent<PendingApproval>
 }
 
 const OPEN: ReadonlySet<ApprovalStatus> = new Set(['pending', 'approved'])
@@ -140,6 +164,10 @@ function checkText (name: string, value: unknown, max: number): string {
     throw invalid(`${name} must be a string of 1-${max} characters`)
   }
   return value
+}
+
+function tooMany (scope: 'peer' | 'strangers' | 'node', limit: number, message: string): ApprovalError {
+  return new ApprovalError(Code.TOO_MANY, message, { quota: { scope, limit } })
 }
 
 function copy (approval: PendingApproval): PendingApproval {
@@ -195,6 +223,10 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
   readonly #randomId: () => string
   readonly #maxOpen: number
   readonly #items = new Map<string, PendingApproval>()
+  /** Open approvals per peer, and the open approval of each subject hash: kept by {@link #put}. */
+  readonly #openByPeer = new Map<string, number>()
+  readonly #openByHash = new Map<string, string>()
+  #open = 0
   readonly #serial = new Serial()
   #closed = false
 
@@ -217,7 +249,7 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
     for await (const { key, value } of datastore.query({ prefix: APPROVAL_KEY_PREFIX })) {
       const approval = parseStored(value)
       // a damaged record is skipped: its action can then never be approved, the safe direction
-      if (approval !== undefined && key.toString() === approvalKey(approval.id).toString()) store.#items.set(approval.id, approval)
+      if (approval !== undefined && key.toString() === approvalKey(approval.id).toString()) store.#index(approval)
       else log.error('skipping damaged approval record %s', key.toString())
     }
     return store
@@ -229,7 +261,8 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
    * makes one approval, not two) without a second `pending` event.
    *
    * @throws {ApprovalError} `ERR_APPROVAL_INVALID_ARGUMENT`,
-   * `ERR_APPROVAL_TOO_MANY` when `maxOpen` approvals are open.
+   * `ERR_APPROVAL_TOO_MANY` when the peer's quota, its group's or the
+   * node's `maxOpen` is reached (`quota` says which).
    */
   async request (req: ApprovalRequest): Promise<PendingApproval> {
     this.#checkOpen()
@@ -242,16 +275,25 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
     checkText('method', req.method, 256)
     checkText('summary', req.summary, 4096)
     if (req.amount !== undefined && !isAmount(req.amount)) throw invalid(`amount ${describe(req.amount)} is not { value ≥ 0, currency: ISO 4217 }`)
+    const quota = req.quota
     const hash = subjectHash(req.bytes)
     const bytes = toBase64url(req.bytes)
     return this.#serial.run(async () => {
-      let open = 0
-      for (const item of this.#items.values()) {
-        if (!OPEN.has(item.status)) continue
-        if (item.subject.hash === hash) return copy(item)
-        open++
+      const same = this.#openByHash.get(hash)
+      const existing = same === undefined ? undefined : this.#items.get(same)
+      if (existing !== undefined) return copy(existing)
+      // counted here, in the serial: concurrent requests of one peer cannot all pass the check at once
+      if (quota !== undefined) {
+        const mine = this.#openByPeer.get(req.peer) ?? 0
+        if (mine >= quota.perPeer) throw tooMany('peer', quota.perPeer, `${req.peer} has ${mine} approvals open already (its quota is ${quota.perPeer})`)
+        const group = quota.group
+        if (group !== undefined && group.has(req.peer)) {
+          let theirs = 0
+          for (const [peer, n] of this.#openByPeer) if (group.has(peer)) theirs += n
+          if (theirs >= group.max) throw tooMany('strangers', group.max, `peers of its group have ${theirs} approvals open already (their shared quota is ${group.max})`)
+        }
       }
-      if (open >= this.#maxOpen) throw new ApprovalError(Code.TOO_MANY, `${open} approvals are open already`)
+      if (this.#open >= this.#maxOpen) throw tooMany('node', this.#maxOpen, `${this.#open} approvals are open already`)
       const id = this.#randomId()
       if (!APPROVAL_ID_PATTERN.test(id) || this.#items.has(id)) throw invalid(`approval id ${describe(id)} is not a fresh id`)
       const approval: PendingApproval = {
@@ -268,6 +310,29 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
       await this.#put(approval)
       this.safeDispatchEvent('pending', { detail: copy(approval) })
       return copy(approval)
+    })
+  }
+
+  /** How many approvals are open (pending, or approved and not used) for `peer`. */
+  openFor (peer: string): number {
+    return this.#openByPeer.get(peer) ?? 0
+  }
+
+  /**
+   * Marks pending approval `id` expired (what it holds can no longer
+   * happen); the `expired` event fires. Returns the approval, or `undefined`
+   * when there is none or it is not pending (then nothing changes).
+   */
+  async expire (id: string): Promise<PendingApproval | undefined> {
+    this.#checkOpen()
+    return this.#serial.run(async () => {
+      const approval = this.#items.get(id)
+      if (approval?.status !== 'pending') return undefined
+      const next: PendingApproval = { ...approval, status: 'expired' }
+      await this.#put(next)
+      log('approval %s expired', id)
+      this.safeDispatchEvent('expired', { detail: copy(next) })
+      return copy(next)
     })
   }
 
@@ -352,6 +417,8 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
       }
       if (approval.status === 'used') throw new ApprovalError(Code.USED, `approval ${d.approval} was used already`)
       if (approval.status === 'rejected') throw new ApprovalError(Code.REJECTED, `approval ${d.approval} was rejected`)
+      // an expired approval is as a rejected one: what it held can no longer go ahead
+      if (approval.status === 'expired') throw new ApprovalError(Code.REJECTED, `approval ${d.approval} expired`)
       if (d.decision === 'reject') {
         await this.#decided(approval, d)
         throw new ApprovalError(Code.REJECTED, `the decision rejects approval ${d.approval}`)
@@ -378,7 +445,7 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
       const batch = this.#ds.batch()
       for (const a of old) batch.delete(approvalKey(a.id))
       await batch.commit()
-      for (const a of old) this.#items.delete(a.id)
+      for (const a of old) this.#unindex(a)
       return old.length
     })
   }
@@ -406,7 +473,30 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
 
   async #put (approval: PendingApproval): Promise<void> {
     await this.#ds.put(approvalKey(approval.id), utf8(canonicalize(approval)))
+    this.#index(approval)
+  }
+
+  /** Keeps `approval` in memory, with the counts of open approvals. */
+  #index (approval: PendingApproval): void {
+    this.#unindex(approval)
     this.#items.set(approval.id, approval)
+    if (!OPEN.has(approval.status)) return
+    this.#openByPeer.set(approval.peer, (this.#openByPeer.get(approval.peer) ?? 0) + 1)
+    this.#openByHash.set(approval.subject.hash, approval.id)
+    this.#open++
+  }
+
+  /** Forgets the version of approval `approval.id` kept in memory, if any. */
+  #unindex (approval: PendingApproval): void {
+    const old = this.#items.get(approval.id)
+    if (old === undefined) return
+    this.#items.delete(old.id)
+    if (!OPEN.has(old.status)) return
+    const n = (this.#openByPeer.get(old.peer) ?? 1) - 1
+    if (n > 0) this.#openByPeer.set(old.peer, n)
+    else this.#openByPeer.delete(old.peer)
+    if (this.#openByHash.get(old.subject.hash) === old.id) this.#openByHash.delete(old.subject.hash)
+    this.#open--
   }
 
   #checkOpen (): void {

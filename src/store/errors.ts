@@ -63,7 +63,7 @@ export const ApprovalErrorCode = {
   REJECTED: 'ERR_APPROVAL_REJECTED',
   /** The approval was already decided (deciding twice). */
   NOT_PENDING: 'ERR_APPROVAL_NOT_PENDING',
-  /** The store holds its maximum number of open approvals. */
+  /** Too many approvals are open: the node's maximum, the requesting peer's quota, or the strangers' (see `ApprovalError.quota`). */
   TOO_MANY: 'ERR_APPROVAL_TOO_MANY',
   /** An argument of the API is not acceptable. */
   INVALID_ARGUMENT: 'ERR_APPROVAL_INVALID_ARGUMENT',
@@ -72,9 +72,24 @@ export const ApprovalErrorCode = {
 } as const
 export type ApprovalErrorCode = typeof ApprovalErrorCode[keyof typeof ApprovalErrorCode]
 
+/** Which approval quota a request reached (with `ERR_APPROVAL_TOO_MANY`). */
+export interface ApprovalQuotaReached {
+  /** `peer`: the requesting peer's own; `strangers`: the one the strangers share; `node`: the store's `maxOpen`. */
+  scope: 'peer' | 'strangers' | 'node'
+  /** The quota's value. */
+  limit: number
+}
+
 /** An approval operation failed; `code` says why. */
 export class ApprovalError extends ParleyError<ApprovalErrorCode> {
   static override readonly name = 'ApprovalError'
+  /** With `ERR_APPROVAL_TOO_MANY`: which limit was reached, and its value. */
+  readonly quota: ApprovalQuotaReached | undefined
+
+  constructor (code: ApprovalErrorCode, message: string, options?: ErrorOptions & { quota?: ApprovalQuotaReached }) {
+    super(code, message, options)
+    this.quota = options?.quota
+  }
 }
 
 /** Every reason a trust store operation is refused. */

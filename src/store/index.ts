@@ -49,7 +49,9 @@ export type { LogEntry, LogHead, ExportedLog, LogVerification, VerifyLogOptions 
 export { TrustStore, TrustLevel, TRUST_KEY_PREFIX, trustKey } from './trust.js'
 export type { TrustLimits, TrustOutcomes, TrustEntry, TrustSuggestion, TrustStoreOptions, SetTrustOptions, TrustEvents } from './trust.js'
 export { Approvals, APPROVAL_KEY_PREFIX, MAX_SUBJECT_BYTES, approvalKey, approvalSubjectBytes } from './approvals.js'
-export type { SubjectKind, ApprovalStatus, ApprovalSubject, PendingApproval, ApprovalRequest, ApprovalsOptions, ApprovalEvents } from './approvals.js'
+export type { SubjectKind, ApprovalStatus, ApprovalSubject, PendingApproval, ApprovalRequest, ApprovalQuota, ApprovalsOptions, ApprovalEvents } from './approvals.js'
+export { DEFAULT_QUOTAS, QUOTA_EXCEEDED, QUOTA_EXCEEDED_CODE, resolveQuotas, forLevel } from './quotas.js'
+export type { Quotas, QuotaOptions, QuotaScope, PerLevel } from './quotas.js'
 export {
   signDecision, verifyDecision, subjectHash, APPROVAL_ID_PATTERN, APPROVAL_SIGNING_CONTEXT, APPROVAL_TYPE, APPROVAL_VERSION, MAX_REPLY_BYTES
 } from './approval-format.js'
@@ -59,6 +61,7 @@ export type { MethodClass, PolicyDecision, NodePolicy, PolicyInput, PolicyVerdic
 export { CURRENCY_PATTERN, isAmount, formatAmount } from './amount.js'
 export type { Amount } from './amount.js'
 export type { StoreSigner } from './signed.js'
+export type { ApprovalQuotaReached } from './errors.js'
 export {
   EventLogError, EventLogErrorCode, ApprovalError, ApprovalErrorCode, TrustError, TrustErrorCode, PolicyError, PolicyErrorCode
 } from './errors.js'

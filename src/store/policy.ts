@@ -32,6 +32,8 @@ import { formatAmount, isAmount } from './amount.js'
 import type { Amount } from './amount.js'
 import type { TrustLevel, TrustLimits } from './trust.js'
 import { describe } from './signed.js'
+import { resolveQuotas } from './quotas.js'
+import type { QuotaOptions } from './quotas.js'
 
 /** How binding a method is. */
 export type MethodClass = 'routine' | 'message' | 'action' | 'forbidden'
@@ -59,6 +61,8 @@ export interface NodePolicy {
   classes?: Readonly<Record<string, MethodClass>>
   /** Class of methods in no map. Default `action`. */
   defaultClass?: MethodClass
+  /** Per-peer quotas (pending approvals, open negotiations, refusals logged), over `DEFAULT_QUOTAS`; the gate itself ignores them. */
+  quotas?: QuotaOptions
 }
 
 /** What the gate looks at. */
@@ -101,6 +105,13 @@ function checkPolicy (policy: NodePolicy): void {
   if (policy.defaultClass !== undefined && !CLASSES.has(policy.defaultClass)) throw badPolicy(`defaultClass ${describe(policy.defaultClass)} is not a method class`)
   for (const [method, cls] of Object.entries(policy.classes ?? {})) {
     if (!CLASSES.has(cls)) throw badPolicy(`class ${describe(cls)} of ${describe(method)} is not a method class`)
+  }
+  if (policy.quotas !== undefined) {
+    try {
+      resolveQuotas(policy.quotas)
+    } catch (err) {
+      throw badPolicy((err as Error).message)
+    }
   }
 }
 
