@@ -32,6 +32,7 @@ const NO_PEERS: readonly PeerInfo[] = []
 
 /** A peer router that contributes no peers, only pacing (see the module documentation). */
 export class WalkPacer implements Partial<PeerRouting> {
+  /** Names the service in logs and errors. */
   readonly [Symbol.toStringTag] = 'parley-walk-pacer'
   #lastEnd = 0
   #pause = 0
