@@ -383,6 +383,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     }
     await this.#waitForReservation()
     if (this.handleName !== undefined) await this.publish()
+    // decided requests whose peer was unreachable (before a restart, too) carry on
+    this.#bridge.resume().catch(err => { log.error('resuming decided requests failed: %e', err) })
     // --- presence ---
     if (presenceEnabled(o.presence) && libp2p.services.pubsub !== undefined) {
       this.#presence = startAgentPresence({
@@ -401,6 +403,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     this.#stopping = true
     clearTimeout(this.#republish)
     this.#negotiations?.stopExpiry()
+    this.#bridge.stop()
     this.#presence?.stop()
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))
     const libp2p = this.#libp2p

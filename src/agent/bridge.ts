@@ -77,6 +77,9 @@ export interface BridgeHost {
  */
 export class HumanBridge {
   readonly #host: BridgeHost
+  /** Decided requests waiting for their peer: the delay of the next try, and how to cancel it. */
+  readonly #retries = new Map<string, { delay: number, stop: () => void }>()
+  #stopped = false
 
   constructor (host: BridgeHost) {
     this.#host = host
@@ -197,6 +200,86 @@ export class HumanBridge {
    * notification it names (once); anything else is ignored, counted
    * (`desk.ignoredOutcomes`) and recorded, rate-limited.
    */
+  /**
+   * Carries out a decided request (a held request or message, not a move):
+   * nothing acknowledged is lost. A message goes to the inbox at once; a
+   * request runs once its peer can be reached (its handler gets the session);
+   * the approval is redeemed only then. The outcome is kept with the held
+   * request until the peer has it, so a peer that is offline gets it later:
+   * each step is retried with backoff ({@link RETRY_MIN_MS} doubling to
+   * {@link RETRY_MAX_MS}) while the agent runs, and again after a restart
+   * ({@link resume}). The held request goes only once the outcome is sent.
+   */
+  async #carryOut (id: string): Promise<void> {
+    const desk = this.#host.desk
+    const approval = desk.approvals.get(id)
+    let held = await desk.held(id)
+    if (approval === undefined || held === undefined || approval.decision === undefined) return
+    const party: Party = { peer: held.caller.peer, ...(held.caller.handle === undefined ? {} : { handle: held.caller.handle }) }
+    const reply = approval.decision.reply
+    try {
+      if (held.outcome === undefined) {
+        const bytes = fromBase64url(approval.subject.bytes) as Uint8Array
+        const subject = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>
+        const body = subject.body as { method?: string, params?: JsonRpcParams } | undefined
+        const approved = approval.decision.decision === 'approve'
+        let result: JsonValue | undefined
+        if (approved) {
+          const handler = held.method === METHODS.message ? undefined : this.#host.handlers.get(held.method)
+          // the handler gets the session, so its peer must be reachable first
+          const session = handler === undefined ? undefined : await this.#host.sessionWith(party)
+          if (approval.status !== 'used') await desk.approvals.redeem(approval.decision, bytes)
+          if (held.method === METHODS.message) {
+            await desk.deliver({ ...inboxMessage(body?.params, { caller: held.caller, envelope: subject as never }), approval: id })
+            result = { status: 'delivered' }
+          } else if (handler !== undefined && session !== undefined) {
+            try {
+              result = await handler(handlerParams(body?.params), { caller: held.caller, session, envelope: subject as never }) ?? null
+            } catch (err) {
+              result = { error: err instanceof RpcError ? err.message : 'internal error' }
+            }
+          }
+        }
+        held = { ...held, outcome: { approval: id, request: held.request, decision: approval.decision.decision, ...(reply === undefined ? {} : { reply }), ...(result === undefined ? {} : { result }) } }
+        await desk.hold(held)
+      }
+      const session = await this.#host.sessionWith(party)
+      await session.notify(METHODS.outcome, held.outcome as unknown as JsonRpcParams)
+      await desk.held(id, true)
+      this.#retries.get(id)?.stop()
+      this.#retries.delete(id)
+    } catch (err) {
+      this.#retryLater(id, err)
+    }
+  }
+
+  /** Schedules another {@link #carryOut} of `id`, with backoff. */
+  #retryLater (id: string, err: unknown): void {
+    if (this.#stopped) return
+    const delay = Math.min(RETRY_MAX_MS, (this.#retries.get(id)?.delay ?? RETRY_MIN_MS / 2) * 2)
+    log('approval %s: its peer cannot be reached yet (%e); trying again in %d ms', id, err, delay)
+    this.#retries.get(id)?.stop()
+    const timer = setTimeout(() => { this.#carryOut(id).catch(e => { log.error('approval %s: %e', id, e) }) }, delay)
+    timer.unref?.()
+    this.#retries.set(id, { delay, stop: () => { clearTimeout(timer) } })
+  }
+
+  /** Carries on with every decided request that was not finished (after a restart). */
+  async resume (): Promise<void> {
+    this.#stopped = false
+    for (const approval of this.#host.desk.approvals.list()) {
+      if (approval.decision === undefined || approval.status === 'expired') continue
+      if (await this.#host.desk.held(approval.id) !== undefined) await this.#carryOut(approval.id)
+    }
+  }
+
+  /** Stops retrying (the agent stops); {@link resume} picks up again. */
+  stop (): void {
+    this.#stopped = true
+    for (const r of this.#retries.values()) r.stop()
+    this.#retries.clear()
+  }
+
   async acceptOutcome (params: unknown, context: HandlerContext): Promise<boolean> {
     const desk = this.#host.desk
     const p = params as { approval?: unknown, request?: unknown, decision?: unknown } | undefined
@@ -224,46 +307,28 @@ export class HumanBridge {
     desk.record('approval.decision', { approval: id, decision: signed as unknown as Record<string, unknown> })
     const bytes = fromBase64url(approval.subject.bytes) as Uint8Array
     const approved = decision === 'approve'
-    if (approved) await desk.approvals.redeem(signed, bytes)
     const subject = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>
+    const body = subject.body as { method?: string, params?: JsonRpcParams } | undefined
+    // a held move goes ahead at once; a held request waits until its peer can hear the outcome (#carryOut)
+    if (approved && (approval.subject.kind === 'transition' || body?.method === METHODS.transition)) await desk.approvals.redeem(signed, bytes)
     if (approval.subject.kind === 'transition') {
       await this.#host.negotiations.resumeOutgoing(subject.negotiation as string, id, approved, options.reply)
       return desk.approvals.get(id) as PendingApproval
     }
-    const body = subject.body as { method?: string, params?: JsonRpcParams } | undefined
     if (body?.method === METHODS.transition) {
       const negotiation = (body.params as { transition?: { negotiation?: string } } | undefined)?.transition?.negotiation ?? ''
       await this.#host.negotiations.resumeIncoming(negotiation, id, approved, options.reply)
       return desk.approvals.get(id) as PendingApproval
     }
-    const held = await desk.held(id, true)
-    if (held === undefined || body?.method === undefined) return desk.approvals.get(id) as PendingApproval
-    const party: Party = { peer: held.caller.peer, ...(held.caller.handle === undefined ? {} : { handle: held.caller.handle }) }
-    let result: JsonValue | undefined
-    if (approved) {
-      const session = await this.#host.sessionWith(party)
-      const handler = this.#host.handlers.get(held.method)
-      if (held.method === METHODS.message) {
-        await desk.deliver({ ...inboxMessage(body.params, { caller: held.caller, envelope: subject as never }), approval: id })
-        result = { status: 'delivered' }
-      } else if (handler !== undefined) {
-        try {
-          result = await handler(handlerParams(body.params), { caller: held.caller, session, envelope: subject as never }) ?? null
-        } catch (err) {
-          result = { error: err instanceof RpcError ? err.message : 'internal error' }
-        }
-      }
-    }
-    const outcome = { approval: id, request: held.request, decision, ...(options.reply === undefined ? {} : { reply: options.reply }), ...(result === undefined ? {} : { result }) }
-    try {
-      const session = await this.#host.sessionWith(party)
-      await session.notify(METHODS.outcome, outcome)
-    } catch (err) {
-      log('could not tell %s the outcome of %s: %e', held.caller.handle ?? held.caller.peer, id, err)
-    }
+    await this.#carryOut(id)
     return desk.approvals.get(id) as PendingApproval
   }
 }
+
+/** First wait before a decided request's peer is tried again. */
+export const RETRY_MIN_MS = 2000
+/** Longest wait between tries. */
+export const RETRY_MAX_MS = 300_000
 
 /** A `message` request as the inbox keeps it. */
 export function inboxMessage (params: unknown, context: Pick<HandlerContext, 'caller' | 'envelope'>): InboxMessage {

@@ -27,6 +27,7 @@ import type { Datastore } from 'interface-datastore'
 import { EventLog, TrustStore, Approvals, policyGate, resolveQuotas, forLevel } from '../store/index.js'
 import type { NodePolicy, PolicyVerdict, PendingApproval, Amount, LogEntry, StoreSigner, Quotas, ApprovalQuota } from '../store/index.js'
 import type { Caller } from '../session/session.js'
+import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
 
 const log = logger('parley:desk')
@@ -79,6 +80,12 @@ export interface HeldRequest {
   method: string
   /** The envelope id of the request. */
   request: string
+  /**
+   * What is sent back as `approval/outcome` once the decision was carried out;
+   * kept until the requester has it (it may be offline), then the whole
+   * record goes.
+   */
+  outcome?: { approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue }
 }
 
 /** Events of a {@link Desk}. */
