@@ -57,7 +57,8 @@ import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { utf8 } from '../crypto/bytes.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
-import { SESSION_PROTOCOL } from '../session/constants.js'
+import { SESSION_PROTOCOL, DEFAULT_FRAMES_PER_SECOND } from '../session/constants.js'
+import { TokenBuckets } from '../util/token-bucket.js'
 import { Session, RESUME, framesOf, peekBody } from '../session/session.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
@@ -190,6 +191,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #desk: Desk | undefined
   #negotiations: Negotiations | undefined
   readonly #sessions = new Set<Session>()
+  /** Each peer's fair share of frame verification, across its sessions (undefined: no rate). */
+  readonly #frameRate: TokenBuckets<string> | undefined
   #libp2p: Libp2p<AgentServices> | undefined
   #resolver: HandleResolver | undefined
   #record: HandleRecord | undefined
@@ -217,6 +220,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     })
     this.#options = options
     this.handleName = checkAgentOptions(options)
+    const fps = options.maxFramesPerSecond ?? DEFAULT_FRAMES_PER_SECOND
+    // a burst of two seconds' worth, then the rate
+    this.#frameRate = fps === 0 ? undefined : new TokenBuckets({ rate: fps, burst: 2 * fps })
     this.handle('ping', () => 'pong')
     this.handle(METHODS.message, async (params, context) => {
       const message = inboxMessage(params, context)
@@ -675,7 +681,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       ...(this.#options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: this.#options.frameTimeoutMs }),
       ...(this.#options.maxInFlight === undefined ? {} : { maxInFlight: this.#options.maxInFlight }),
       ...(this.#options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: this.#options.writeTimeoutMs }),
-      ...(this.#options.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: this.#options.maxWriteBufferBytes })
+      ...(this.#options.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: this.#options.maxWriteBufferBytes }),
+      ...(this.#frameRate === undefined ? {} : { admit: (peer: string) => this.#frameRate?.wait(peer) ?? 0 })
     }
   }
 

@@ -47,6 +47,12 @@ export interface AgentOptions {
   helloTimeoutMs?: number
   /** Time a frame has to arrive whole once it has begun (default 10 s; 0 disables); idle time between frames is not limited. */
   frameTimeoutMs?: number
+  /**
+   * Frames one peer may have verified a second, across all its sessions
+   * (default 200, with a burst of 400); a peer that sends faster is read more
+   * slowly, so it cannot starve other peers. 0 turns the rate off.
+   */
+  maxFramesPerSecond?: number
   /** Incoming requests one session handles at once (default 64); more are answered at once with `ERR_TOO_MANY_REQUESTS`. */
   maxInFlight?: number
   /** Time a session's outgoing side may stay blocked by a peer that reads nothing before the session is closed (default 10 s; 0 disables). */
@@ -137,7 +143,7 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     const v = options[key]
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 32)) invalid(`${key} must be an integer from 0 to 32, not ${String(v)}`)
   }
-  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
+  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'maxFramesPerSecond', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
     const v = options[key]
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) invalid(`${key} must be a non-negative number, not ${String(v)}`)
   }

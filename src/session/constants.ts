@@ -33,3 +33,5 @@ export const DEFAULT_WRITE_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 1024 * 1024
 /** Longest text taken from a request into an error message (a method name, a refusal reason). */
 export const MAX_ECHOED_CHARS = 256
+/** Frames of one peer verified per second, across all its sessions, after a burst of twice as many; faster ones wait (protocols/session §6.1). */
+export const DEFAULT_FRAMES_PER_SECOND = 200

@@ -138,6 +138,12 @@ export interface SessionHost {
   readonly writeTimeoutMs?: number
   /** Bytes queued for a peer that does not read (beyond one frame) before the session is closed (default 1 MiB). */
   readonly maxWriteBufferBytes?: number
+  /**
+   * Called before each frame of `peer` after the hello is verified: how many
+   * ms to wait first (0: go ahead). The agent shares one rate among all of a
+   * peer's sessions (protocols/session §6.1, `maxFramesPerSecond`).
+   */
+  readonly admit?: (peer: string) => number
 }
 
 /** The deadlines a session stream is read under (see {@link SessionHost}). */
@@ -528,6 +534,11 @@ export class Session extends TypedEventEmitter<SessionEvents> {
           this.#reject(EnvelopeErrorCode.OVERSIZE, undefined, `frame of ${frame.oversize} bytes`)
           continue
         }
+        // each peer's frames are verified at its fair rate: one that pipelines faster waits
+        // (and is not read meanwhile: backpressure), so it cannot starve other peers
+        const wait = this.#host.admit?.(this.remotePeer) ?? 0
+        if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+        if (this.#closed) break
         await this.#receive(frame.bytes)
       }
     } catch (err) {
