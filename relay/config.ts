@@ -47,6 +47,8 @@ const SETTINGS: Setting[] = [
   { key: 'dashboardToken', flag: 'dashboard-token', env: 'PARLEY_DASHBOARD_TOKEN', kind: 'string', help: 'token that dashboard actions need, 16+ URL-safe characters (default: random each start)' },
   { key: 'maxReservations', flag: 'max-reservations', env: 'PARLEY_MAX_RESERVATIONS', kind: 'int', help: `reservations held at once (default ${DEFAULT_RELAY_LIMITS.maxReservations})` },
   { key: 'maxReservationsPerIp', flag: 'max-reservations-per-ip', env: 'PARLEY_MAX_RESERVATIONS_PER_IP', kind: 'int', help: `reservations from one IP address (default ${DEFAULT_RELAY_LIMITS.maxReservationsPerIp})` },
+  { key: 'reservationRatePerIp', flag: 'reservation-rate-per-ip', env: 'PARLEY_RESERVATION_RATE_PER_IP', kind: 'int', help: `new reservations per minute from one IP address, after a burst of max-reservations-per-ip (default ${DEFAULT_RELAY_LIMITS.reservationRatePerIp})` },
+  { key: 'reservationRatePerPeer', flag: 'reservation-rate-per-peer', env: 'PARLEY_RESERVATION_RATE_PER_PEER', kind: 'int', help: `reservations and refreshes per minute by one peer (default ${DEFAULT_RELAY_LIMITS.reservationRatePerPeer})` },
   { key: 'maxCircuitsPerPeer', flag: 'max-circuits-per-peer', env: 'PARLEY_MAX_CIRCUITS_PER_PEER', kind: 'int', help: `open circuits one peer may dial (default ${DEFAULT_RELAY_LIMITS.maxCircuitsPerPeer})` },
   { key: 'circuitDuration', flag: 'circuit-duration', env: 'PARLEY_CIRCUIT_DURATION', kind: 'seconds', help: `longest circuit life in seconds (default ${DEFAULT_RELAY_LIMITS.circuitDurationMs / 1000})` },
   { key: 'circuitData', flag: 'circuit-data', env: 'PARLEY_CIRCUIT_DATA', kind: 'bytes', help: 'most bytes per circuit; suffixes KiB, MiB, GiB (default 64MiB)' },
@@ -193,6 +195,8 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     limits: {
       maxReservations: positive('maxReservations', DEFAULT_RELAY_LIMITS.maxReservations),
       maxReservationsPerIp: positive('maxReservationsPerIp', DEFAULT_RELAY_LIMITS.maxReservationsPerIp),
+      reservationRatePerIp: positive('reservationRatePerIp', DEFAULT_RELAY_LIMITS.reservationRatePerIp),
+      reservationRatePerPeer: positive('reservationRatePerPeer', DEFAULT_RELAY_LIMITS.reservationRatePerPeer),
       maxCircuitsPerPeer: positive('maxCircuitsPerPeer', DEFAULT_RELAY_LIMITS.maxCircuitsPerPeer),
       circuitDurationMs: positive('circuitDuration', DEFAULT_RELAY_LIMITS.circuitDurationMs / 1000) * 1000,
       circuitDataBytes: circuitData === undefined ? DEFAULT_RELAY_LIMITS.circuitDataBytes : positiveBytes('circuitData', circuitData),

@@ -1,24 +1,45 @@
 /**
- * Relay resource limits and the connection gater that enforces the ones
- * circuit relay v2 does not (per-IP reservations, circuits per peer).
+ * Relay resource limits, the connection gater that enforces the ones
+ * circuit relay v2 does not (per-IP reservations, reservation rates, circuits
+ * per peer), and the release of reservations whose holders have left.
  *
  * The library defaults (15 reservations; 2 minutes and 128 KiB per circuit)
  * suit a relay that only helps peers punch holes. Parley sessions may stay
  * relayed when a direct WebRTC upgrade fails, and a negotiation of a few
  * dozen envelopes must not be cut mid-way, so the defaults here are sized for
  * agents: see relay/README.md for the reasoning.
+ *
+ * The circuit relay v2 server keeps a reservation for its whole TTL, even
+ * after its holder disconnects (go-libp2p and rust-libp2p drop it at once).
+ * Such a reservation is useless (the server relays to a destination only over
+ * a connection it still has) but holds a slot, so connect-reserve-disconnect
+ * cycles with fresh peer ids would fill the relay. {@link releaseReservationsOfLeavers}
+ * drops it when the holder's last connection closes, through the service's
+ * public `reservations` map and the reservation's public expiry signal.
  */
+import { TokenBuckets } from '../util/token-bucket.js'
 import type { ConnectionGater, PeerId, Libp2p } from '@libp2p/interface'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { logger } from '@libp2p/logger'
 import { RELAY_HOP_PROTOCOL } from './constants.js'
 import type { Tally } from '../util/tally.js'
+
+const log = logger('parley:relay:limits')
 
 /** A relay's resource limits (defaults: `DEFAULT_RELAY_LIMITS`). */
 export interface RelayLimits {
   /** Reservations held at once (library default 15). */
   maxReservations: number
-  /** Reservations held at once by peers connecting from one IP address. */
+  /** Reservations held at once by peers that reserved from one IP address. */
   maxReservationsPerIp: number
+  /**
+   * New reservations granted per minute to peers on one IP address, after a
+   * burst of `maxReservationsPerIp` (refreshes by a peer that holds one do not count).
+   */
+  reservationRatePerIp: number
+  /** Reservations (new or refreshed) granted per minute to one peer, in bursts of up to this many. */
+  reservationRatePerPeer: number
   /** Relayed circuits a single peer may have open at once, as the dialing side. */
   maxCircuitsPerPeer: number
   /** Longest life of one relayed circuit, in ms (library default 2 min). */
@@ -36,6 +57,8 @@ export interface RelayLimits {
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxReservations: 1024,
   maxReservationsPerIp: 32,
+  reservationRatePerIp: 10,
+  reservationRatePerPeer: 5,
   maxCircuitsPerPeer: 16,
   circuitDurationMs: 30 * 60 * 1000,
   circuitDataBytes: 64n * 1024n * 1024n,
@@ -45,37 +68,107 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
 }
 
 
+/** The IP address in a multiaddr, if any. */
+function ipIn (addr: Multiaddr): string | undefined {
+  return addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+}
+
 /** The IP address of a peer's first direct (non-relayed) connection, if any. */
 function ipOf (node: Libp2p, peer: PeerId): string | undefined {
   for (const conn of node.getConnections(peer)) {
     if (conn.limits != null) continue
-    const host = conn.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+    const host = ipIn(conn.remoteAddr)
     if (host !== undefined) return host
   }
   return undefined
 }
 
+type RelayLibp2p = Libp2p<{ relay: CircuitRelayService }>
+
 /**
- * A connection gater enforcing the per-IP reservation cap and the per-peer
- * circuit cap, counting its decisions in `decisions` (`reservation_denied_ip`,
- * `circuit_denied_peer`, `circuit_allowed`). `node` is filled in once libp2p
- * exists (the gater is built before it).
+ * Drops `peer`'s reservation if it holds one and has no connection to the relay
+ * left; returns true if it did. Uses only the circuit relay service's public
+ * types: the reservation is deleted from `reservations` (a `PeerMap`) so that it
+ * stops counting at once, and its expiry signal (`RelayReservation.signal`, a
+ * `RetimeableAbortSignal`) is reset to fire now, which expires it the way a TTL
+ * does: the library's own expiry handler removes it, any circuit bound to it
+ * ends, and no timer of the old reservation is left to fire later against a
+ * new reservation of the same peer.
  */
-export function relayGater (limits: RelayLimits, decisions: Tally, ref: { node?: Libp2p<{ relay: CircuitRelayService }> }): ConnectionGater {
+export function releaseReservation (node: RelayLibp2p, peer: PeerId, decisions?: Tally): boolean {
+  const reservations = node.services.relay.reservations
+  const reservation = reservations.get(peer)
+  if (reservation === undefined || node.getConnections(peer).length > 0) return false
+  reservations.delete(peer)
+  reservation.signal.reset(0)
+  decisions?.add('reservation_released')
+  log.trace('released the reservation of %p: no connection left', peer)
+  return true
+}
+
+/**
+ * Releases a peer's reservation when its last connection to the relay closes
+ * (`peer:disconnect`). A client's reservation lives only as long as its
+ * connection (js-libp2p clients drop theirs on `connection:close` and reserve
+ * again when they reconnect), so this costs a live client nothing. Returns a
+ * function that stops listening.
+ */
+export function releaseReservationsOfLeavers (node: RelayLibp2p, decisions?: Tally): () => void {
+  const onDisconnect = (evt: CustomEvent<PeerId>): void => { releaseReservation(node, evt.detail, decisions) }
+  node.addEventListener('peer:disconnect', onDisconnect)
+  return () => { node.removeEventListener('peer:disconnect', onDisconnect) }
+}
+
+/**
+ * A connection gater enforcing the per-IP reservation cap, the per-IP and
+ * per-peer reservation rates and the per-peer circuit cap, counting its
+ * decisions in `decisions` (`reservation_denied_ip`, `reservation_denied_ip_rate`,
+ * `reservation_denied_peer_rate`, `circuit_denied_peer`, `circuit_allowed`, and
+ * `reservation_released` for reservations of departed holders it finds).
+ * `node` is filled in once libp2p exists (the gater is built before it).
+ *
+ * The per-IP cap counts reservations by the address they were made from
+ * (`RelayReservation.addr`), whether or not the holder is still connected.
+ */
+export function relayGater (limits: RelayLimits, decisions: Tally, ref: { node?: RelayLibp2p }): ConnectionGater {
+  // a burst of the per-IP cap (an office's agents coming back at once), then the rate
+  const ipRate = new TokenBuckets<string>({ burst: limits.maxReservationsPerIp, rate: limits.reservationRatePerIp / 60 })
+  const peerRate = new TokenBuckets<string>({ burst: limits.reservationRatePerPeer, rate: limits.reservationRatePerPeer / 60 })
   return {
     denyInboundRelayReservation (source) {
       const node = ref.node
       if (node === undefined) return false
+      const reservations = node.services.relay.reservations
       const ip = ipOf(node, source)
-      if (ip === undefined) return false
+      const refresh = reservations.has(source)
+      // count this IP's reservations, releasing any whose holder has gone (one granted
+      // while its holder was disconnecting would otherwise outlive it)
       let count = 0
-      for (const peer of node.services.relay.reservations.keys()) {
-        if (!peer.equals(source) && ipOf(node, peer) === ip) count++
+      const gone: PeerId[] = []
+      for (const [peer, reservation] of reservations.entries()) {
+        if (peer.equals(source)) continue
+        if (node.getConnections(peer).length === 0) { gone.push(peer); continue }
+        if (ip !== undefined && ipIn(reservation.addr) === ip) count++
       }
-      if (count >= limits.maxReservationsPerIp) {
+      for (const peer of gone) releaseReservation(node, peer, decisions)
+      if (ip !== undefined && count >= limits.maxReservationsPerIp) {
         decisions.add('reservation_denied_ip')
         return true
       }
+      const now = Date.now()
+      const peerKey = source.toString()
+      if (!peerRate.allows(peerKey, now)) {
+        decisions.add('reservation_denied_peer_rate')
+        return true
+      }
+      // a refresh by a holder does not take a new slot: only the per-peer rate applies
+      const chargeIp = ip !== undefined && !refresh
+      if (chargeIp && !ipRate.allows(ip, now)) {
+        decisions.add('reservation_denied_ip_rate')
+        return true
+      }
+      peerRate.spend(peerKey, now)
+      if (chargeIp) ipRate.spend(ip, now)
       return false
     },
     denyOutboundRelayedConnection (source) {

@@ -3,7 +3,8 @@
  * slots on, dial each other through, and store handle records with.
  *
  * Services: TCP and WebSocket listeners, Noise, Yamux, identify, ping,
- * circuit relay v2 server (limits sized for agents, see relay-limits.ts),
+ * circuit relay v2 server (limits sized for agents, see relay-limits.ts; a
+ * reservation is released when its holder's last connection closes),
  * Kademlia DHT in server mode on Parley's protocol id with the handle-record
  * validator, selector and first-come-first-served guard, and gossipsub.
  * State (peer store, DHT records) lives in a LevelDB datastore in the data
@@ -47,7 +48,7 @@ import { loadOrCreateIdentity } from '../identity/index.js'
 import type { Identity } from '../identity/index.js'
 import { DEFAULT_POW_BITS } from '../handles/pow.js'
 import { DHT_PROTOCOL } from './constants.js'
-import { DEFAULT_RELAY_LIMITS, relayGater } from './relay-limits.js'
+import { DEFAULT_RELAY_LIMITS, relayGater, releaseReservationsOfLeavers } from './relay-limits.js'
 import type { RelayLimits } from './relay-limits.js'
 import { guardHandleRecords, parleyDhtConfig } from './record-guard.js'
 import { Tally } from '../util/tally.js'
@@ -112,7 +113,11 @@ export interface RelayNode {
   readonly limits: RelayLimits
   /** Refused handle records by error code. */
   readonly rejections: Tally
-  /** Gater decisions: `circuit_allowed`, `circuit_denied_peer`, `reservation_denied_ip`. */
+  /**
+   * Gater decisions: `circuit_allowed`, `circuit_denied_peer`, `reservation_denied_ip`,
+   * `reservation_denied_ip_rate`, `reservation_denied_peer_rate`, and `reservation_released`
+   * (a reservation dropped because its holder disconnected).
+   */
   readonly decisions: Tally
   /** Bytes relayed through circuits: `from_source`, `to_source` (counted when metrics are on). */
   readonly relayedBytes: Tally
@@ -192,6 +197,8 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
     throw err
   }
   ref.node = libp2p
+  // a reservation is worth nothing once its holder has gone: free its slot at once
+  releaseReservationsOfLeavers(libp2p, decisions)
 
   if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions, relayedBytes)
   const circuits = new CircuitTracker(libp2p.services.relay)
