@@ -280,6 +280,11 @@ export class HumanBridge {
     this.#retries.clear()
   }
 
+  /**
+   * Whether an incoming `approval/outcome` is one this node awaits (from the
+   * peer that holds that request of ours, once); anything else is counted
+   * and logged (rate-limited) as `outcome.ignored`.
+   */
   async acceptOutcome (params: unknown, context: HandlerContext): Promise<boolean> {
     const desk = this.#host.desk
     const p = params as { approval?: unknown, request?: unknown, decision?: unknown } | undefined

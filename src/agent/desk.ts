@@ -85,7 +85,21 @@ export interface HeldRequest {
    * kept until the requester has it (it may be offline), then the whole
    * record goes.
    */
-  outcome?: { approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue }
+  outcome?: HeldOutcome
+}
+
+/** The `approval/outcome` a held request's requester is owed (protocols/methods §7). */
+export interface HeldOutcome {
+  /** The approval id. */
+  approval: string
+  /** The envelope id of the request decided. */
+  request: string
+  /** What the human decided. */
+  decision: 'approve' | 'reject'
+  /** The human's words to the requester, if any. */
+  reply?: string
+  /** The method's result (or `{ status: 'delivered' }` for a message), when approved. */
+  result?: JsonValue
 }
 
 /** Events of a {@link Desk}. */
