@@ -544,7 +544,9 @@ export function succession (existing: HandleRecordJson | undefined, incoming: Ha
   if (existing === undefined || existing.expires <= now) return 'accept'
   if (incoming.peer === existing.peer) return incoming.seq > existing.seq ? 'accept' : 'ignore'
   if (incoming.rotation?.prev === existing.peer && incoming.seq > existing.seq) return 'accept'
-  return fail(Code.HANDLE_TAKEN, `@${incoming.handle} is held by ${existing.peer} until ${new Date(existing.expires).toISOString()}`)
+  // expires can be any safe integer, beyond what a Date holds (toISOString would throw a RangeError)
+  const until = Number.isFinite(new Date(existing.expires).getTime()) ? new Date(existing.expires).toISOString() : `${existing.expires} ms`
+  return fail(Code.HANDLE_TAKEN, `@${incoming.handle} is held by ${existing.peer} until ${until}`)
 }
 
 // ---------------------------------------------------------------------------

@@ -85,11 +85,16 @@ export async function * readFrames (stream: AsyncIterable<Uint8Array | Uint8Arra
         try {
           length = varint.decode(buffer)
         } catch {
-          if (buffer.byteLength >= 10) throw new FrameError('malformed length prefix')
+          // the decoder reads at most 8 bytes: 8 with the continuation bit set are no varint
+          if (buffer.byteLength >= 8) throw new FrameError('malformed length prefix')
           break // the varint is not all here yet
         }
+        // before encodingLength, which throws a RangeError above 2^53 - 1 (an 8-byte prefix can say up to 2^56 - 1)
+        if (length > hardMax || !Number.isSafeInteger(length)) throw new FrameError(`frame of ${length} bytes is beyond any limit`)
         const prefix = varint.encodingLength(length)
-        if (length > hardMax) throw new FrameError(`frame of ${length} bytes is beyond any limit`)
+        // a varint that is not minimally encoded (0x81 0x00 for 1) is malformed: read as if it were, the
+        // zero-valued tail bytes would be taken for the frame's body and every later boundary would shift
+        if ((buffer.get(prefix - 1) & 0x80) !== 0) throw new FrameError('malformed length prefix (not minimally encoded)')
         if (length > maxBytes) {
           buffer.consume(Math.min(prefix, buffer.byteLength))
           skipping = length

@@ -43,6 +43,7 @@ export async function sessionVectors (): Promise<Obj> {
     { name: 'oversize-skipped', description: `A ${big.length}-byte frame over a ${maxBytes}-byte limit is reported as oversize and skipped; the next frame is read.`, hex: toHex(concat(frame(utf8(big)), frame(utf8('{}')))), maxBytes, expect: [{ oversize: big.length }, { text: '{}' }] },
     { name: 'beyond-hard-limit', description: 'A length prefix above 16 × the limit resets the stream.', hex: toHex(varint.encode(maxBytes * 16 + 1)), maxBytes, expect: [{ error: 'FrameError' }] },
     { name: 'malformed-varint', description: 'Ten bytes with the continuation bit set are no varint: the stream is reset.', hex: 'ff'.repeat(10), maxBytes: 262144, expect: [{ error: 'FrameError' }] },
+    { name: 'non-minimal-varint', description: 'A length prefix that is not minimally encoded (81 00 for 1) is malformed: the stream is reset, rather than the frame boundaries shifting.', hex: '8100aa', maxBytes: 262144, expect: [{ error: 'FrameError' }] },
     { name: 'truncated', description: 'A frame cut short by the end of the stream yields nothing.', hex: toHex(frame(utf8(ping)).subarray(0, 20)), maxBytes: 262144, expect: [] }
   ]
   const messages = [
