@@ -81,7 +81,9 @@ export async function benchFlood (quick: boolean): Promise<string> {
       const stream = await connection.newStream(SESSION, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) }).catch(() => undefined)
       if (stream === undefined) continue
       const raw = new RawSession(stream)
-      raw.send((await signEnvelope(signer, { to: { peer: victim.peer }, body: { jsonrpc: '2.0', method: 'session/hello', params: { session: `flood-${s}-${Date.now()}` } } })).bytes)
+      const hello = (await signEnvelope(signer, { to: { peer: victim.peer }, body: { jsonrpc: '2.0', method: 'session/hello', params: { session: `flood-${s}-${Date.now()}` } } })).bytes
+      // streams past the victim's sessions-per-peer cap are reset at once
+      try { raw.send(hello) } catch { continue }
       raws.push(raw)
     }
     for (let s = 0; s < 50; s++) void connection.newStream(SESSION, { runOnLimitedConnection: true }).catch(() => {})
@@ -91,7 +93,11 @@ export async function benchFlood (quick: boolean): Promise<string> {
       // a fresh envelope id is needed per request (the victim refuses replays): cycle the signed set per session
       for (let i = 0; flooding && i < requests.length; i++) {
         if (raw.isEnded) return
-        if (!raw.stream.send(requests[i] as Uint8Array)) await raw.stream.onDrain().catch(() => {})
+        try {
+          if (!raw.stream.send(requests[i] as Uint8Array)) await raw.stream.onDrain().catch(() => {})
+        } catch {
+          return // closed by the victim
+        }
         sent++
       }
     })
@@ -106,7 +112,7 @@ export async function benchFlood (quick: boolean): Promise<string> {
 
     const row = (name: string, s: ReturnType<typeof msStats>): string[] => [name, fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.max, 1)]
     return [
-      `One \`parley relay\` and the victim (\`parley agent\`) as child processes; ${holders} other agents hold sessions with the victim; the caller pings it ${samples} times on one relayed session (no WebRTC). The attacker (in this process) opens ${raws.length} sessions, each pipelining up to ${requestsPerSession} signed \`ping\` requests as fast as the stream takes them (${sent} written by the end of the measurement), and 50 streams that never say hello; the caller's pings start 1 s into the attack.`,
+      `One \`parley relay\` and the victim (\`parley agent\`) as child processes; ${holders} other agents hold sessions with the victim; the caller pings it ${samples} times on one relayed session (no WebRTC). The attacker (in this process) opens ${attackSessions} session streams (${raws.length} took its hello; the victim keeps at most 8 per peer), each pipelining up to ${requestsPerSession} signed \`ping\` requests as fast as the stream takes them (${sent} written by the end of the measurement), and 50 streams that never say hello; the caller's pings start 1 s into the attack.`,
       '',
       mdTable(['caller\'s ping', 'p50 ms', 'p99 ms', 'max ms'], [row('no attack', quiet), row('during the attack', during)]),
       '',
