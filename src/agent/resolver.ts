@@ -6,9 +6,9 @@
 import type { KadDHT } from '@libp2p/kad-dht'
 import { logger } from '@libp2p/logger'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
-import { handleKey, parseHandle, succession, validateHandleRecord } from '../handles/record.js'
-import { chooseRecord } from '../handles/resolution.js'
-import type { ServerAnswer } from '../handles/resolution.js'
+import { parseHandle, succession } from '../handles/record.js'
+import { lookupHandle } from '../handles/lookup.js'
+import type { LookupHandleOptions } from '../handles/lookup.js'
 import type { HandleRecord } from '../handles/record.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 
@@ -18,19 +18,10 @@ const log = logger('parley:resolver')
 export const RECHECK_MS = 60_000
 
 /** How a {@link HandleResolver} validates and caches records. */
-export interface ResolverOptions {
-  /** Least proof-of-work difficulty accepted on a record. */
-  minPowBits: number
+/** Options of a {@link HandleResolver}: those of each lookup, and the cache's size. */
+export interface ResolverOptions extends LookupHandleOptions {
   /** Records cached at most (default 1024). */
   cacheSize?: number
-  /** Longest a DHT lookup may take (default 10 s). */
-  timeoutMs?: number
-  /**
-   * Whether the DHT server with this peer id is trusted to answer lookups
-   * (an agent: its relays and any `dhtServers`). Answers from others are
-   * ignored (protocols/handle-record §15). Default: every server.
-   */
-  trusted?: (peer: string) => boolean
 }
 
 /** Resolves `@handle` to its current, validated handle record through the DHT, with a cache bounded by each record's expiry. */
@@ -107,32 +98,9 @@ export class HandleResolver {
    * `ERR_HANDLE_CONFLICT` when they hold different owners' records equally often.
    */
   async lookup (handle: string): Promise<HandleRecord | undefined> {
-    const key = handleKey(handle)
-    const trusted = this.#options.trusted ?? (() => true)
-    const answers: Array<ServerAnswer<HandleRecord>> = []
-    let ignored = 0
-    try {
-      for await (const event of this.#dht.get(key, { signal: AbortSignal.timeout(this.#options.timeoutMs ?? 10_000) })) {
-        if (event.name !== 'PEER_RESPONSE' || event.messageName !== 'GET_VALUE' || event.record == null) continue
-        const server = event.from.toString()
-        if (!trusted(server)) { ignored++; continue }
-        try {
-          answers.push({ server, record: await validateHandleRecord(event.record.value, { key, minPowBits: this.#options.minPowBits }) })
-        } catch (err) {
-          log('@%s: %s answered an invalid record: %e', handle, server, err)
-        }
-      }
-    } catch (err) {
-      // kad-dht ends a get by correcting servers with the value it prefers: that may fail, and is not ours to judge
-      log('lookup of @%s ended with: %e', handle, err)
-    }
-    if (ignored > 0) log('@%s: ignored %d answers from DHT servers not trusted', handle, ignored)
-    const choice = chooseRecord(answers, Date.now())
-    if (choice.code === HandleRecordErrorCode.HANDLE_CONFLICT) {
-      throw new HandleRecordError(HandleRecordErrorCode.HANDLE_CONFLICT, `@${handle}: the DHT servers trusted here (${choice.servers.join(', ')}) hold records of different owners, equally often`)
-    }
-    return choice.record
+    return lookupHandle(this.#dht, handle, this.#options)
   }
+
 
   /** Drops a cached record (after a failed dial, or on rotation). */
   forget (handle: string): void {

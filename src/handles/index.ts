@@ -8,3 +8,4 @@ export { HandleRecordError, HandleRecordErrorCode, ParleyError } from '../errors
 export * from './record.js'
 export * from './pow.js'
 export * from './resolution.js'
+export * from './lookup.js'

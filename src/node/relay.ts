@@ -56,7 +56,7 @@ import { registerRelayMetrics } from './relay-metrics.js'
 import { CircuitTracker } from './circuits.js'
 import { HandleStore } from './handle-store.js'
 import { Presence } from '../presence/presence.js'
-import { validateHandleRecord, handleKey } from '../handles/record.js'
+import { lookupHandle } from '../handles/lookup.js'
 
 const log = logger('parley:relay')
 
@@ -204,6 +204,8 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const circuits = new CircuitTracker(libp2p.services.relay)
   const handles = new HandleStore(datastore, recordOptions)
   let presence: Presence | undefined
+  // the DHT servers this relay trusts for handles it does not store: the relays it bootstraps from
+  const peers = new Set((options.bootstrap ?? []).map(a => multiaddr(a).getComponents().findLast(c => c.name === 'p2p')?.value).filter((p): p is string => p !== undefined))
   if (options.presence !== false) {
     presence = new Presence(libp2p.services.pubsub, {
       self: libp2p.peerId.toString(),
@@ -211,16 +213,9 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
       resolve: async (handle) => {
         const stored = await handles.get(handle)
         if (stored?.verified === true) return { peer: stored.peer, kind: stored.kind }
-        for await (const event of libp2p.services.dht.get(handleKey(handle), { signal: AbortSignal.timeout(5000) })) {
-          if (event.name !== 'VALUE') continue
-          try {
-            const record = await validateHandleRecord(event.value, { key: handleKey(handle), ...recordOptions })
-            return { peer: record.peer, kind: record.kind }
-          } catch {
-            // an invalid copy: keep looking
-          }
-        }
-        return undefined
+        // else from the relays this one bootstraps from, as an agent resolves (protocols/handle-record §15)
+        const record = await lookupHandle(libp2p.services.dht, handle, { ...recordOptions, trusted: (peer) => peers.has(peer), timeoutMs: 5000 }).catch(() => undefined)
+        return record === undefined ? undefined : { peer: record.peer, kind: record.kind }
       }
     })
     presence.start()

@@ -1,0 +1,59 @@
+/**
+ * One handle lookup through a DHT, as protocols/handle-record §15 says a
+ * resolver must make it: answers count only from the servers `trusted`
+ * names, each is validated, and {@link chooseRecord} picks among them. Agents
+ * (their relays are trusted) and relays (the relays they bootstrap from) both
+ * resolve this way.
+ */
+import type { KadDHT } from '@libp2p/kad-dht'
+import { logger } from '@libp2p/logger'
+import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
+import { handleKey, validateHandleRecord } from './record.js'
+import type { HandleRecord } from './record.js'
+import { chooseRecord } from './resolution.js'
+import type { ServerAnswer } from './resolution.js'
+
+const log = logger('parley:handles:lookup')
+
+/** Options of {@link lookupHandle}. */
+export interface LookupHandleOptions {
+  /** Least proof-of-work difficulty accepted on a record. */
+  minPowBits: number
+  /** Whether the DHT server with this peer id is trusted (default: every server). */
+  trusted?: (peer: string) => boolean
+  /** Longest the lookup may take (default 10 s). */
+  timeoutMs?: number
+}
+
+/**
+ * Asks `dht` for `handle`'s record: undefined when no trusted server holds a
+ * valid one; throws `ERR_HANDLE_CONFLICT` when they hold different owners'
+ * records equally often.
+ */
+export async function lookupHandle (dht: Pick<KadDHT, 'get'>, handle: string, options: LookupHandleOptions): Promise<HandleRecord | undefined> {
+  const key = handleKey(handle)
+  const trusted = options.trusted ?? (() => true)
+  const answers: Array<ServerAnswer<HandleRecord>> = []
+  let ignored = 0
+  try {
+    for await (const event of dht.get(key, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) })) {
+      if (event.name !== 'PEER_RESPONSE' || event.messageName !== 'GET_VALUE' || event.record == null) continue
+      const server = event.from.toString()
+      if (!trusted(server)) { ignored++; continue }
+      try {
+        answers.push({ server, record: await validateHandleRecord(event.record.value, { key, minPowBits: options.minPowBits }) })
+      } catch (err) {
+        log('@%s: %s answered an invalid record: %e', handle, server, err)
+      }
+    }
+  } catch (err) {
+    // kad-dht ends a get by correcting servers with the value it prefers: that may fail, and is not ours to judge
+    log('lookup of @%s ended with: %e', handle, err)
+  }
+  if (ignored > 0) log('@%s: ignored %d answers from DHT servers not trusted', handle, ignored)
+  const choice = chooseRecord(answers, Date.now())
+  if (choice.code === HandleRecordErrorCode.HANDLE_CONFLICT) {
+    throw new HandleRecordError(HandleRecordErrorCode.HANDLE_CONFLICT, `@${handle}: the DHT servers trusted here (${choice.servers.join(', ')}) hold records of different owners, equally often`)
+  }
+  return choice.record
+}
