@@ -31,7 +31,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { PRESENCE_TOPIC, PresenceErrorCode, verifyPresence } from './announcement.js'
 import type { HandleLookup, PresenceVerdict } from './announcement.js'
 import { cachedLookup } from './lookup-cache.js'
-import { WindowCounter } from '../util/window-counter.js'
+import { TokenBuckets } from '../util/token-bucket.js'
 
 const log = logger('parley:presence')
 
@@ -84,7 +84,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   readonly #options: PresenceOptions
   readonly #entries = new Map<string, PresenceEntry>()
   readonly #resolve: HandleLookup
-  readonly #rate: WindowCounter<string>
+  readonly #rate: TokenBuckets<string>
   #limited = 0
   #timer: ReturnType<typeof setInterval> | undefined
   #soon: ReturnType<typeof setTimeout> | undefined
@@ -97,7 +97,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     this.#options = options
     // one DHT query per handle a minute at most, however many announcements name it
     this.#resolve = cachedLookup(options.resolve)
-    this.#rate = new WindowCounter({ limit: options.maxPerMinute ?? DEFAULT_PRESENCE_RATE, windowMs: 60_000, maxKeys: options.maxEntries ?? 10_000 })
+    const perMinute = options.maxPerMinute ?? DEFAULT_PRESENCE_RATE
+    this.#rate = new TokenBuckets({ burst: perMinute, rate: perMinute / 60, maxKeys: options.maxEntries ?? 10_000 })
   }
 
   /** Announcements ignored unchecked because their publisher exceeded its rate. */
@@ -182,7 +183,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     const from = message.type === 'signed' ? message.from.toString() : ''
     if (from === this.#options.self) return TopicValidatorResult.Accept
     // a publisher's announcements past its rate are not checked at all (no signature check, no DHT lookup)
-    if (!this.#rate.take(from)) { this.#limited++; return TopicValidatorResult.Ignore }
+    if (!this.#rate.allows(from)) { this.#limited++; return TopicValidatorResult.Ignore }
+    this.#rate.spend(from)
     const verdict = await verifyPresence(message.data, { from, resolve: this.#resolve })
     if (from !== '') {
       const previous = this.#entries.get(from)
