@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
+import { p2pPeerOf } from '../src/util/multiaddr.js'
 import { UsageError, parse } from '../src/cli/command.js'
 import { DEFAULT_RELAY_LIMITS } from '../src/node/relay-limits.js'
 import type { RelayLimits } from '../src/node/relay-limits.js'
@@ -111,7 +112,7 @@ function checkAddrs (name: string, list: string[]): string[] {
 /** {@link checkAddrs}, and each must end in `/p2p/<peer id>` (the peer to authenticate). */
 function checkPeerAddrs (name: string, list: string[]): string[] {
   for (const a of checkAddrs(name, list)) {
-    if (multiaddr(a).getComponents().findLast(c => c.name === 'p2p') === undefined) {
+    if (p2pPeerOf(a) === undefined) {
       throw new UsageError(`${name}: "${a}" has no /p2p/<peer id>; use the whole address the other relay prints (or its DATA_DIR/multiaddrs)`)
     }
   }

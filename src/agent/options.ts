@@ -4,7 +4,7 @@
  * {@link AgentError} (`ERR_INVALID_OPTIONS`) whose message names the option
  * and says what to pass instead, rather than as a timeout later.
  */
-import { multiaddr } from '@multiformats/multiaddr'
+import { p2pPeerOf } from '../util/multiaddr.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
@@ -95,7 +95,7 @@ function invalid (message: string): never {
 
 /** The peer id a relay's multiaddr ends in (`/p2p/<id>`; {@link checkAgentOptions} has made sure there is one). */
 export function relayPeer (relay: string): string {
-  return multiaddr(relay).getComponents().findLast(c => c.name === 'p2p')?.value ?? ''
+  return p2pPeerOf(relay) ?? ''
 }
 
 /**
@@ -116,7 +116,7 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     const named = `relay ${JSON.stringify(relay)}`
     let peer: string | undefined
     try {
-      peer = multiaddr(relay).getComponents().findLast(c => c.name === 'p2p')?.value
+      peer = p2pPeerOf(relay)
     } catch (err) {
       invalid(`${named} is not a multiaddr (${(err as Error).message}); ${RELAY_HINT}`)
     }

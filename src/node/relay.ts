@@ -57,6 +57,7 @@ import { CircuitTracker } from './circuits.js'
 import { HandleStore } from './handle-store.js'
 import { Presence } from '../presence/presence.js'
 import { lookupHandle } from '../handles/lookup.js'
+import { p2pPeerOf } from '../util/multiaddr.js'
 
 const log = logger('parley:relay')
 
@@ -205,7 +206,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const handles = new HandleStore(datastore, recordOptions)
   let presence: Presence | undefined
   // the DHT servers this relay trusts for handles it does not store: the relays it bootstraps from
-  const peers = new Set((options.bootstrap ?? []).map(a => multiaddr(a).getComponents().findLast(c => c.name === 'p2p')?.value).filter((p): p is string => p !== undefined))
+  const peers = new Set((options.bootstrap ?? []).map(a => p2pPeerOf(a)).filter((p): p is string => p !== undefined))
   if (options.presence !== false) {
     presence = new Presence(libp2p.services.pubsub, {
       self: libp2p.peerId.toString(),
