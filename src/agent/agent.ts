@@ -57,7 +57,7 @@ import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { utf8 } from '../crypto/bytes.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
-import { SESSION_PROTOCOL, DEFAULT_FRAMES_PER_SECOND } from '../session/constants.js'
+import { SESSION_PROTOCOL, DEFAULT_FRAMES_PER_SECOND, MAX_STREAM_WINDOW_BYTES } from '../session/constants.js'
 import { TokenBuckets } from '../util/token-bucket.js'
 import { Session, RESUME, framesOf, peekBody } from '../session/session.js'
 import { fromUtf8 } from '../crypto/bytes.js'
@@ -362,7 +362,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       connectionMonitor: { abortConnectionOnPingFailure: false },
       transports: [tcp(), webSockets(), circuitRelayTransport(), ...(webrtc ? [webRTC({ rtcConfiguration: o.rtcConfiguration ?? defaultRtcConfiguration() })] : [])],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // a paused session stream holds at most its window: bound it (protocols/session §6.1)
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
       connectionGater: { denyDialMultiaddr: () => false },
       services: {
         identify: identify(),

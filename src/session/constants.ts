@@ -35,3 +35,14 @@ export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 1024 * 1024
 export const MAX_ECHOED_CHARS = 256
 /** Frames of one peer verified per second, across all its sessions, after a burst of twice as many; faster ones wait (protocols/session §6.1). */
 export const DEFAULT_FRAMES_PER_SECOND = 200
+/**
+ * Bytes a session reads ahead of its reader (protocols/session §6.1): past it
+ * the stream is paused, so a peer sending faster than its frames are admitted
+ * waits on the muxer's flow control instead of growing our memory.
+ */
+export const READ_AHEAD_BYTES = 64 * 1024
+/**
+ * The largest yamux receive window an agent grants one stream (the library's
+ * default is 16 MiB): what a peer may have in flight to a paused stream.
+ */
+export const MAX_STREAM_WINDOW_BYTES = 1024 * 1024

@@ -9,7 +9,7 @@
  * the first frame within `firstFrameTimeoutMs` of reading starting. Idle time
  * between frames is not limited here (keep-alive pings cover liveness).
  */
-import type { Stream } from '@libp2p/interface'
+import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { ParleyError } from '../errors.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
@@ -117,6 +117,71 @@ export async function * readFrames (stream: AsyncIterable<Uint8Array | Uint8Arra
   }
 }
 
+/**
+ * The chunks of `stream`, with at most about `highWaterMark` bytes received
+ * and not yet taken by the reader: past it the stream is paused (the muxer
+ * stops granting its sender more window, and what still arrives waits in the
+ * stream's own read buffer, which resets the stream past its
+ * `maxReadBufferLength`) until the reader takes chunks again. The stream's
+ * own async iterator queues whatever arrives, without limit, so a peer that
+ * sends faster than its frames are read would grow memory (protocols/session
+ * §6.1).
+ */
+export function boundedChunks (stream: Stream, highWaterMark: number): AsyncIterable<Uint8Array | Uint8ArrayList> {
+  return {
+    [Symbol.asyncIterator] (): AsyncIterator<Uint8Array | Uint8ArrayList> {
+      const queue: Array<Uint8Array | Uint8ArrayList> = []
+      let queued = 0
+      let ended = false
+      let failure: Error | undefined
+      let wake: (() => void) | undefined
+      const onMessage = (evt: StreamMessageEvent): void => {
+        queue.push(evt.data)
+        queued += evt.data.byteLength
+        if (queued >= highWaterMark && stream.readStatus === 'readable') stream.pause()
+        wake?.()
+      }
+      const onEnd = (): void => { ended = true; wake?.() }
+      const onClose = (evt: StreamCloseEvent): void => { ended = true; failure = evt.error; wake?.() }
+      stream.addEventListener('message', onMessage)
+      stream.addEventListener('end', onEnd)
+      stream.addEventListener('close', onClose)
+      const release = (): void => {
+        stream.removeEventListener('message', onMessage)
+        stream.removeEventListener('end', onEnd)
+        stream.removeEventListener('close', onClose)
+      }
+      if (stream.readableEnded || stream.readStatus === 'closing' || stream.readStatus === 'closed') ended = true
+      return {
+        async next () {
+          while (queue.length === 0) {
+            // let what waited in the stream's buffer while we were paused come through
+            if (stream.readStatus === 'paused') stream.resume()
+            if (queue.length > 0) break
+            if (ended) {
+              release()
+              if (failure !== undefined) throw failure
+              return { done: true, value: undefined }
+            }
+            await new Promise<void>(resolve => { wake = resolve })
+            wake = undefined
+          }
+          const value = queue.shift() as Uint8Array | Uint8ArrayList
+          queued -= value.byteLength
+          if (queued < highWaterMark && stream.readStatus === 'paused') stream.resume()
+          return { done: false, value }
+        },
+        async return () {
+          release()
+          queue.length = 0
+          queued = 0
+          return { done: true, value: undefined }
+        }
+      }
+    }
+  }
+}
+
 /** `read`, or a {@link SessionLimitError} once `deadline` passes (the read is left to end with the stream). */
 async function within<T> (read: Promise<T>, deadline: number, code: SessionLimitCode): Promise<T> {
   read.catch(() => {}) // if the deadline wins, the read ends later with the aborted stream
@@ -138,7 +203,34 @@ async function within<T> (read: Promise<T>, deadline: number, code: SessionLimit
 /** Writes one frame, waiting for the stream to drain when its buffer is full. */
 export async function writeFrame (stream: Stream, bytes: Uint8Array): Promise<void> {
   const frame = new Uint8ArrayList(varint.encode(bytes.byteLength), bytes)
-  if (!stream.send(frame)) await stream.onDrain()
+  if (!stream.send(frame)) await drained(stream)
+}
+
+/**
+ * Resolves once `stream` may be written to again (its `drain` event), at once
+ * if it needs no drain; rejects when the stream closes first or `signal`
+ * aborts. Used instead of `stream.onDrain()`, which in @libp2p/utils 7.4 keeps
+ * the promise of its first drain and returns it, already resolved, ever after:
+ * a writer waiting on it stops waiting after one drain, and a peer that reads
+ * once and then never again makes the stream buffer everything sent to it.
+ */
+export async function drained (stream: Stream, signal?: AbortSignal): Promise<void> {
+  if (!stream.writableNeedsDrain) return
+  signal?.throwIfAborted()
+  if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') throw new FrameError(`the stream is ${stream.status}`)
+  await new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const onDrain = (): void => { done(); resolve() }
+    const onClose = (evt: StreamCloseEvent): void => { done(); reject(evt.error ?? new FrameError('the stream closed before it drained')) }
+    const onAbort = (): void => { done(); reject(signal?.reason) }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+    signal?.addEventListener('abort', onAbort)
+  })
 }
 
 /** The bytes of one frame (length prefix and body), ready to send. */

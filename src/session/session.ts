@@ -33,13 +33,14 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcParams, Jso
 import { DEFAULT_MAX_BYTES, ID_PATTERN } from '../envelope/constants.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromUtf8 } from '../crypto/bytes.js'
-import { encodeFrame, readFrames, SessionLimitError, writeFrame } from './frames.js'
+import { boundedChunks, drained, encodeFrame, readFrames, SessionLimitError, writeFrame } from './frames.js'
 import type { Frame } from './frames.js'
 import { randomToken } from '../envelope/envelope.js'
 import {
   DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WRITE_BUFFER_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WRITE_TIMEOUT_MS, ENVELOPE_REJECTED, ERR_TOO_MANY_REQUESTS, HARD_FRAME_FACTOR,
-  INTERNAL_ERROR, MAX_ECHOED_CHARS, METHOD_NOT_FOUND, TOO_MANY_REQUESTS
+  INTERNAL_ERROR, MAX_ECHOED_CHARS, METHOD_NOT_FOUND, TOO_MANY_REQUESTS,
+  READ_AHEAD_BYTES
 } from './constants.js'
 
 export { SessionLimitError } from './frames.js'
@@ -236,7 +237,7 @@ export interface SessionStart {
  * defaults (10 s each). A deadline passing throws {@link SessionLimitError}.
  */
 export function framesOf (stream: Stream, maxBytes: number = DEFAULT_MAX_BYTES, limits: FrameLimits = {}): AsyncIterator<Frame> {
-  return readFrames(stream, maxBytes, maxBytes * HARD_FRAME_FACTOR, {
+  return readFrames(boundedChunks(stream, READ_AHEAD_BYTES), maxBytes, maxBytes * HARD_FRAME_FACTOR, {
     firstFrameTimeoutMs: limits.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     frameTimeoutMs: limits.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS
   })
@@ -490,7 +491,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         const writeTimeoutMs = this.#host.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS
         const signal = writeTimeoutMs > 0 ? AbortSignal.timeout(writeTimeoutMs) : undefined
         try {
-          await stream.onDrain(signal === undefined ? {} : { signal })
+          await drained(stream, signal)
         } catch (err) {
           if (stream !== this.#stream || this.#closed) continue // replaced by an upgrade, or ended anyway
           this.#abort(signal?.aborted === true

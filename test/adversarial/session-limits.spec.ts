@@ -256,10 +256,13 @@ describe('session deadlines and limits against an attacker', function () {
   })
 
   /** A peer that requests 64 KiB results `count` times and reads none of them. */
-  async function neverReads (count: number): Promise<{ error: Error | undefined, mostBuffered: number, rssGrowth: number, raw: RawSession }> {
+  async function neverReads (count: number, readFirst = 0): Promise<{ error: Error | undefined, mostBuffered: number, rssGrowth: number, raw: RawSession }> {
     const raw = await open()
     const session = await hello(raw)
     const closed = closing(session)
+    // read the responses to a first few requests: their sends outgrow our window, so the victim's stream drains at least once
+    for (let id = 1; id <= readFirst; id++) raw.send(await signed({ id: -id, method: 'big' }))
+    if (readFirst > 0) await raw.frame(readFirst)
     const requests: Uint8Array[] = []
     for (let id = 1; id <= count; id++) requests.push(await signed({ id, method: 'big' }))
     ;(globalThis as { gc?: () => void }).gc?.()
@@ -292,6 +295,13 @@ describe('session deadlines and limits against an attacker', function () {
     // what the victim held for the attacker: its queue plus the stream's buffer
     expect(flood.mostBuffered, 'bytes the victim held waiting to be sent').to.be.above(0).and.at.most(DEFAULT_MAX_WRITE_BUFFER_BYTES + 2 * 70_000)
     expect(flood.rssGrowth, 'RSS growth while 25 MiB of responses were asked for').to.be.below(24 * 1024 * 1024)
+    await noneHeld()
+    expect(await answersPing()).to.be.below(1000)
+
+    // the same after reading 8 responses (512 KiB, twice our window): a stream that drained once still makes the victim wait for the next drain
+    const drainedOnce = await neverReads(400, 8)
+    expect(drainedOnce.error).to.include({ name: 'SessionLimitError', code: 'ERR_WRITE_BUFFER_FULL' })
+    expect(drainedOnce.mostBuffered, 'bytes the victim held after one drain').to.be.above(0).and.at.most(DEFAULT_MAX_WRITE_BUFFER_BYTES + 2 * 70_000)
     await noneHeld()
     expect(await answersPing()).to.be.below(1000)
 
