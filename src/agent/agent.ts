@@ -84,6 +84,8 @@ import type { EnvelopeRecord } from '../session/session.js'
 import type { PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
 import type { Party, Terms } from '../negotiation/transition.js'
 
+/** How often finished approvals and negotiations past their keeping time are deleted (ms). */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000
 const log = logger('parley:agent')
 
 /** Agents started and not yet stopped in this process (see {@link releaseWebRTC}). */
@@ -190,6 +192,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   readonly #bridge: HumanBridge
   #desk: Desk | undefined
   #negotiations: Negotiations | undefined
+  #pruneTimer: ReturnType<typeof setInterval> | undefined
   readonly #sessions = new Set<Session>()
   /** Each peer's fair share of frame verification, across its sessions (undefined: no rate). */
   readonly #frameRate: TokenBuckets<string> | undefined
@@ -350,6 +353,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       })
     }
     this.#negotiations?.startExpiry()
+    this.#prune()
+    this.#pruneTimer = setInterval(() => { this.#prune() }, PRUNE_INTERVAL_MS)
+    this.#pruneTimer.unref?.()
     const libp2p = await createLibp2p({
       privateKey: this.#identity.privateKey,
       // One bare /p2p-circuit per relay: circuit relay v2 then keeps that many reservations among
@@ -404,12 +410,24 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     // --- end presence ---
   }
 
+  /** Deletes finished approvals and negotiations past the policy's `quotas.finishedKeptMs`, so that neither the store nor start-up grows with history. */
+  #prune (): void {
+    const desk = this.#desk
+    const negotiations = this.#negotiations
+    if (desk === undefined || negotiations === undefined) return
+    const before = Date.now() - desk.quotas.finishedKeptMs
+    Promise.all([desk.prune(), desk.quotas.finishedKeptMs === 0 ? 0 : negotiations.prune(before)])
+      .then(([approvals, moves]) => { if (approvals + moves > 0) log('pruned %d finished approvals and %d negotiations', approvals, moves) })
+      .catch(err => { log.error('pruning finished approvals and negotiations failed: %e', err) })
+  }
+
   /** Stops the node; open sessions close. */
   async stop (): Promise<void> {
     if (this.#stopping) return
     this.#stopping = true
     clearTimeout(this.#republish)
     this.#negotiations?.stopExpiry()
+    clearInterval(this.#pruneTimer)
     this.#bridge.stop()
     this.#presence?.stop()
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))

@@ -532,6 +532,28 @@ export class Negotiations extends TypedEventEmitter<NegotiationsEvents> {
     return true
   }
 
+  /**
+   * Deletes negotiations that ended before `before` (over, and holding no
+   * move for a human); returns how many. A negotiation ends at its last
+   * transition, or at its expiry if it expired.
+   */
+  async prune (before: number): Promise<number> {
+    let n = 0
+    for (const entry of [...this.#entries.values()]) {
+      if (!entry.n.terminal || entry.heldIncoming !== undefined || entry.heldOutgoing !== undefined) continue
+      const last = entry.n.transitions.at(-1)?.ts ?? 0
+      const ended = entry.n.state === 'expired' ? Math.max(last, entry.n.expires) : last
+      if (ended >= before) continue
+      await this.#incoming.run(entry.n.id, async () => {
+        if (this.#entries.get(entry.n.id) !== entry) return
+        await this.#save(entry, true)
+        this.#entries.delete(entry.n.id)
+        n++
+      })
+    }
+    return n
+  }
+
   /** Runs {@link expire} every `intervalMs` (default `EXPIRY_CHECK_MS`, 1 s) until {@link stopExpiry}; the timer does not keep the process alive. */
   startExpiry (intervalMs = EXPIRY_CHECK_MS): void {
     this.stopExpiry()

@@ -434,13 +434,14 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
   }
 
   /**
-   * Deletes finished approvals (used or rejected) created before `before`;
-   * returns how many. Open approvals are never pruned.
+   * Deletes finished approvals (used, rejected or expired) created before
+   * `before`, except those `keep` names; returns how many. Open approvals are
+   * never pruned.
    */
-  async prune (before: number): Promise<number> {
+  async prune (before: number, keep: (id: string) => boolean = () => false): Promise<number> {
     this.#checkOpen()
     return this.#serial.run(async () => {
-      const old = [...this.#items.values()].filter(a => !OPEN.has(a.status) && a.created < before)
+      const old = [...this.#items.values()].filter(a => !OPEN.has(a.status) && a.created < before && !keep(a.id))
       if (old.length === 0) return 0
       const batch = this.#ds.batch()
       for (const a of old) batch.delete(approvalKey(a.id))

@@ -35,6 +35,12 @@ export interface Quotas {
   refusalsLoggedPerPeer: number
   /** The window of {@link refusalsLoggedPerPeer}, in ms. */
   refusalWindowMs: number
+  /**
+   * How long finished approvals (used, rejected, expired) and negotiations
+   * that are over are kept after they ended, in ms; then they are deleted
+   * (the event log keeps their record). 0 keeps them forever.
+   */
+  finishedKeptMs: number
 }
 
 /** The quotas a node starts from. */
@@ -43,7 +49,8 @@ export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
   strangerApprovals: 500,
   negotiationsPerPeer: Object.freeze([10, 100, 500] as const),
   refusalsLoggedPerPeer: 20,
-  refusalWindowMs: 60_000
+  refusalWindowMs: 60_000,
+  finishedKeptMs: 30 * 24 * 60 * 60 * 1000
 })
 
 /** Overrides of {@link DEFAULT_QUOTAS} (`NodePolicy.quotas`). */
@@ -72,7 +79,7 @@ export function resolveQuotas (options: QuotaOptions = {}): Quotas {
     const v: unknown = q[key]
     if (!Array.isArray(v) || v.length !== 3 || !v.every(isLimit)) throw new TypeError(`quotas.${key} must be three non-negative integers (levels 0, 1, 2), not ${describe(v)}`)
   }
-  for (const key of ['strangerApprovals', 'refusalsLoggedPerPeer', 'refusalWindowMs'] as const) {
+  for (const key of ['strangerApprovals', 'refusalsLoggedPerPeer', 'refusalWindowMs', 'finishedKeptMs'] as const) {
     if (!isLimit(q[key])) throw new TypeError(`quotas.${key} must be a non-negative integer, not ${describe(q[key])}`)
   }
   return q

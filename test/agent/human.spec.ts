@@ -214,6 +214,45 @@ describe('the human bridge: messages, trust, approvals, negotiation over the wir
     expect(JSON.stringify(a.toJSON())).to.equal(JSON.stringify(s.toJSON()))
   })
 
+  it('deletes finished approvals and negotiations once kept quotas.finishedKeptMs, and keeps open ones', async () => {
+    const dataDir = join(dir, 'keeper')
+    let keeper = await agent({ handle: 'keeper-h', dataDir })
+    const offered = nextMove(alice)
+    const { negotiation: id } = await keeper.propose('@alice-h', { subject: 'window cleaning', terms: { type: 'commerce.job', price: GBP(30) } })
+    await offered
+    await alice.setTrust('@keeper-h', 2, { limits: { maxAmount: 100, currency: 'GBP' } })
+    await alice.negotiations.move(id, 'accept')
+    const held = await nextApproval(keeper)
+    await keeper.approve(held.id)
+    expect((await settled(keeper, id)).state).to.equal('confirmed')
+    const stranger = await agent({ handle: 'stranger-h' })
+    const open = await stranger.send('@keeper-h', 'still waiting for you') as { approval: string }
+    expect(keeper.desk.approvals.get(held.id)?.status).to.equal('used')
+    await keeper.close()
+    agents.splice(agents.indexOf(keeper), 1)
+
+    // the default keeps them 30 days
+    keeper = await agent({ handle: 'keeper-h', dataDir })
+    expect(keeper.negotiations.get(id)?.state).to.equal('confirmed')
+    expect(keeper.desk.approvals.get(held.id)?.status).to.equal('used')
+    await keeper.close()
+    agents.splice(agents.indexOf(keeper), 1)
+
+    // kept 1 ms: pruned when the agent starts; the pending approval stays
+    keeper = await agent({ handle: 'keeper-h', dataDir, policy: { quotas: { finishedKeptMs: 1 } } })
+    const deadline = Date.now() + 5000
+    while (keeper.negotiations.get(id) !== undefined && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+    expect(keeper.negotiations.get(id), 'the confirmed negotiation').to.equal(undefined)
+    expect(keeper.desk.approvals.get(held.id), 'the used approval').to.equal(undefined)
+    expect(keeper.pending().map(a => a.id)).to.deep.equal([open.approval])
+    // and they stay gone after another restart
+    await keeper.close()
+    agents.splice(agents.indexOf(keeper), 1)
+    keeper = await agent({ handle: 'keeper-h', dataDir })
+    expect(keeper.negotiations.get(id)).to.equal(undefined)
+    expect(keeper.pending().map(a => a.id)).to.deep.equal([open.approval])
+  })
+
   it('suggests more trust after a run of settled negotiations, and leaves the level to the human', async () => {
     const shop = await agent({ handle: 'shop-h' })
     const client = await agent({ handle: 'client-h' })
