@@ -81,6 +81,7 @@ import { Negotiations, DECLINED_METHOD } from './negotiations.js'
 import type { MoveResult } from './negotiations.js'
 import { METHODS } from '../methods/index.js'
 import type { EnvelopeRecord } from '../session/session.js'
+import { ReplayStore } from '../store/replay-store.js'
 import type { PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
 import type { Party, Terms } from '../negotiation/transition.js'
 
@@ -187,6 +188,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   /** The same, behind the policy gate: what sessions call. */
   readonly #gated = new Map<string, Handler>()
   #datastore: Datastore | undefined
+  /** The replay guard all our sessions share, kept in the datastore (protocols/envelope §6). */
+  #replay: ReplayStore | undefined
   /** The last envelopes of each session, handed to the human with a held request. */
   readonly #history = new WeakMap<Session, EnvelopeRecord[]>()
   readonly #bridge: HumanBridge
@@ -334,6 +337,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         }
       }
       this.#datastore = datastore
+      // before any session: an envelope accepted before a restart is still refused as a replay
+      this.#replay = await ReplayStore.open(datastore)
       this.#desk = await Desk.open(datastore, this.#identity, o.policy === undefined ? {} : { policy: o.policy })
       this.#desk.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
       this.#desk.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: e.detail }) })
@@ -444,7 +449,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   async close (): Promise<void> {
     await this.stop()
     await this.#desk?.close()
+    await this.#replay?.close()
     const ds = this.#datastore
+    this.#replay = undefined
     this.#desk = undefined
     this.#negotiations = undefined
     this.#datastore = undefined
@@ -692,6 +699,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       handle: this.#record === undefined ? undefined : this.handleName,
       record: () => this.#recordJson,
       handlers: this.#gated,
+      replayGuard: this.#replayGuard(),
       verifyHello: async (remotePeer, claimed, record) => this.#verifyHello(remotePeer, claimed, record),
       ...(this.#options.maxEnvelopeBytes === undefined ? {} : { maxBytes: this.#options.maxEnvelopeBytes }),
       ...(this.#options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.#options.requestTimeoutMs }),
@@ -703,6 +711,12 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       ...(this.#options.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: this.#options.maxWriteBufferBytes }),
       ...(this.#frameRate === undefined ? {} : { admit: (peer: string) => this.#frameRate?.wait(peer) ?? 0 })
     }
+  }
+
+  /** The node's replay guard (opened with the stores at {@link start}). */
+  #replayGuard (): ReplayStore {
+    if (this.#replay === undefined) throw notStarted()
+    return this.#replay
   }
 
   // ---------------------------------------------------------------------------

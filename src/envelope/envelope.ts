@@ -36,7 +36,7 @@ import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
 import { verifySignature } from '../crypto/signature.js'
 import { validateJsonRpc } from './jsonrpc.js'
 import type { JsonRpcMessage } from './jsonrpc.js'
-import type { ReplayGuard } from './replay-guard.js'
+import type { ReplayCheck } from './replay-guard.js'
 import {
   DEFAULT_MAX_AGE_MS, DEFAULT_MAX_BYTES, DEFAULT_MAX_SKEW_MS, ENVELOPE_VERSION,
   ID_PATTERN, SEALED_ALG, SIGNING_CONTEXT
@@ -162,8 +162,14 @@ export interface VerifyOptions extends DecodeOptions {
   maxAgeMs?: number
   /** Furthest acceptable future `ts` (default 60 s). */
   maxSkewMs?: number
-  /** Refuses replays and records accepted envelopes. Omit only where replays are handled elsewhere. */
-  replayGuard?: ReplayGuard
+  /**
+   * Refuses replays and records accepted envelopes (a `ReplayGuard`, or a
+   * store-backed one). Omit only where replays are handled elsewhere. A
+   * guard whose `check` returns a promise is awaited: the envelope is
+   * returned only once its record is durable, and a failure to record
+   * rejects with the guard's error (not an `EnvelopeError`).
+   */
+  replayGuard?: ReplayCheck
 }
 
 const CONTEXT = utf8(SIGNING_CONTEXT)
@@ -385,7 +391,8 @@ export async function verifyEnvelope (bytes: Uint8Array, options: VerifyOptions 
   }
   const guard = options.replayGuard
   if (guard !== undefined) {
-    const verdict = guard.check(e.from.peer + '/' + e.id + '/' + e.nonce, e.ts, now)
+    let verdict = guard.check(e.from.peer + '/' + e.id + '/' + e.nonce, e.ts, now)
+    if (typeof verdict !== 'string') verdict = await verdict
     if (verdict === 'replayed') fail(Code.REPLAYED, `envelope ${e.id} was already received`)
     if (verdict === 'too-old') fail(Code.STALE, `ts is older than the replay guard's window (${now - e.ts} ms old)`)
   }

@@ -11,6 +11,12 @@
  * forgets a key while still accepting its `ts`, so a replay cannot slip
  * through.
  *
+ * The guard is pure (no IO). A node keeps one for all its sessions, and
+ * keeps it across restarts with the store-backed `ReplayStore`
+ * (`parley-mesh/store`), which writes what this guard records and forgets
+ * (`onDrop`) and its floor to the node's datastore; {@link ReplayCheck} is
+ * what `verifyEnvelope` needs of either.
+ *
  * @example
  * ```ts
  * import { ReplayGuard } from 'parley-mesh/envelope'
@@ -31,18 +37,39 @@ export interface ReplayGuardInit {
   capacity?: number
   /** Bucket width; smaller is finer eviction at a little more overhead (default windowMs / 30). */
   bucketMs?: number
+  /** A floor to start from (one a guard reached before, restored after a restart); default none. */
+  floor?: number
+  /**
+   * Called with the keys the guard forgets when it drops a bucket (expired,
+   * or early at capacity, which raises the floor first), so a copy of its
+   * keys elsewhere can forget them too. Must not throw.
+   */
+  onDrop?: (keys: readonly string[]) => void
 }
 
 /** `fresh`: first sight, now recorded; `replayed`: seen before; `too-old`: older than the window or the guard's floor. */
 export type ReplayVerdict = 'fresh' | 'replayed' | 'too-old'
 
+/**
+ * What `verifyEnvelope` needs of a replay guard: records `key` (the
+ * envelope's signer, id and nonce, seen with timestamp `ts`, at the
+ * receiver's time `now`) and says whether it was fresh. A guard that must
+ * make the record durable first returns a promise that resolves once it is
+ * (and rejects if it cannot be, the envelope then not to be acted on).
+ */
+export interface ReplayCheck {
+  /** `fresh` (now recorded), `replayed` or `too-old`; see {@link ReplayVerdict}. */
+  check: (key: string, ts: number, now: number) => ReplayVerdict | Promise<ReplayVerdict>
+}
+
 /** A bounded-memory record of recently accepted envelopes, keyed by signer, id and nonce, that refuses replays inside the window. */
-export class ReplayGuard {
+export class ReplayGuard implements ReplayCheck {
   /** How far back `ts` may lie, in ms. */
   readonly windowMs: number
   /** Most keys held at once. */
   readonly capacity: number
   readonly #bucketMs: number
+  readonly #onDrop: ((keys: readonly string[]) => void) | undefined
   readonly #seen = new Map<string, number>()
   /** bucket number → keys filed there; insertion order is not time order, so the oldest is tracked. */
   readonly #buckets = new Map<number, string[]>()
@@ -53,6 +80,8 @@ export class ReplayGuard {
     this.windowMs = init.windowMs ?? DEFAULT_MAX_AGE_MS
     this.capacity = init.capacity ?? DEFAULT_REPLAY_CAPACITY
     this.#bucketMs = Math.max(1, init.bucketMs ?? Math.ceil(this.windowMs / 30))
+    this.#floor = init.floor ?? -Infinity
+    this.#onDrop = init.onDrop
   }
 
   /** Keys currently held. */
@@ -79,6 +108,15 @@ export class ReplayGuard {
     return 'fresh'
   }
 
+  /**
+   * Forgets `key`, recorded by a `check` whose envelope was then not acted
+   * on (its record could not be made durable), so that the envelope can be
+   * accepted once later. Does not raise the floor.
+   */
+  forget (key: string): void {
+    this.#seen.delete(key)
+  }
+
   /** Forgets everything. */
   clear (): void {
     this.#seen.clear()
@@ -100,12 +138,20 @@ export class ReplayGuard {
     let oldest = Infinity
     for (const bucket of this.#buckets.keys()) if (bucket < oldest) oldest = bucket
     if (oldest === Infinity) return
-    this.#drop(oldest)
     this.#floor = Math.max(this.#floor, (oldest + 1) * this.#bucketMs)
+    this.#drop(oldest)
   }
 
   #drop (bucket: number): void {
-    for (const key of this.#buckets.get(bucket) ?? []) this.#seen.delete(key)
+    const keys = this.#buckets.get(bucket) ?? []
     this.#buckets.delete(bucket)
+    // a key forgotten and recorded again since lives in another bucket now: keep it
+    let dropped: string[] | undefined
+    for (const key of keys) {
+      if (this.#seen.get(key) !== bucket) continue
+      this.#seen.delete(key)
+      if (this.#onDrop !== undefined) (dropped ??= []).push(key)
+    }
+    if (dropped !== undefined) this.#onDrop?.(dropped)
   }
 }

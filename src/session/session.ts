@@ -27,7 +27,7 @@ import { EnvelopeError, EnvelopeErrorCode } from '../errors.js'
 import { signEnvelope, verifyEnvelope } from '../envelope/envelope.js'
 import { openSealed } from '../envelope/sealed.js'
 import type { Envelope, EnvelopeSigner, SealRecipient } from '../envelope/index.js'
-import { ReplayGuard } from '../envelope/replay-guard.js'
+import type { ReplayCheck } from '../envelope/replay-guard.js'
 import { isRequest, isResponse } from '../envelope/jsonrpc.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcParams, JsonRpcRequest } from '../envelope/jsonrpc.js'
 import { DEFAULT_MAX_BYTES, ID_PATTERN } from '../envelope/constants.js'
@@ -123,6 +123,15 @@ export interface SessionHost {
   /** Our handle record as JSON, sent in our hello. */
   readonly record: () => JsonValue | undefined
   readonly handlers: ReadonlyMap<string, Handler>
+  /**
+   * The node's replay guard, shared by all its sessions (protocols/session §3):
+   * an envelope accepted on one session is `ERR_REPLAYED` on every other. The
+   * agent's is a `ReplayStore` in its datastore, so it also holds across
+   * restarts; a frame is acted on only once its check resolved `fresh`. A
+   * check that rejects (the guard could not record the key) ends the
+   * session with that error, the frame not acted on.
+   */
+  readonly replayGuard: ReplayCheck
   /** Verifies a hello's record for `remotePeer`; returns the stamped caller. */
   verifyHello: (remotePeer: string, claimedHandle: string | undefined, record: unknown) => Promise<Caller>
   readonly maxBytes?: number
@@ -265,7 +274,6 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   /** Identifies the session to both sides, so that a new stream can take it over. */
   #id: string | undefined
   readonly #host: SessionHost
-  readonly #guard = new ReplayGuard({ capacity: 10_000 })
   readonly #pending = new Map<JsonRpcId, Pending>()
   #nextId = 1
   #closed = false
@@ -350,7 +358,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       const { envelope } = await verifyEnvelope(bytes, {
         expectedSigner: this.remotePeer,
         self: { peer: this.#host.signer.peerIdString, handles: this.#host.handle === undefined ? [] : [this.#host.handle] },
-        replayGuard: this.#guard,
+        replayGuard: this.#host.replayGuard,
         maxBytes: this.#maxBytes
       })
       const body = envelope.body
@@ -561,7 +569,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       const decoded = await verifyEnvelope(bytes, {
         expectedSigner: this.remotePeer,
         self: { peer: this.#host.signer.peerIdString, handles: this.#host.handle === undefined ? [] : [this.#host.handle] },
-        replayGuard: this.#guard,
+        replayGuard: this.#host.replayGuard,
         maxBytes: this.#host.maxBytes ?? DEFAULT_MAX_BYTES
       })
       envelope = decoded.envelope

@@ -117,3 +117,19 @@ export type PolicyErrorCode = typeof PolicyErrorCode[keyof typeof PolicyErrorCod
 export class PolicyError extends ParleyError<PolicyErrorCode> {
   static override readonly name = 'PolicyError'
 }
+
+/** Every reason the store-backed replay guard refuses to vouch for an envelope. */
+export const ReplayStoreErrorCode = {
+  /** The datastore write holding the envelope's key failed: the envelope must not be acted on. */
+  WRITE: 'ERR_REPLAY_WRITE',
+  /** A key is not `/`-separated segments of `[A-Za-z0-9_-]` (an envelope's signer, id and nonce are). */
+  INVALID_ARGUMENT: 'ERR_REPLAY_INVALID_ARGUMENT',
+  /** The store was closed. */
+  CLOSED: 'ERR_REPLAY_CLOSED'
+} as const
+export type ReplayStoreErrorCode = typeof ReplayStoreErrorCode[keyof typeof ReplayStoreErrorCode]
+
+/** The replay store could not record a key; `code` says why. The envelope it was checked for is refused. */
+export class ReplayStoreError extends ParleyError<ReplayStoreErrorCode> {
+  static override readonly name = 'ReplayStoreError'
+}

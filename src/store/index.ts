@@ -10,6 +10,8 @@
  *   limits per contact, changed only by a human decision;
  * - {@link Approvals}: signed objects held for a human, released once by a
  *   signed decision (`protocols/approval`);
+ * - {@link ReplayStore}: the node's replay guard (one for all its sessions),
+ *   persisted so that a replay is refused after a restart too;
  * - {@link policyGate}: the pure function that says allow, queue, ask or
  *   deny for a request or transition.
  *
@@ -56,6 +58,8 @@ export {
   signDecision, verifyDecision, subjectHash, APPROVAL_ID_PATTERN, APPROVAL_SIGNING_CONTEXT, APPROVAL_TYPE, APPROVAL_VERSION, MAX_REPLY_BYTES
 } from './approval-format.js'
 export type { ApprovalDecision, DecisionDraft, DecisionKind, VerifyDecisionOptions } from './approval-format.js'
+export { ReplayStore, REPLAY_KEY_PREFIX, REPLAY_FLOOR_KEY, replayKey } from './replay-store.js'
+export type { ReplayStoreOptions } from './replay-store.js'
 export { policyGate, classifyMethod, DEFAULT_METHOD_CLASSES } from './policy.js'
 export type { MethodClass, PolicyDecision, NodePolicy, PolicyInput, PolicyVerdict } from './policy.js'
 export { CURRENCY_PATTERN, isAmount, formatAmount } from './amount.js'
@@ -63,5 +67,6 @@ export type { Amount } from './amount.js'
 export type { StoreSigner } from './signed.js'
 export type { ApprovalQuotaReached } from './errors.js'
 export {
-  EventLogError, EventLogErrorCode, ApprovalError, ApprovalErrorCode, TrustError, TrustErrorCode, PolicyError, PolicyErrorCode
+  EventLogError, EventLogErrorCode, ApprovalError, ApprovalErrorCode, TrustError, TrustErrorCode, PolicyError, PolicyErrorCode,
+  ReplayStoreError, ReplayStoreErrorCode
 } from './errors.js'

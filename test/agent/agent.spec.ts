@@ -9,7 +9,7 @@ import { createAgent, Session, SESSION_PROTOCOL, RpcError } from '../../src/agen
 import { Agent } from '../../src/agent/index.js'
 import type { AgentOptions } from '../../src/agent/index.js'
 import { loadIdentity } from '../../src/identity/index.js'
-import { signEnvelope, signSealedEnvelope } from '../../src/envelope/index.js'
+import { signEnvelope, signSealedEnvelope, ReplayGuard } from '../../src/envelope/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createHandleRecord } from '../../src/handles/record.js'
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js'
@@ -162,6 +162,7 @@ describe('agents on a relay: handles, sessions, kinds', function () {
           handle: 'alice',
           record: () => JSON.parse(fromUtf8(forged.bytes)) as JsonValue,
           handlers: new Map(),
+          replayGuard: new ReplayGuard(),
           verifyHello: async (peer) => ({ peer, kind: 'anon' })
         }, stream, plumber.peerId, 'outbound')
         await session.ready
@@ -198,7 +199,7 @@ describe('agents on a relay: handles, sessions, kinds', function () {
       expect(announced).to.equal(0)
       // the connection and the plumber are fine: a proper session still opens
       const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
-      const good = new Session({ signer: mallory.identity, handle: undefined, record: () => undefined, handlers: new Map(), verifyHello: async (peer) => ({ peer, kind: 'anon' }) }, stream, plumber.peerId, 'outbound')
+      const good = new Session({ signer: mallory.identity, handle: undefined, record: () => undefined, handlers: new Map(), replayGuard: new ReplayGuard(), verifyHello: async (peer) => ({ peer, kind: 'anon' }) }, stream, plumber.peerId, 'outbound')
       await good.ready
       expect(await good.request('whoami')).to.deep.equal({ peer: mallory.peerId, kind: 'anon' })
       await good.close()

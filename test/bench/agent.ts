@@ -343,6 +343,8 @@ export async function benchAgent (quick: boolean): Promise<string> {
         handle: buyerHandle,
         record: () => buyerRecord === undefined ? undefined : JSON.parse(fromUtf8(buyerRecord.bytes)) as JsonValue,
         handlers: new Map<string, Handler>([['confirm', confirm], ['ping', () => 'pong']]),
+        // in memory, where the buyer agent's own sessions share its datastore-backed one (see `--only replay` for the difference)
+        replayGuard: new ReplayGuard({ capacity: 100_000 }),
         // what the agent's own check concludes for this peer: its record is current in the DHT
         verifyHello: async (peer, claimed): Promise<Caller> => {
           if (claimed === undefined) return { peer, kind: 'anon' }

@@ -152,6 +152,32 @@ describe('replay guard', () => {
     expect(g.check('k0', 10_000, 30_000)).to.equal('too-old')
   })
 
+  it('reports the keys it drops (expired, or early at capacity) to onDrop, and starts from a given floor', () => {
+    const dropped: string[][] = []
+    const g = new ReplayGuard({ windowMs: 60_000, capacity: 2, bucketMs: 1000, floor: 5_000, onDrop: (keys) => { dropped.push([...keys]) } })
+    expect(g.check('old', 4_000, 10_000)).to.equal('too-old')
+    g.check('a', 6_000, 10_000)
+    g.check('b', 7_000, 10_000)
+    g.check('c', 8_000, 10_000) // full: drops a's bucket, floor to 7 000
+    expect(dropped).to.deep.equal([['a']])
+    expect(g.floor).to.equal(7_000)
+    g.check('d', 70_000, 70_000) // b and c expire
+    expect(dropped).to.deep.equal([['a'], ['b'], ['c']])
+  })
+
+  it('forget: a key whose envelope was not acted on can be accepted once later; its old bucket does not drop it again', () => {
+    const dropped: string[] = []
+    const g = new ReplayGuard({ windowMs: 60_000, bucketMs: 1000, onDrop: (keys) => { dropped.push(...keys) } })
+    expect(g.check('k', 1_000, 1_000)).to.equal('fresh')
+    g.forget('k')
+    expect(g.size).to.equal(0)
+    // the same key again, with a later ts (the signer may reuse id and nonce): filed in a later bucket
+    expect(g.check('k', 30_000, 30_000)).to.equal('fresh')
+    expect(g.check('x', 61_500, 61_500)).to.equal('fresh') // expires the first bucket
+    expect(g.check('k', 30_000, 61_500), 'still held').to.equal('replayed')
+    expect(dropped).to.deep.equal([])
+  })
+
   it('holds memory bounded under 1,000,000 distinct ids', function () {
     this.timeout(120_000)
     // a forced collection before each reading, whether or not node was started with --expose-gc
