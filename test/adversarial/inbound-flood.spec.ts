@@ -144,7 +144,7 @@ describe('a peer writing faster than the agent reads', function () {
     // the victim read about what it admitted, and no more than its read-ahead and window beyond it
     expect(sent, 'bytes that left the attacker').to.be.below(admitted + 4 * MB)
     // it holds no backlog (the frames it read cost it garbage, collected: RSS peaks are reported, not asserted here)
-    expect(heldAfter - heldIdle, 'heap and buffers held once the flood stops').to.be.below(8 * MB)
+    expect(heldAfter - heldIdle, 'heap and buffers held once the flood stops').to.be.below(16 * MB)
     expect(relayPeak, `relay RSS (idle ${mb(relayIdle)})`).to.be.below(relayIdle * 1.5)
     expect(during, 'a legitimate ping during the flood (ms)').to.be.below(2000)
   })
