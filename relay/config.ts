@@ -3,12 +3,13 @@
  *
  * Precedence, highest first: command-line flags, `PARLEY_*` environment
  * variables, the JSON config file (`--config` / `PARLEY_CONFIG`), built-in
- * defaults. List settings (listen, announce, bootstrap) are replaced, not
+ * defaults. List settings (listen, announce, bootstrap, dhtServers) are replaced, not
  * merged, by a higher source.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { p2pPeerOf } from '../src/util/multiaddr.js'
 import { UsageError, parse } from '../src/cli/command.js'
 import { DEFAULT_RELAY_LIMITS } from '../src/node/relay-limits.js'
@@ -20,7 +21,7 @@ import { DEFAULT_POW_BITS } from '../src/handles/pow.js'
 export const LOG_LEVELS = ['error', 'info', 'debug', 'trace'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
-export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' | 'listen' | 'announce' | 'bootstrap' | 'minPowBits' | 'dhtPublicOnly'>> {
+export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' | 'listen' | 'announce' | 'bootstrap' | 'dhtServers' | 'minPowBits' | 'dhtPublicOnly'>> {
   limits: RelayLimits
   httpHost: string
   httpPort: number
@@ -42,7 +43,8 @@ const SETTINGS: Setting[] = [
   { key: 'dataDir', flag: 'data-dir', env: 'PARLEY_DATA_DIR', kind: 'string', help: 'data directory: identity, datastore, multiaddrs (default ./.parley/relay)' },
   { key: 'listen', flag: 'listen', env: 'PARLEY_LISTEN', kind: 'list', help: `listen multiaddr, repeatable (default ${DEFAULT_LISTEN.join(' ')})` },
   { key: 'announce', flag: 'announce', env: 'PARLEY_ANNOUNCE', kind: 'list', help: 'multiaddr to announce instead of the listen addresses, repeatable' },
-  { key: 'bootstrap', flag: 'bootstrap', env: 'PARLEY_BOOTSTRAP', kind: 'list', help: 'another relay to join (multiaddr with /p2p/<id>), repeatable' },
+  { key: 'bootstrap', flag: 'bootstrap', env: 'PARLEY_BOOTSTRAP', kind: 'list', help: 'another relay to join (multiaddr with /p2p/<id>), repeatable; trusted as a DHT server' },
+  { key: 'dhtServers', flag: 'dht-server', env: 'PARLEY_DHT_SERVERS', kind: 'list', help: 'another relay to trust as a DHT server without dialing it (peer id, or multiaddr with /p2p/<id>), repeatable' },
   { key: 'httpHost', flag: 'http-host', env: 'PARLEY_HTTP_HOST', kind: 'string', help: 'address of the HTTP endpoint: dashboard, /metrics, /healthz (default 127.0.0.1)' },
   { key: 'httpPort', flag: 'http-port', env: 'PARLEY_HTTP_PORT', kind: 'int', help: 'its port, 0 for any free port (default 9090)' },
   { key: 'dashboardToken', flag: 'dashboard-token', env: 'PARLEY_DASHBOARD_TOKEN', kind: 'string', help: 'token that dashboard actions need, 16+ URL-safe characters (default: random each start)' },
@@ -119,6 +121,18 @@ function checkPeerAddrs (name: string, list: string[]): string[] {
   return list
 }
 
+/** Peer ids from a list of peer ids or multiaddrs ending in `/p2p/<peer id>`. */
+function peerIds (name: string, list: string[]): string[] {
+  return list.map(entry => {
+    if (entry.startsWith('/')) return checkPeerAddrs(name, [entry]).map(a => p2pPeerOf(a) ?? '')[0] ?? ''
+    try {
+      return peerIdFromString(entry).toString()
+    } catch {
+      throw new UsageError(`${name}: "${entry}" is neither a peer id nor a multiaddr with /p2p/<peer id>`)
+    }
+  })
+}
+
 /**
  * Builds the relay configuration. `argv` are the arguments after `relay`.
  * Returns `undefined` when `--help` was asked for (the usage is printed).
@@ -187,6 +201,7 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     listen: checkAddrs('listen', list('listen') ?? DEFAULT_LISTEN),
     announce: checkAddrs('announce', list('announce') ?? []),
     bootstrap: checkPeerAddrs('bootstrap', list('bootstrap') ?? []),
+    dhtServers: peerIds('dhtServers', list('dhtServers') ?? []),
     httpHost: text('httpHost') ?? '127.0.0.1',
     httpPort,
     dashboardToken,

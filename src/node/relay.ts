@@ -6,7 +6,9 @@
  * circuit relay v2 server (limits sized for agents, see relay-limits.ts; a
  * reservation is released when its holder's last connection closes),
  * Kademlia DHT in server mode on Parley's protocol id with the handle-record
- * validator, selector and first-come-first-served guard, and gossipsub.
+ * validator, selector and first-come-first-served guard (its routing table
+ * and answers naming only the DHT servers it trusts, see dht-trust.ts), and
+ * gossipsub with presence peer scoring (presence/scoring.ts).
  * State (peer store, DHT records) lives in a LevelDB datastore in the data
  * directory next to the identity, so the peer id, addresses and records
  * survive restarts, including `kill -9`.
@@ -31,7 +33,7 @@ import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { kadDHT } from '@libp2p/kad-dht'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -56,8 +58,10 @@ import { registerRelayMetrics } from './relay-metrics.js'
 import { CircuitTracker } from './circuits.js'
 import { HandleStore } from './handle-store.js'
 import { Presence } from '../presence/presence.js'
+import { presenceGossipsubOptions } from '../presence/scoring.js'
 import { lookupHandle } from '../handles/lookup.js'
 import { p2pPeerOf } from '../util/multiaddr.js'
+import { forgetUntrustedDhtPeers, trustedDhtMapper } from './dht-trust.js'
 
 const log = logger('parley:relay')
 
@@ -68,8 +72,15 @@ export interface RelayNodeOptions {
   listen?: string[]
   /** Addresses to announce instead of the listen addresses (public IP, DNS name). */
   announce?: string[]
-  /** Other relays to join: their multiaddrs, with `/p2p/<id>`. */
+  /** Other relays to join: their multiaddrs, with `/p2p/<id>`. They are trusted DHT servers. */
   bootstrap?: string[]
+  /**
+   * Peer ids of other relays to trust as DHT servers without bootstrapping from them (e.g. relays
+   * that bootstrap from this one). Only this relay, its bootstrap relays and these enter its DHT
+   * routing table and its answers, and only their answers count when it resolves a handle
+   * (protocols/handle-record §15).
+   */
+  dhtServers?: string[]
   /** Resource limits; unset fields take {@link DEFAULT_RELAY_LIMITS}. */
   limits?: Partial<RelayLimits>
   /** Least proof-of-work difficulty accepted for handle records (default DEFAULT_POW_BITS). */
@@ -151,10 +162,16 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const datastore = guardHandleRecords(new LevelDatastore(join(options.dataDir, 'datastore')), recordOptions, rejections)
   await datastore.open()
   const ref: { node?: Libp2p<RelayServices> } = {}
+  // the DHT servers this relay trusts (itself aside): the relays it bootstraps from and its dhtServers
+  const peers = new Set([...(options.bootstrap ?? []).map(a => p2pPeerOf(a)), ...(options.dhtServers ?? [])].filter((p): p is string => p !== undefined))
+  const self = identity.peerIdString
+  const trusted = (peer: string): boolean => peer === self || peers.has(peer)
 
   let libp2p: Libp2p<RelayServices>
   try {
     libp2p = await createLibp2p({
+      // started below, once the peer store no longer tags untrusted peers for the DHT routing table
+      start: false,
       privateKey: identity.privateKey,
       datastore,
       addresses: {
@@ -187,12 +204,21 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
         dht: kadDHT({
           protocol: DHT_PROTOCOL,
           clientMode: false,
-          peerInfoMapper: options.dhtPublicOnly === true ? removePrivateAddressesMapper : passthroughMapper,
+          // only trusted servers enter the routing table and the answers (dht-trust.ts; protocols/handle-record §15)
+          peerInfoMapper: trustedDhtMapper({ trusted, publicOnly: options.dhtPublicOnly === true }),
           ...parleyDhtConfig(recordOptions, rejections)
         }),
-        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true })
+        // presence peer scoring: a peer that keeps sending invalid announcements is graylisted (presence/scoring.ts)
+        pubsub: gossipsub(presenceGossipsubOptions())
       }
     })
+    try {
+      await forgetUntrustedDhtPeers(libp2p, trusted)
+      await libp2p.start()
+    } catch (err) {
+      await Promise.resolve(libp2p.stop()).catch(() => {})
+      throw err
+    }
   } catch (err) {
     await datastore.close()
     throw err
@@ -205,8 +231,6 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const circuits = new CircuitTracker(libp2p.services.relay)
   const handles = new HandleStore(datastore, recordOptions)
   let presence: Presence | undefined
-  // the DHT servers this relay trusts for handles it does not store: the relays it bootstraps from
-  const peers = new Set((options.bootstrap ?? []).map(a => p2pPeerOf(a)).filter((p): p is string => p !== undefined))
   if (options.presence !== false) {
     presence = new Presence(libp2p.services.pubsub, {
       self: libp2p.peerId.toString(),
@@ -214,7 +238,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
       resolve: async (handle) => {
         const stored = await handles.get(handle)
         if (stored?.verified === true) return { peer: stored.peer, kind: stored.kind }
-        // else from the relays this one bootstraps from, as an agent resolves (protocols/handle-record §15)
+        // else from the relays this one trusts, as an agent resolves (protocols/handle-record §15)
         const record = await lookupHandle(libp2p.services.dht, handle, { ...recordOptions, trusted: (peer) => peers.has(peer), timeoutMs: 5000 }).catch(() => undefined)
         return record === undefined ? undefined : { peer: record.peer, kind: record.kind }
       }

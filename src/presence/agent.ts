@@ -10,6 +10,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { connectionSummary } from '../node/transport.js'
 import { signPresence } from './announcement.js'
 import { Presence } from './presence.js'
+import { presenceGossipsubOptions } from './scoring.js'
 import type { HandleLookup, PresenceSigner } from './announcement.js'
 
 /** The agent option: `true`, or settings. */
@@ -25,9 +26,9 @@ export function presenceEnabled (option: AgentPresenceOption | undefined): boole
   return option === true || (typeof option === 'object' && option !== null)
 }
 
-/** The gossipsub service an agent runs when presence is on. */
+/** The gossipsub service an agent runs when presence is on, scoring the presence topic as relays do (`scoring.ts`). */
 export function presencePubsub (): ReturnType<typeof gossipsub> {
-  return gossipsub({ allowPublishToZeroTopicPeers: true })
+  return gossipsub(presenceGossipsubOptions())
 }
 
 /** What presence needs from an agent. */

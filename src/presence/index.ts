@@ -7,3 +7,4 @@
 import '../util/runtime.js' // first: a clear error on Node.js older than 22
 export * from './announcement.js'
 export * from './presence.js'
+export * from './scoring.js'

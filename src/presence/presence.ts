@@ -7,8 +7,12 @@
  *
  * The check runs as the topic's gossipsub validator, so a forged or
  * malformed announcement is recorded here (as invalid) but not forwarded to
- * other peers; one whose handle cannot be resolved yet is not forwarded
- * either, without penalising the sender (its record may still be spreading).
+ * other peers, and gossipsub counts it against the peer that sent it
+ * ({@link PRESENCE_REJECTED}; the scoring is in `scoring.ts`). A refusal
+ * that depends on this receiver — its clock, its view of the DHT (a handle
+ * whose record may still be spreading), its per-publisher rate, a format
+ * version it does not know — is not forwarded either, without penalising
+ * the sender, which may be an honest relay that saw it otherwise.
  *
  * @example
  * ```ts
@@ -43,6 +47,31 @@ export const DEFAULT_PRESENCE_INTERVAL_MS = 10_000
  * twice that for the extra ones a new connection prompts.
  */
 export const DEFAULT_PRESENCE_RATE = 12
+
+/**
+ * Refusals every node running this version reaches alike, whoever forwarded
+ * the announcement: the validator rejects them, and gossipsub counts each
+ * against the peer it came from (P4). An honest peer validates before it
+ * forwards, so it never sends one. Every other refusal is ignored (not
+ * forwarded, not penalised): stale or future `ts` (the receiver's clock), an
+ * unresolved or mismatched handle (the receiver's view of the DHT, cached
+ * for a minute), an unknown `v` (a newer format a newer relay may forward),
+ * and an announcement past its publisher's rate (never checked).
+ */
+export const PRESENCE_REJECTED: ReadonlySet<PresenceErrorCode> = new Set<PresenceErrorCode>([
+  PresenceErrorCode.OVERSIZE,
+  PresenceErrorCode.MALFORMED,
+  PresenceErrorCode.NON_CANONICAL,
+  PresenceErrorCode.UNSIGNED,
+  PresenceErrorCode.SIGNER_MISMATCH,
+  PresenceErrorCode.BAD_SIGNATURE
+])
+
+/** What the presence validator tells gossipsub about an announcement with this verdict: Accept, Reject ({@link PRESENCE_REJECTED}) or Ignore. */
+export function presenceAcceptance (verdict: PresenceVerdict): TopicValidatorResult {
+  if (verdict.status === 'valid') return TopicValidatorResult.Accept
+  return verdict.reason !== undefined && PRESENCE_REJECTED.has(verdict.reason) ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+}
 
 /** The latest announcement of one publisher, as checked. */
 export interface PresenceEntry {
@@ -86,6 +115,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   readonly #resolve: HandleLookup
   readonly #rate: TokenBuckets<string>
   #limited = 0
+  #validations = 0
+  #rejected = 0
   #timer: ReturnType<typeof setInterval> | undefined
   #soon: ReturnType<typeof setTimeout> | undefined
   #started = false
@@ -103,6 +134,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
 
   /** Announcements ignored unchecked because their publisher exceeded its rate. */
   get limited (): number { return this.#limited }
+
+  /** Announcements of other peers that reached the validator (checked, or ignored for rate). Gossipsub drops a graylisted peer's before they get here. */
+  get validations (): number { return this.#validations }
+
+  /** Announcements rejected ({@link PRESENCE_REJECTED}): each counts against the peer that sent it in gossipsub's score. */
+  get rejected (): number { return this.#rejected }
 
   /** The announcement period in ms (default {@link DEFAULT_PRESENCE_INTERVAL_MS}). */
   get intervalMs (): number { return this.#options.intervalMs ?? DEFAULT_PRESENCE_INTERVAL_MS }
@@ -182,6 +219,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   async #validate (message: Message): Promise<TopicValidatorResult> {
     const from = message.type === 'signed' ? message.from.toString() : ''
     if (from === this.#options.self) return TopicValidatorResult.Accept
+    this.#validations++
     // a publisher's announcements past its rate are not checked at all (no signature check, no DHT lookup)
     if (!this.#rate.allows(from)) { this.#limited++; return TopicValidatorResult.Ignore }
     this.#rate.spend(from)
@@ -202,8 +240,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
         this.safeDispatchEvent('change', { detail: entry })
       }
     }
-    if (verdict.status === 'valid') return TopicValidatorResult.Accept
-    log('presence from %s is %s: %s', from, verdict.status, verdict.reason)
-    return verdict.reason === PresenceErrorCode.HANDLE_UNRESOLVED ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+    const acceptance = presenceAcceptance(verdict)
+    if (acceptance === TopicValidatorResult.Reject) this.#rejected++
+    if (verdict.status !== 'valid') log('presence from %s is %s: %s', from, verdict.status, verdict.reason)
+    return acceptance
   }
 }

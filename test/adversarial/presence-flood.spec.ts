@@ -14,13 +14,14 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { Presence, PRESENCE_TOPIC, DEFAULT_PRESENCE_RATE, signPresence } from '../../src/presence/index.js'
+import { Presence, PRESENCE_TOPIC, DEFAULT_PRESENCE_RATE, signPresence, presenceGossipsubOptions } from '../../src/presence/index.js'
 import { createIdentity } from '../../src/identity/index.js'
 import type { Identity } from '../../src/identity/index.js'
 
 type Node = Libp2p<{ pubsub: GossipSub }>
 
-async function node (identity: Identity): Promise<Node> {
+/** A stock node, or with `scored` the gossipsub options relays and agents run (presence scoring). */
+async function node (identity: Identity, scored = false): Promise<Node> {
   return createLibp2p({
     privateKey: identity.privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
@@ -28,7 +29,7 @@ async function node (identity: Identity): Promise<Node> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: { denyDialMultiaddr: () => false },
-    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } }) }
+    services: { identify: identify(), pubsub: gossipsub(scored ? presenceGossipsubOptions() : { allowPublishToZeroTopicPeers: true }) }
   })
 }
 
@@ -46,7 +47,7 @@ describe('a presence flood', function () {
     const victimId = await createIdentity({ kind: 'agent' })
     attackerId = await createIdentity({ kind: 'agent' })
     honestId = await createIdentity({ kind: 'agent' })
-    victim = await node(victimId)
+    victim = await node(victimId, true)
     attacker = await node(attackerId)
     honest = await node(honestId)
     presence = new Presence(victim.services.pubsub, {
@@ -80,6 +81,9 @@ describe('a presence flood', function () {
     expect(presence.limited, 'announcements ignored unchecked').to.equal(200 - DEFAULT_PRESENCE_RATE)
     expect(lookups.length, 'DHT lookups made').to.be.at.most(DEFAULT_PRESENCE_RATE)
     expect(lookups.filter(h => h === 'nobody-at-all').length, 'lookups of one unknown handle').to.be.at.most(1)
+    // well-signed announcements ignored for rate or an unresolved handle cost the sender no score (an honest relay may forward them)
+    const score = (victim.services.pubsub as unknown as { getScore: (peer: string) => number }).getScore(attackerId.peerIdString)
+    expect(score, 'the flooder\'s score').to.be.at.least(0)
   })
 
   it('still hears a well-behaved publisher', async () => {

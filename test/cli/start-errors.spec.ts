@@ -101,6 +101,13 @@ describe('start errors: fast, clean, actionable', function () {
     expectOneLine(exit, 2, 'has no /p2p/<peer id>')
   })
 
+  it('a relay --dht-server that is neither a peer id nor an address with /p2p/<id>: a usage line, status 2', async () => {
+    for (const value of ['not-a-peer', '/ip4/127.0.0.1/tcp/4001']) {
+      const exit = await runToExit([PARLEY_BIN, 'relay', '--data-dir', join(dir, 'r3'), '--listen', '/ip4/127.0.0.1/tcp/0', '--http-port', '0', '--dht-server', value])
+      expectOneLine(exit, 2, value.startsWith('/') ? 'has no /p2p/<peer id>' : 'is neither a peer id nor a multiaddr')
+    }
+  })
+
   it('in the library: bad options throw ERR_INVALID_OPTIONS before any key is made', async () => {
     for (const relays of [[undefined], ['/ip4/127.0.0.1/tcp/4001'], ['not a multiaddr']]) {
       let caught: unknown

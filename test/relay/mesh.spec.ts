@@ -6,7 +6,7 @@ import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { createTestPeer } from '../helpers/peer.js'
 import type { TestPeer } from '../helpers/peer.js'
-import { createIdentity } from '../../src/identity/index.js'
+import { createIdentity, loadOrCreateIdentity } from '../../src/identity/index.js'
 import { handleKey, handleDhtConfig, validateHandleRecord } from '../../src/handles/record.js'
 import { validRecord, TEST_BITS } from './records.js'
 
@@ -28,9 +28,13 @@ for (const size of [2, 3]) {
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), `parley-mesh${size}-`))
+      // each relay's key is made ahead (as `parley id --data-dir` does), so that a relay can trust
+      // the ones started after it (--dht-server) and bootstrap from the ones started before it
+      const ids = await Promise.all(Array.from({ length: size }, async (_, i) => (await loadOrCreateIdentity({ dataDir: join(dir, `relay${i}`), kind: 'agent' })).peerIdString))
       for (let i = 0; i < size; i++) {
         const bootstrap = relays.flatMap(r => ['--bootstrap', r.tcp.toString()])
-        relays.push(await startRelayProcess({ dataDir: join(dir, `relay${i}`), args: bootstrap }))
+        const later = ids.slice(i + 1).flatMap(id => ['--dht-server', id])
+        relays.push(await startRelayProcess({ dataDir: join(dir, `relay${i}`), args: [...bootstrap, ...later] }))
       }
       // the first relay hears of the others when they dial it
       const first = relays[0]
