@@ -51,6 +51,7 @@ import type { Identity } from '../identity/index.js'
 import { DEFAULT_POW_BITS } from '../handles/pow.js'
 import { DHT_PROTOCOL } from './constants.js'
 import { DEFAULT_RELAY_LIMITS, relayGater, releaseReservationsOfLeavers } from './relay-limits.js'
+import { forgetLeavers } from './forget-leavers.js'
 import type { RelayLimits } from './relay-limits.js'
 import { guardHandleRecords, parleyDhtConfig } from './record-guard.js'
 import { Tally } from '../util/tally.js'
@@ -94,6 +95,8 @@ export interface RelayNodeOptions {
   metrics?: boolean
   /** Route and check presence announcements on gossipsub (default true). */
   presence?: boolean
+  /** How long after a peer's last connection closed its peer store record is deleted (default 10 min; trusted relays are kept). */
+  forgetPeersAfterMs?: number
 }
 
 /** Where a relay listens unless told otherwise: loopback only (a relay for other machines listens on `/ip4/0.0.0.0/…`, see relay/README.md). */
@@ -226,6 +229,11 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   ref.node = libp2p
   // a reservation is worth nothing once its holder has gone: free its slot at once
   releaseReservationsOfLeavers(libp2p, decisions)
+  // nor is its peer store record: forget it a while later, or the store keeps every peer id ever seen
+  const stopForgetting = forgetLeavers(libp2p, {
+    keep: trusted,
+    ...(options.forgetPeersAfterMs === undefined ? {} : { graceMs: options.forgetPeersAfterMs })
+  })
 
   if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions, relayedBytes)
   const circuits = new CircuitTracker(libp2p.services.relay)
@@ -267,6 +275,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
     multiaddrs: () => libp2p.getMultiaddrs(),
     stop: async () => {
       presence?.stop()
+      stopForgetting()
       await libp2p.stop()
       await datastore.close()
     }
