@@ -127,11 +127,13 @@ export const AgentErrorCode = {
   /** The agent is not started (or was stopped): call `start()` first. */
   NOT_STARTED: 'ERR_NOT_STARTED',
   /** This runtime is too old for Parley (Node.js before 22). */
-  UNSUPPORTED_RUNTIME: 'ERR_UNSUPPORTED_RUNTIME'
+  UNSUPPORTED_RUNTIME: 'ERR_UNSUPPORTED_RUNTIME',
+  /** `connect()` did not open a session within `connectTimeoutMs` (resolving, dialing and the hellos together). */
+  CONNECT_TIMEOUT: 'ERR_CONNECT_TIMEOUT'
 } as const
 export type AgentErrorCode = typeof AgentErrorCode[keyof typeof AgentErrorCode]
 
-/** An agent could not be created or started; `code` says why and the message says what to do. */
+/** An agent could not be created or started, or could not reach a peer in time; `code` says why and the message says what to do. */
 export class AgentError extends ParleyError<AgentErrorCode> {
   static override readonly name = 'AgentError'
 }

@@ -25,7 +25,7 @@
  * @packageDocumentation
  */
 import { createLibp2p } from 'libp2p'
-import type { Libp2p, Connection, Stream } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, Connection, Stream } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { webRTC } from '@libp2p/webrtc'
@@ -71,6 +71,7 @@ import { presenceEnabled, presencePubsub, startAgentPresence } from '../presence
 import type { Presence } from '../presence/presence.js'
 // --- end presence ---
 import { join } from 'node:path'
+import { raceSignal } from '../util/abort.js'
 import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
 import type { Datastore } from 'interface-datastore'
@@ -85,6 +86,10 @@ import { ReplayStore } from '../store/replay-store.js'
 import type { PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
 import type { Party, Terms } from '../negotiation/transition.js'
 
+/** How long `connect()` may take by default, end to end (ms). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
+/** How long one dial of a peer (through one relay) may take (ms). */
+const DIAL_TIMEOUT_MS = 10_000
 /** How often finished approvals and negotiations past their keeping time are deleted (ms). */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000
 const log = logger('parley:agent')
@@ -554,49 +559,74 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
    * moves the live session onto it (`upgrade` event). A session whose
    * upgrade fails stays on the relay.
    */
-  async connect (target: string): Promise<Session> {
+  async connect (target: string, options: AbortOptions = {}): Promise<Session> {
+    const ms = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    const deadline = ms > 0 ? AbortSignal.timeout(ms) : undefined
+    const signals = [deadline, options.signal].filter((s): s is AbortSignal => s !== undefined)
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals)
+    try {
+      return await this.#connect(target, signal)
+    } catch (err) {
+      if (deadline?.aborted === true && options.signal?.aborted !== true) {
+        throw new AgentError(AgentErrorCode.CONNECT_TIMEOUT, `no session with ${target} within ${ms} ms (connectTimeoutMs): the peer may be offline, or its relays unreachable`, { cause: err })
+      }
+      throw err
+    }
+  }
+
+  async #connect (target: string, signal: AbortSignal | undefined): Promise<Session> {
+    const within = async <T>(p: Promise<T>): Promise<T> => signal === undefined ? p : raceSignal(p, signal)
     let peer: string
     let relays: string[] = []
     let connection: Connection
     if (target.startsWith('@') || HANDLE_PATTERN.test(target)) {
-      let record = await this.resolve(target)
+      let record = await within(this.resolve(target))
       try {
-        connection = await this.#dial(record.peer, record.relays)
+        connection = await this.#dial(record.peer, record.relays, signal)
       } catch (err) {
+        signal?.throwIfAborted()
         // the cached record may be stale: the handle moved relays, or to a new key
-        const fresh = await this.resolve(target, { fresh: true })
+        const fresh = await within(this.resolve(target, { fresh: true }))
         if (fresh === record) throw err
         record = fresh
-        connection = await this.#dial(record.peer, record.relays)
+        connection = await this.#dial(record.peer, record.relays, signal)
       }
       peer = record.peer
       relays = [...record.relays]
     } else {
       peer = peerIdFromString(target).toString()
-      connection = await this.#dial(peer, relays)
+      connection = await this.#dial(peer, relays, signal)
     }
-    const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true })
+    const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true, ...(signal === undefined ? {} : { signal }) })
     const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
-    await session.ready
+    try {
+      await within(session.ready)
+    } catch (err) {
+      session.abort(err as Error)
+      throw err
+    }
     this.safeDispatchEvent('connected', { detail: session })
     if (connection.limits !== undefined && relays.length > 0 && this.#options.webrtc !== false) void this.#upgrade(session, relays, connection)
     return session
   }
 
-  async #dial (peer: string, relays: readonly string[]): Promise<Connection> {
+  async #dial (peer: string, relays: readonly string[], signal?: AbortSignal): Promise<Connection> {
     const libp2p = this.libp2p
     const open = libp2p.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
     const best = open.find(c => c.limits === undefined) ?? open[0]
     if (best !== undefined) return best
+    // each attempt gets DIAL_TIMEOUT_MS, within what is left of connect()'s
+    const attempt = (): AbortSignal => signal === undefined ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
     let lastError: unknown
     for (const relay of relays) {
+      signal?.throwIfAborted()
       try {
-        return await libp2p.dial(multiaddr(`${relay}/p2p-circuit/p2p/${peer}`), { signal: AbortSignal.timeout(10_000) })
+        return await libp2p.dial(multiaddr(`${relay}/p2p-circuit/p2p/${peer}`), { signal: attempt() })
       } catch (err) {
         lastError = err
       }
     }
-    if (relays.length === 0) return libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(10_000) })
+    if (relays.length === 0) return libp2p.dial(peerIdFromString(peer), { signal: attempt() })
     throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
   }
 

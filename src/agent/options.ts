@@ -61,6 +61,8 @@ export interface AgentOptions {
   maxWriteBufferBytes?: number
   /** How long each attempt at a direct WebRTC connection may take before the session stays on the relay (default 10 s). */
   upgradeTimeoutMs?: number
+  /** How long `connect()` may take end to end, resolving the handle, dialing and exchanging hellos (default 30 s; 0 for none): then `ERR_CONNECT_TIMEOUT`. */
+  connectTimeoutMs?: number
   /**
    * WebRTC configuration (default: no STUN/TURN servers, and ICE bound to
    * `PARLEY_WEBRTC_BIND` when that environment variable is set).
@@ -143,7 +145,7 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     const v = options[key]
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 32)) invalid(`${key} must be an integer from 0 to 32, not ${String(v)}`)
   }
-  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'maxFramesPerSecond', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
+  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'connectTimeoutMs', 'maxFramesPerSecond', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
     const v = options[key]
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) invalid(`${key} must be a non-negative number, not ${String(v)}`)
   }

@@ -436,6 +436,12 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     await this.#closeStream(stream)
   }
 
+  /** Ends the session at once: its stream is reset (the far side sees a reset, not a close), its pending requests fail. */
+  abort (reason: Error = new SessionClosedError('session aborted')): void {
+    if (this.#closed) return
+    this.#abort(reason)
+  }
+
   /** Closes `stream` gracefully, or resets it when that fails or takes longer than the write deadline (a peer that reads nothing). */
   async #closeStream (stream: Stream): Promise<void> {
     const writeTimeoutMs = this.#host.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS
