@@ -81,12 +81,12 @@ export interface ReplayJournalOptions extends ReplayStoreOptions {
   /** Age at which the current segment is closed and a new one started (default the window). */
   segmentMs?: number
   /**
-   * Writes `data` to `fd` whole, throwing if it cannot (default `writeSync`
-   * in a loop). For tests: a failing disk.
+   * Writes `text` (ASCII: one byte a character) to `fd` whole, throwing if
+   * it cannot (default `writeSync` in a loop). For tests: a failing disk.
    *
    * @internal
    */
-  write?: (fd: number, data: Uint8Array) => void
+  write?: (fd: number, text: string) => void
 }
 
 interface Segment {
@@ -98,9 +98,9 @@ interface Segment {
   lines: number
 }
 
-/** Writes all of `data`, as many `writeSync` calls as that takes. */
-function writeAll (fd: number, data: Uint8Array): void {
-  for (let at = 0; at < data.byteLength;) at += writeSync(fd, data, at)
+/** Writes all of `text` (ASCII, so bytes written are characters written), as many `writeSync` calls as that takes. */
+function writeAll (fd: number, text: string): void {
+  for (let at = writeSync(fd, text); at < text.length;) at += writeSync(fd, text.slice(at))
 }
 
 function segmentName (seq: number): string {
@@ -137,8 +137,6 @@ function readSegment (path: string): { records: Array<[key: string, ts: number]>
   return { records, floor, max, lines: lines.length - 1 }
 }
 
-const encoder = new TextEncoder()
-
 /** Deletes a file whose content is dead; one that stays (a failing disk) is read and deleted again on the next open. */
 function unlinkQuietly (path: string): void {
   try {
@@ -158,7 +156,7 @@ export class ReplayJournal extends ReplayRecord {
   readonly dir: string
   readonly #segmentMs: number
   readonly #maxRecords: number
-  readonly #write: (fd: number, data: Uint8Array) => void
+  readonly #write: (fd: number, text: string) => void
   /** Older segments, oldest first; the current one is not among them. */
   #older: Segment[] = []
   #current: Segment
@@ -178,7 +176,7 @@ export class ReplayJournal extends ReplayRecord {
   /** Compactions so far (for tests and benchmarks). */
   #compactions = 0
 
-  private constructor (dir: string, options: ReplayJournalOptions, floor: number, write: (fd: number, data: Uint8Array) => void) {
+  private constructor (dir: string, options: ReplayJournalOptions, floor: number, write: (fd: number, text: string) => void) {
     super(options, floor)
     this.dir = dir
     this.#segmentMs = Math.max(1, options.segmentMs ?? this.windowMs)
@@ -285,7 +283,7 @@ export class ReplayJournal extends ReplayRecord {
     if (floorLine) text = `F ${floor}\n${text}`
     if (this.#torn) text = '\n' + text
     try {
-      this.#write(this.#fd, encoder.encode(text))
+      this.#write(this.#fd, text)
     } catch (err) {
       this.#torn = true
       throw err
@@ -328,7 +326,7 @@ export class ReplayJournal extends ReplayRecord {
     }
     const fd = openSync(path, 'ax')
     try {
-      this.#write(fd, encoder.encode(text))
+      this.#write(fd, text)
     } catch (err) {
       closeSync(fd)
       unlinkQuietly(path)
