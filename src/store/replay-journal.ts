@@ -137,6 +137,15 @@ function readSegment (path: string): { records: Array<[key: string, ts: number]>
   return { records, floor, max, lines: lines.length - 1 }
 }
 
+/** Closes a segment's file: everything was written already (synchronously), so a failure loses nothing. */
+function closeQuietly (fd: number): void {
+  try {
+    closeSync(fd)
+  } catch (err) {
+    log.error('could not close a replay journal segment: %e', err)
+  }
+}
+
 /** Deletes a file whose content is dead; one that stays (a failing disk) is read and deleted again on the next open. */
 function unlinkQuietly (path: string): void {
   try {
@@ -252,7 +261,7 @@ export class ReplayJournal extends ReplayRecord {
   override async close (): Promise<void> {
     if (this.closed) return
     await super.close()
-    closeSync(this.#fd)
+    closeQuietly(this.#fd)
   }
 
   protected record (key: string, ts: number, now: number, durable: boolean): ReplayVerdict | Promise<ReplayVerdict> {
@@ -328,13 +337,13 @@ export class ReplayJournal extends ReplayRecord {
     try {
       this.#write(fd, text)
     } catch (err) {
-      closeSync(fd)
+      closeQuietly(fd)
       unlinkQuietly(path)
       throw err
     }
     const previous = this.#fd === -1 ? undefined : this.#current
     if (previous !== undefined) {
-      closeSync(this.#fd)
+      closeQuietly(this.#fd)
       this.#older.push(previous)
     }
     this.#current = { seq, path, max, lines }
