@@ -82,7 +82,9 @@ import { Negotiations, DECLINED_METHOD } from './negotiations.js'
 import type { MoveResult } from './negotiations.js'
 import { METHODS } from '../methods/index.js'
 import type { EnvelopeRecord } from '../session/session.js'
-import { ReplayStore } from '../store/replay-store.js'
+import { ReplayJournal } from '../store/replay-journal.js'
+import { ReplayGuard } from '../envelope/replay-guard.js'
+import type { ReplayCheck } from '../envelope/replay-guard.js'
 import type { PendingApproval, TrustLevel, TrustLimits, TrustEntry, TrustSuggestion, LogEntry, ExportedLog } from '../store/index.js'
 import type { Party, Terms } from '../negotiation/transition.js'
 
@@ -193,8 +195,13 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   /** The same, behind the policy gate: what sessions call. */
   readonly #gated = new Map<string, Handler>()
   #datastore: Datastore | undefined
-  /** The replay guard all our sessions share, kept in the datastore (protocols/envelope §6). */
-  #replay: ReplayStore | undefined
+  /**
+   * The replay guard all our sessions share (protocols/envelope §6.1): with a
+   * data dir, kept in a journal there (`<dataDir>/replay/`), so a restart
+   * still refuses replays; without one, in memory (the node has a new key
+   * each run, so nothing it accepted can be replayed to it after a restart).
+   */
+  #replay: ReplayJournal | ReplayGuard | undefined
   /** The last envelopes of each session, handed to the human with a held request. */
   readonly #history = new WeakMap<Session, EnvelopeRecord[]>()
   readonly #bridge: HumanBridge
@@ -343,7 +350,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       }
       this.#datastore = datastore
       // before any session: an envelope accepted before a restart is still refused as a replay
-      this.#replay = await ReplayStore.open(datastore)
+      // (the journal is in the data dir, whose LevelDB lock is ours now: no other process writes it)
+      this.#replay = o.dataDir === undefined ? new ReplayGuard() : await ReplayJournal.open(join(o.dataDir, 'replay'))
       this.#desk = await Desk.open(datastore, this.#identity, o.policy === undefined ? {} : { policy: o.policy })
       this.#desk.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
       this.#desk.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: e.detail }) })
@@ -454,7 +462,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   async close (): Promise<void> {
     await this.stop()
     await this.#desk?.close()
-    await this.#replay?.close()
+    if (this.#replay instanceof ReplayJournal) await this.#replay.close()
     const ds = this.#datastore
     this.#replay = undefined
     this.#desk = undefined
@@ -744,7 +752,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   }
 
   /** The node's replay guard (opened with the stores at {@link start}). */
-  #replayGuard (): ReplayStore {
+  #replayGuard (): ReplayCheck {
     if (this.#replay === undefined) throw notStarted()
     return this.#replay
   }

@@ -16,6 +16,9 @@ export type { MoveResult, MoveKind, TransitionEvent, NegotiationsEvents, Negotia
 export { agentEndpoint, controlRoutes } from './control.js'
 export type { AgentOptions, AgentEvents, AgentServices } from './agent.js'
 export { HandleResolver } from './resolver.js'
+// Node-only (node:fs), like the rest of this assembly: the store module (parley-mesh/store) stays free of it
+export { ReplayJournal, REPLAY_JOURNAL_HEADER } from '../store/replay-journal.js'
+export type { ReplayJournalOptions } from '../store/replay-journal.js'
 export { WalkPacer, walkPacer, WALK_PACE_MIN_MS, WALK_PACE_MAX_MS } from './walk-pacer.js'
 export type { ResolverOptions } from './resolver.js'
 export type { AgentPresenceOption } from '../presence/agent.js'

@@ -170,6 +170,14 @@ export interface VerifyOptions extends DecodeOptions {
    * rejects with the guard's error (not an `EnvelopeError`).
    */
   replayGuard?: ReplayCheck
+  /**
+   * Whether acting on `envelope` (its signature verified) must wait for its
+   * replay key to be durable: passed to the guard's `check` as `durable`.
+   * Default: every envelope. A session says no for envelopes whose effect
+   * stays within the session (protocols/envelope §6.1): a response, its own
+   * hello, ping and resume.
+   */
+  replayDurable?: (envelope: Envelope) => boolean
 }
 
 const CONTEXT = utf8(SIGNING_CONTEXT)
@@ -391,7 +399,7 @@ export async function verifyEnvelope (bytes: Uint8Array, options: VerifyOptions 
   }
   const guard = options.replayGuard
   if (guard !== undefined) {
-    let verdict = guard.check(e.from.peer + '/' + e.id + '/' + e.nonce, e.ts, now)
+    let verdict = guard.check(e.from.peer + '/' + e.id + '/' + e.nonce, e.ts, now, options.replayDurable?.(e) ?? true)
     if (typeof verdict !== 'string') verdict = await verdict
     if (verdict === 'replayed') fail(Code.REPLAYED, `envelope ${e.id} was already received`)
     if (verdict === 'too-old') fail(Code.STALE, `ts is older than the replay guard's window (${now - e.ts} ms old)`)

@@ -11,11 +11,12 @@
  * forgets a key while still accepting its `ts`, so a replay cannot slip
  * through.
  *
- * The guard is pure (no IO). A node keeps one for all its sessions, and
- * keeps it across restarts with the store-backed `ReplayStore`
- * (`parley-mesh/store`), which writes what this guard records and forgets
- * (`onDrop`) and its floor to the node's datastore; {@link ReplayCheck} is
- * what `verifyEnvelope` needs of either.
+ * The guard is pure (no IO): it is the one place for the window, capacity
+ * and floor logic. A node keeps one for all its sessions, and keeps it
+ * across restarts by wrapping it: `ReplayJournal` (a Node agent with a data
+ * dir: an append-only file) or `ReplayStore` (`parley-mesh/store`: any
+ * datastore, for a browser build) write what this guard records, and its
+ * floor; {@link ReplayCheck} is what `verifyEnvelope` needs of any of them.
  *
  * @example
  * ```ts
@@ -53,13 +54,17 @@ export type ReplayVerdict = 'fresh' | 'replayed' | 'too-old'
 /**
  * What `verifyEnvelope` needs of a replay guard: records `key` (the
  * envelope's signer, id and nonce, seen with timestamp `ts`, at the
- * receiver's time `now`) and says whether it was fresh. A guard that must
- * make the record durable first returns a promise that resolves once it is
- * (and rejects if it cannot be, the envelope then not to be acted on).
+ * receiver's time `now`) and says whether it was fresh. A guard that keeps
+ * its record across restarts answers `fresh` only once the key is durable
+ * when `durable` is true (the default: acting on the envelope has an effect
+ * that must happen at most once), returning a promise if that takes IO (and
+ * rejecting if it cannot be made durable, the envelope then not to be acted
+ * on). With `durable` false (the envelope's effect stays within its session,
+ * protocols/envelope §6.1) it may answer at once and write the key behind.
  */
 export interface ReplayCheck {
   /** `fresh` (now recorded), `replayed` or `too-old`; see {@link ReplayVerdict}. */
-  check: (key: string, ts: number, now: number) => ReplayVerdict | Promise<ReplayVerdict>
+  check: (key: string, ts: number, now: number, durable?: boolean) => ReplayVerdict | Promise<ReplayVerdict>
 }
 
 /** A bounded-memory record of recently accepted envelopes, keyed by signer, id and nonce, that refuses replays inside the window. */
@@ -70,6 +75,7 @@ export class ReplayGuard implements ReplayCheck {
   readonly capacity: number
   readonly #bucketMs: number
   readonly #onDrop: ((keys: readonly string[]) => void) | undefined
+  /** key → its `ts` (its bucket is `floor(ts / bucketMs)`). */
   readonly #seen = new Map<string, number>()
   /** bucket number → keys filed there; insertion order is not time order, so the oldest is tracked. */
   readonly #buckets = new Map<number, string[]>()
@@ -90,9 +96,16 @@ export class ReplayGuard implements ReplayCheck {
   /** The lowest `ts` currently accepted because of load (−Infinity when the full window applies). */
   get floor (): number { return this.#floor }
 
+  /** The keys held, each with the `ts` it was recorded with (to write them out afresh). */
+  * entries (): IterableIterator<[key: string, ts: number]> {
+    yield * this.#seen
+  }
+
   /**
    * Records `key` (seen with timestamp `ts`) unless it was seen already.
    * `now` is the receiver's clock, used to drop buckets past the window.
+   * Memory is all there is to this guard: a key is as durable as it gets
+   * at once, so it takes no `durable` flag ({@link ReplayCheck}).
    */
   check (key: string, ts: number, now: number): ReplayVerdict {
     this.#expire(now - this.windowMs)
@@ -101,7 +114,7 @@ export class ReplayGuard implements ReplayCheck {
     while (this.#seen.size >= this.capacity) this.#dropOldest()
     if (ts < this.#floor) return 'too-old'
     const bucket = Math.floor(ts / this.#bucketMs)
-    this.#seen.set(key, bucket)
+    this.#seen.set(key, ts)
     const list = this.#buckets.get(bucket)
     if (list === undefined) this.#buckets.set(bucket, [key])
     else list.push(key)
@@ -148,7 +161,8 @@ export class ReplayGuard implements ReplayCheck {
     // a key forgotten and recorded again since lives in another bucket now: keep it
     let dropped: string[] | undefined
     for (const key of keys) {
-      if (this.#seen.get(key) !== bucket) continue
+      const ts = this.#seen.get(key)
+      if (ts === undefined || Math.floor(ts / this.#bucketMs) !== bucket) continue
       this.#seen.delete(key)
       if (this.#onDrop !== undefined) (dropped ??= []).push(key)
     }

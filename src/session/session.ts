@@ -125,9 +125,12 @@ export interface SessionHost {
   readonly handlers: ReadonlyMap<string, Handler>
   /**
    * The node's replay guard, shared by all its sessions (protocols/session §3):
-   * an envelope accepted on one session is `ERR_REPLAYED` on every other. The
-   * agent's is a `ReplayStore` in its datastore, so it also holds across
-   * restarts; a frame is acted on only once its check resolved `fresh`. A
+   * an envelope accepted on one session is `ERR_REPLAYED` on every other. An
+   * agent with a data dir keeps it in a journal there, so it also holds
+   * across restarts. A frame is acted on only once its check resolved
+   * `fresh`; the check is told whether the key must be durable first: not
+   * for a frame whose effect stays within this session (the hello, a
+   * response, `session/ping`, `session/resume`; protocols/envelope §6.1). A
    * check that rejects (the guard could not record the key) ends the
    * session with that error, the frame not acted on.
    */
@@ -359,6 +362,8 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         expectedSigner: this.remotePeer,
         self: { peer: this.#host.signer.peerIdString, handles: this.#host.handle === undefined ? [] : [this.#host.handle] },
         replayGuard: this.#host.replayGuard,
+        // a resume moves this session to another stream, nothing beyond it (and is not acted on unless it is one)
+        replayDurable: () => false,
         maxBytes: this.#maxBytes
       })
       const body = envelope.body
@@ -576,6 +581,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         expectedSigner: this.remotePeer,
         self: { peer: this.#host.signer.peerIdString, handles: this.#host.handle === undefined ? [] : [this.#host.handle] },
         replayGuard: this.#host.replayGuard,
+        replayDurable: this.#remote === undefined ? () => false : actsBeyondSession,
         maxBytes: this.#host.maxBytes ?? DEFAULT_MAX_BYTES
       })
       envelope = decoded.envelope
@@ -733,6 +739,22 @@ function clip (text: string): string {
 
 function errorResponse (request: JsonRpcRequest, code: number, message: string, data?: JsonValue): JsonRpcMessage {
   return { jsonrpc: '2.0', id: request.id, error: data === undefined ? { code, message } : { code, message, data } }
+}
+
+/**
+ * Whether acting on a verified envelope, received after the hello, has an
+ * effect beyond its session, so that its replay key must be durable first
+ * (protocols/envelope §6.1). No for a response (it resolves a request
+ * pending in this session, or nothing: a replayed one finds nothing
+ * pending) and for a `session/ping` request (answered by the session
+ * itself); yes for every other request and notification (a handler runs, a
+ * message is delivered), and for a sealed body, not opened yet.
+ */
+function actsBeyondSession (envelope: Envelope): boolean {
+  const body = envelope.body
+  if (body === undefined) return true
+  if (!('method' in body)) return false
+  return !(body.method === PING && isRequest(body))
 }
 
 /**

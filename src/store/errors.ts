@@ -122,7 +122,7 @@ export class PolicyError extends ParleyError<PolicyErrorCode> {
 export const ReplayStoreErrorCode = {
   /** The datastore write holding the envelope's key failed: the envelope must not be acted on. */
   WRITE: 'ERR_REPLAY_WRITE',
-  /** A key is not `/`-separated segments of `[A-Za-z0-9_-]` (an envelope's signer, id and nonce are). */
+  /** A key is not `/`-separated segments of `[A-Za-z0-9_-]` (an envelope's signer, id and nonce are), or a `ts` not a non-negative integer. */
   INVALID_ARGUMENT: 'ERR_REPLAY_INVALID_ARGUMENT',
   /** The store was closed. */
   CLOSED: 'ERR_REPLAY_CLOSED'

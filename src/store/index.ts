@@ -10,8 +10,11 @@
  *   limits per contact, changed only by a human decision;
  * - {@link Approvals}: signed objects held for a human, released once by a
  *   signed decision (`protocols/approval`);
- * - {@link ReplayStore}: the node's replay guard (one for all its sessions),
- *   persisted so that a replay is refused after a restart too;
+ * - {@link ReplayStore}: a node's replay guard (one for all its sessions),
+ *   persisted in a datastore so that a replay is refused after a restart
+ *   too (what a browser build uses; a Node agent with a data dir uses the
+ *   Node-only `ReplayJournal`, exported from `parley-mesh/agent`, not
+ *   here, so that this module stays free of `node:fs`);
  * - {@link policyGate}: the pure function that says allow, queue, ask or
  *   deny for a request or transition.
  *
@@ -60,6 +63,7 @@ export {
 export type { ApprovalDecision, DecisionDraft, DecisionKind, VerifyDecisionOptions } from './approval-format.js'
 export { ReplayStore, REPLAY_KEY_PREFIX, REPLAY_FLOOR_KEY, replayKey } from './replay-store.js'
 export type { ReplayStoreOptions } from './replay-store.js'
+export { ReplayRecord, REPLAY_KEY_PATTERN } from './replay-record.js'
 export { policyGate, classifyMethod, DEFAULT_METHOD_CLASSES } from './policy.js'
 export type { MethodClass, PolicyDecision, NodePolicy, PolicyInput, PolicyVerdict } from './policy.js'
 export { CURRENCY_PATTERN, isAmount, formatAmount } from './amount.js'

@@ -1,23 +1,32 @@
 /**
- * The node's replay guard, kept in its datastore: one for all of the node's
+ * A node's replay guard kept in a datastore: one for all of the node's
  * sessions, and still there after a restart (a `kill -9` included), so an
  * envelope accepted once inside the freshness window is refused as
  * `ERR_REPLAYED` on any session, before or after the node restarted
- * (protocols/envelope §6).
+ * (protocols/envelope §6). It works on any `interface-datastore` (LevelDB,
+ * IndexedDB in a browser, memory), so it is what a browser build uses; a
+ * Node agent with a data dir uses the faster `ReplayJournal` (an
+ * append-only file: no round trip to the thread pool), and one without a
+ * data dir the bare in-memory {@link ReplayGuard}.
  *
- * It wraps the pure, bounded {@link ReplayGuard} (`src/envelope`) and writes
- * what that guard records and forgets: each accepted key under
- * `/parley/replay/<signer>/<id>/<nonce>` with its `ts`, and the guard's
- * floor under `/parley/replay-floor` once a full guard has raised it. The rule is
- * that an envelope is not acted on before its key is durable: `check`
- * answers `fresh` only once the datastore write holding the key has
- * completed (with `LevelDatastore`, LevelDB's log without fsync: it survives
- * the process being killed, not necessarily the machine losing power).
- * Writes are group-committed: keys recorded while a write is in flight go
- * out together in the next datastore batch, so a busy node makes one write
- * per batch, not one per envelope. A write that fails rejects every check
- * waiting on it with {@link ReplayStoreError} `ERR_REPLAY_WRITE`, and their
- * keys are forgotten again (none of those envelopes was acted on).
+ * It wraps the pure, bounded {@link ReplayGuard} (`src/envelope`, through
+ * {@link ReplayRecord}) and writes what that guard records and forgets:
+ * each accepted key under `/parley/replay/<signer>/<id>/<nonce>` with its
+ * `ts`, and the guard's floor under `/parley/replay-floor` once a full
+ * guard has raised it. The rule is that an envelope whose acceptance has an
+ * effect is not acted on before its key is durable: `check` answers `fresh`
+ * only once the datastore write holding the key has completed (with
+ * `LevelDatastore`, LevelDB's log without fsync: it survives the process
+ * being killed, not necessarily the machine losing power). A check with
+ * `durable` false (a response, the session's own hello, ping or resume:
+ * protocols/envelope §6.1) answers `fresh` at once and its key goes out
+ * with the next write. Writes are group-committed: keys recorded while a
+ * write is in flight go out together in the next datastore batch, so a busy
+ * node makes one write per batch, not one per envelope. A write that fails
+ * rejects every check waiting on it with {@link ReplayStoreError}
+ * `ERR_REPLAY_WRITE`, and their keys are forgotten again (none of those
+ * envelopes was acted on); keys written behind stay in memory (their
+ * envelopes were acted on) and the failure is logged.
  *
  * The disk holds what memory holds, no more: keys leave it when their
  * bucket expires or is dropped at capacity (in the same batch as the floor
@@ -44,11 +53,12 @@
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import { logger } from '@libp2p/logger'
-import { ReplayGuard } from '../envelope/replay-guard.js'
-import type { ReplayCheck, ReplayVerdict } from '../envelope/replay-guard.js'
-import { DEFAULT_REPLAY_CAPACITY } from '../envelope/constants.js'
+import type { ReplayVerdict } from '../envelope/replay-guard.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
-import { ReplayStoreError, ReplayStoreErrorCode as Code } from './errors.js'
+import { ReplayRecord } from './replay-record.js'
+import type { ReplayStoreOptions } from './replay-record.js'
+
+export type { ReplayStoreOptions } from './replay-record.js'
 
 const log = logger('parley:store:replay')
 
@@ -56,26 +66,12 @@ const log = logger('parley:store:replay')
 export const REPLAY_KEY_PREFIX = '/parley/replay/'
 /** Datastore key of the guard's floor (decimal ms), written when the guard raised it at capacity. */
 export const REPLAY_FLOOR_KEY = '/parley/replay-floor'
-/** What a key may be: the signer, id and nonce of an envelope, `/`-separated, each `[A-Za-z0-9_-]`. */
-const KEY_PATTERN = /^[A-Za-z0-9_-]{1,128}(?:\/[A-Za-z0-9_-]{1,128}){0,3}$/
 /** Deletes per batch while sweeping on open. */
 const SWEEP_BATCH = 4096
 
 /** The datastore key of replay key `key`. */
 export function replayKey (key: string): Key {
   return new Key(REPLAY_KEY_PREFIX + key)
-}
-
-/** Options of {@link ReplayStore.open}. */
-export interface ReplayStoreOptions {
-  /** How far back `ts` may lie (default 5 min): the verifier's `maxAgeMs`. */
-  windowMs?: number
-  /** Most keys held, in memory and on disk (default 100 000). */
-  capacity?: number
-  /** Bucket width (default windowMs / 30). */
-  bucketMs?: number
-  /** The clock used on open, to tell expired keys (default `Date.now`). */
-  now?: () => number
 }
 
 interface Waiting {
@@ -91,36 +87,24 @@ interface Waiting {
  * the module documentation). Open one with {@link ReplayStore.open}; one per
  * node, shared by its sessions.
  */
-export class ReplayStore implements ReplayCheck {
-  /** How far back `ts` may lie, in ms. */
-  readonly windowMs: number
-  /** Most keys held at once. */
-  readonly capacity: number
+export class ReplayStore extends ReplayRecord {
   readonly #ds: Datastore
-  readonly #guard: ReplayGuard
   /** The next batch: key → its `ts` to put, or `null` to delete it. The last word on a key wins. */
   #ops = new Map<string, number | null>()
   /** The checks that answer `fresh` once the next batch is written. */
   #waiting: Waiting | undefined
+  /** Keys of the next batch whose checks answered at once (written behind). */
+  #behind = 0
   #draining: Promise<void> | undefined
   /** The floor last written (−Infinity: none). */
   #durableFloor: number
-  #closed = false
   /** Datastore batches written (for tests and benchmarks). */
   #commits = 0
 
   private constructor (ds: Datastore, options: ReplayStoreOptions, floor: number) {
+    super(options, floor)
     this.#ds = ds
     this.#durableFloor = floor
-    this.#guard = new ReplayGuard({
-      ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
-      capacity: options.capacity ?? DEFAULT_REPLAY_CAPACITY,
-      ...(options.bucketMs === undefined ? {} : { bucketMs: options.bucketMs }),
-      floor,
-      onDrop: (keys) => { for (const k of keys) this.#ops.set(k, null) }
-    })
-    this.windowMs = this.#guard.windowMs
-    this.capacity = this.#guard.capacity
   }
 
   /**
@@ -133,12 +117,9 @@ export class ReplayStore implements ReplayCheck {
     const stored = await datastore.has(floorKey) ? Number(fromUtf8(await datastore.get(floorKey))) : NaN
     const floor = Number.isFinite(stored) ? stored : -Infinity
     const store = new ReplayStore(datastore, options, floor)
-    const cutoff = Math.max(now - store.windowMs, floor)
     const stale: Key[] = []
     for await (const { key, value } of datastore.query({ prefix: REPLAY_KEY_PREFIX })) {
-      const k = key.toString().slice(REPLAY_KEY_PREFIX.length)
-      const ts = Number(fromUtf8(value))
-      if (!Number.isSafeInteger(ts) || ts < cutoff || !KEY_PATTERN.test(k) || store.#guard.check(k, ts, now) !== 'fresh') stale.push(key)
+      if (!store.restore(key.toString().slice(REPLAY_KEY_PREFIX.length), Number(fromUtf8(value)), now)) stale.push(key)
     }
     for (let i = 0; i < stale.length; i += SWEEP_BATCH) {
       const batch = datastore.batch()
@@ -147,39 +128,27 @@ export class ReplayStore implements ReplayCheck {
     }
     if (floor > -Infinity && floor < now - store.windowMs) await datastore.delete(floorKey)
     // keys the guard dropped because the store held more than its capacity, and the floor it raised
-    if (store.#ops.size > 0 || store.#guard.floor > store.#durableFloor) await store.#write(store.#ops)
+    if (store.#ops.size > 0 || store.guard.floor > store.#durableFloor) await store.#write(store.#ops)
     store.#ops = new Map()
     log('loaded %d replay keys, deleted %d expired', store.size, stale.length)
     return store
   }
 
-  /** Keys held now (the same in memory and, once written, on disk). */
-  get size (): number { return this.#guard.size }
-
-  /** The lowest `ts` accepted because of load (−Infinity when the full window applies). */
-  get floor (): number { return this.#guard.floor }
-
   /** Datastore batches written so far. */
   get commits (): number { return this.#commits }
 
-  /**
-   * Records `key` (an envelope's `signer/id/nonce`, seen with timestamp
-   * `ts` at the receiver's time `now`) unless it was seen already.
-   * `replayed` and `too-old` come at once; `fresh` once the key is durable.
-   * Rejects with {@link ReplayStoreError}: `ERR_REPLAY_WRITE` when the write
-   * failed (the key is then forgotten: act on nothing), `ERR_REPLAY_CLOSED`,
-   * `ERR_REPLAY_INVALID_ARGUMENT`.
-   */
-  check (key: string, ts: number, now: number): ReplayVerdict | Promise<ReplayVerdict> {
-    if (this.#closed) return Promise.reject(new ReplayStoreError(Code.CLOSED, 'the replay store is closed'))
-    if (!KEY_PATTERN.test(key)) return Promise.reject(new ReplayStoreError(Code.INVALID_ARGUMENT, 'a replay key is /-separated segments of [A-Za-z0-9_-]'))
-    const verdict = this.#guard.check(key, ts, now)
-    if (verdict !== 'fresh') {
-      // expired buckets dropped by this check: their deletes go out with the next write
-      if (this.#ops.size > 0) this.#schedule()
-      return verdict
-    }
+  /** Resolves once every write queued so far has settled. */
+  async flush (): Promise<void> {
+    while (this.#draining !== undefined) await this.#draining
+  }
+
+  protected record (key: string, ts: number, _now: number, durable: boolean): ReplayVerdict | Promise<ReplayVerdict> {
     this.#ops.set(key, ts)
+    this.#schedule()
+    if (!durable) {
+      this.#behind++
+      return 'fresh'
+    }
     let waiting = this.#waiting
     if (waiting === undefined) {
       let resolve!: (verdict: ReplayVerdict) => void
@@ -188,19 +157,16 @@ export class ReplayStore implements ReplayCheck {
       waiting = this.#waiting = { promise, resolve, reject, keys: [] }
     }
     waiting.keys.push(key)
-    this.#schedule()
     return waiting.promise
   }
 
-  /** Resolves once every write queued so far has settled. */
-  async flush (): Promise<void> {
-    while (this.#draining !== undefined) await this.#draining
+  protected override dropped (keys: readonly string[]): void {
+    for (const k of keys) this.#ops.set(k, null)
   }
 
-  /** Waits for the writes under way, then refuses further checks (`ERR_REPLAY_CLOSED`). Does not close the datastore. */
-  async close (): Promise<void> {
-    await this.flush()
-    this.#closed = true
+  /** Expired buckets dropped by a refused check: their deletes go out with the next write. */
+  protected override refused (): void {
+    if (this.#ops.size > 0) this.#schedule()
   }
 
   /** Starts a write after the current task, so checks made together are written together. */
@@ -214,17 +180,19 @@ export class ReplayStore implements ReplayCheck {
       while (this.#ops.size > 0 || this.#waiting !== undefined) {
         const ops = this.#ops
         const waiting = this.#waiting
+        const behind = this.#behind
         this.#ops = new Map()
         this.#waiting = undefined
+        this.#behind = 0
         try {
           await this.#write(ops)
           waiting?.resolve('fresh')
         } catch (cause) {
-          const err = new ReplayStoreError(Code.WRITE, `could not record ${waiting?.keys.length ?? 0} envelope keys: ${(cause as Error)?.message ?? String(cause)}`, { cause })
-          // none of these envelopes is acted on: a later delivery of one may be, once
-          for (const k of waiting?.keys ?? []) this.#guard.forget(k)
-          if (waiting === undefined) log.error('could not delete expired replay keys: %e', cause)
-          else waiting.reject(err)
+          // none of the envelopes waiting is acted on: a later delivery of one may be, once
+          for (const k of waiting?.keys ?? []) this.guard.forget(k)
+          // those written behind were acted on already: kept in memory, lost on disk if the node stops now
+          if (waiting === undefined || behind > 0) log.error('could not write a batch of %d replay keys and deletes (%d written behind): %e', ops.size, behind, cause)
+          waiting?.reject(ReplayStore.writeError(waiting.keys.length, cause))
         }
       }
     } finally {
@@ -234,7 +202,7 @@ export class ReplayStore implements ReplayCheck {
 
   /** One datastore batch: `ops`, and the floor if it rose. */
   async #write (ops: ReadonlyMap<string, number | null>): Promise<void> {
-    const floor = this.#guard.floor
+    const floor = this.guard.floor
     const batch = this.#ds.batch()
     for (const [k, ts] of ops) {
       if (ts === null) batch.delete(replayKey(k))

@@ -3,13 +3,14 @@
  * is refused as `ERR_REPLAYED` when the same peer sends it again on another
  * session, and again after the process was killed (`SIGKILL`) and started
  * on the same data directory: the replay guard is one per node and kept in
- * its datastore (protocols/envelope §6, protocols/session §3). The attacker
+ * a journal in its data dir, `<dataDir>/replay/` (protocols/envelope §6.1,
+ * protocols/session §3). The attacker
  * is the signer itself (a stock js-libp2p node with its own framing,
  * test/adversarial/helpers.ts): it holds the key, so only the guard stands
  * between a re-sent envelope and its effect happening twice.
  */
 import { expect } from 'chai'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -132,6 +133,10 @@ describe('replays across sessions and restarts, against a parley agent process',
     await killed.stop()
     expect(killed.child.signalCode).to.equal('SIGKILL')
     victim = undefined
+    // what the killed process left: its journal, one line per key accepted, written before it answered
+    const journal = join(killed.dataDir, 'replay')
+    const lines = (await Promise.all((await readdir(journal)).map(async n => readFile(join(journal, n), 'utf8')))).join('')
+    expect(lines.match(new RegExp(` ${peerIdFromPrivateKey(key).toString()}/`, 'g'))?.length, 'keys of the attacker\'s envelopes in the journal (hellos and pings)').to.be.at.least(accepted.length)
     await attacker.hangUp(peerIdFromString(killed.peer)).catch(() => {})
     victim = await startAgentProcess(relay, handle, killed.dataDir)
     expect(victim.peer, 'the same key, from the data dir').to.equal(killed.peer)

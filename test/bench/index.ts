@@ -30,4 +30,4 @@ if (only.has('relay')) { console.log('\n## Relay\n'); console.log(await benchRel
 if (only.has('agent')) { console.log('\n## Agents and sessions\n'); console.log(await benchAgent(values.quick === true)) }
 if (only.has('negotiation')) { console.log('\n## Negotiation: the nine-turn book-plumber exchange\n'); console.log(await benchNegotiation(values.quick === true)) }
 if (only.has('flood')) { console.log('\n## Under attack: a caller\'s ping while a stranger floods the agent\n'); console.log(await benchFlood(values.quick === true)) }
-if (only.has('replay')) { console.log('\n## The replay guard: in memory, or kept in the datastore\n'); console.log(await benchReplay(values.quick === true)) }
+if (only.has('replay')) { console.log('\n## The replay guard: in memory, in a journal, or in a datastore\n'); console.log(await benchReplay(values.quick === true)) }

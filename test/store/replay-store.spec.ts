@@ -4,6 +4,7 @@ import { Key } from 'interface-datastore'
 import type { Batch, Datastore } from 'interface-datastore'
 import { ReplayStore, ReplayStoreErrorCode, REPLAY_FLOOR_KEY, REPLAY_KEY_PREFIX, replayKey } from '../../src/store/index.js'
 import { signEnvelope, verifyEnvelope } from '../../src/envelope/index.js'
+import type { ReplayCheck } from '../../src/envelope/index.js'
 import type { EnvelopeRecord } from '../../src/session/session.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { fromUtf8 } from '../../src/crypto/bytes.js'
@@ -52,6 +53,17 @@ class GatedDatastore extends MemoryDatastore {
   }
 }
 
+/** `bytes`, checked by `replayGuard` as the envelope of a response from `signer`, is ERR_REPLAYED. */
+async function expectReplayed (bytes: Uint8Array, signer: string, replayGuard: ReplayCheck): Promise<void> {
+  try {
+    await verifyEnvelope(bytes, { expectedSigner: signer, replayGuard, replayDurable: () => false })
+  } catch (err) {
+    expect((err as { code: string }).code).to.equal('ERR_REPLAYED')
+    return
+  }
+  expect.fail('a replay was accepted')
+}
+
 describe('replay store (src/store/replay-store)', () => {
   it('fresh once the key is written, replayed after, too-old outside the window', async () => {
     const ds = new MemoryDatastore()
@@ -77,6 +89,38 @@ describe('replay store (src/store/replay-store)', () => {
     ds.release()
     expect(await first).to.equal('fresh')
     expect(await ds.has(replayKey('peer/id/n'))).to.equal(true)
+  })
+
+  it('durable false (an envelope whose effect stays within its session): fresh at once, the key written behind', async () => {
+    const ds = new GatedDatastore()
+    const store = await ReplayStore.open(ds, { windowMs: WINDOW })
+    ds.hold()
+    expect(store.check('peer/response/n', T, T, false), 'answered at once, not a promise').to.equal('fresh')
+    expect(store.check('peer/response/n', T, T, false), 'a replay meanwhile').to.equal('replayed')
+    expect(store.check('peer/response/n', T, T), 'a replay, durable or not').to.equal('replayed')
+    // a durable check made meanwhile still waits for the write
+    let settled: string | undefined
+    const request = Promise.resolve(store.check('peer/request/n', T, T)).then(v => { settled = v; return v })
+    await new Promise(resolve => setTimeout(resolve, 20))
+    expect(settled).to.equal(undefined)
+    expect(await ds.has(replayKey('peer/response/n'))).to.equal(false)
+    ds.release()
+    expect(await request).to.equal('fresh')
+    await store.flush()
+    expect(await onDisk(ds)).to.deep.equal({ 'peer/response/n': T, 'peer/request/n': T })
+  })
+
+  it('a key written behind whose write fails stays in memory (its envelope was acted on): a replay is still refused', async () => {
+    const ds = new CountingDatastore()
+    const store = await ReplayStore.open(ds, { windowMs: WINDOW })
+    ds.failures = 1
+    expect(store.check('peer/response/n', T, T, false)).to.equal('fresh')
+    await store.flush()
+    expect(await onDisk(ds)).to.deep.equal({})
+    expect(store.check('peer/response/n', T, T, false)).to.equal('replayed')
+    // the next write goes on
+    expect(await store.check('peer/request/n', T, T)).to.equal('fresh')
+    expect(await onDisk(ds)).to.deep.equal({ 'peer/request/n': T })
   })
 
   it('group-commits: keys checked while a write is in flight share the next batch', async () => {
@@ -194,11 +238,13 @@ describe('replay store (src/store/replay-store)', () => {
     }
   })
 
-  it('refuses keys that are not signer/id/nonce, and every check once closed', async () => {
+  it('refuses keys that are not signer/id/nonce, a ts that is not an integer, and every check once closed', async () => {
     const store = await ReplayStore.open(new MemoryDatastore())
     for (const bad of ['', 'a//b', '/a', 'a/b/', 'a b', 'a/../b', 'x'.repeat(200)]) {
       expect(await codeOf(async () => store.check(bad, T, T)), JSON.stringify(bad)).to.equal(ReplayStoreErrorCode.INVALID_ARGUMENT)
     }
+    // what is recorded must load back: a ts is a non-negative integer
+    for (const ts of [1.5, -1, NaN, Infinity]) expect(await codeOf(async () => store.check('peer/id/n', ts, T)), String(ts)).to.equal(ReplayStoreErrorCode.INVALID_ARGUMENT)
     await store.close()
     expect(await codeOf(async () => store.check('peer/id/n', T, T))).to.equal(ReplayStoreErrorCode.CLOSED)
   })
@@ -234,6 +280,71 @@ describe('replay store (src/store/replay-store)', () => {
         expect(await rejected).to.equal('ERR_REPLAYED')
         expect(await second.caller.request('work', { n: 3 }), 'the second session goes on').to.equal('done')
         expect(handled).to.deep.equal(['1', '2', '3'])
+      } finally {
+        await pair.stop()
+      }
+    })
+
+    it('a request waits for its key to be durable; a response and a session/ping do not', async () => {
+      const handled: string[] = []
+      const callerDs = new GatedDatastore()
+      const calleeDs = new GatedDatastore()
+      const pair = await sessionPair(host(await ReplayStore.open(callerDs), []), host(await ReplayStore.open(calleeDs), handled))
+      try {
+        // the caller's store cannot write: the responses it receives are acted on all the same
+        callerDs.hold()
+        expect(await pair.caller.request('work', { n: 1 }), 'a response, its key not written yet').to.equal('done')
+        expect(await pair.caller.request('session/ping'), 'a pong').to.equal('pong')
+        callerDs.release()
+        // the callee's store cannot write: it answers a ping, but its handler does not run until it can
+        // (and the frames behind that request wait with it: a session acts on its frames in order)
+        calleeDs.hold()
+        expect(await pair.caller.request('session/ping'), 'a session/ping, its key not written yet').to.equal('pong')
+        const answer = pair.caller.request('work', { n: 2 })
+        await new Promise(resolve => setTimeout(resolve, 50))
+        expect(handled, 'handled before the key was written').to.deep.equal(['1'])
+        calleeDs.release()
+        expect(await answer).to.equal('done')
+        expect(handled).to.deep.equal(['1', '2'])
+      } finally {
+        callerDs.release()
+        calleeDs.release()
+        await pair.stop()
+      }
+    })
+
+    it('a replayed response is refused (ERR_REPLAYED) on its session, on another, and after the store is reopened', async () => {
+      const callerDs = new MemoryDatastore()
+      const callerStore = await ReplayStore.open(callerDs)
+      const pair = await sessionPair(host(callerStore, []), host(await ReplayStore.open(new MemoryDatastore()), []))
+      try {
+        const responses: EnvelopeRecord[] = []
+        pair.callee.addEventListener('envelope', (e) => { if (e.detail.dir === 'out' && e.detail.body !== undefined && !('method' in e.detail.body)) responses.push(e.detail) })
+        expect(await pair.caller.request('work', { n: 1 })).to.equal('done')
+        const response = responses[0]
+        if (response === undefined) throw new Error('the response was not seen')
+        const refusals = (session: typeof pair.caller): string[] => {
+          const seen: string[] = []
+          session.addEventListener('rejected', (e) => { seen.push(e.detail) })
+          return seen
+        }
+        const first = refusals(pair.caller)
+        await pair.callee.sendRaw(response.bytes)
+        // a request made since (id 2) is not resolved by the replayed response to id 1
+        expect(await pair.caller.request('work', { n: 2 })).to.equal('done')
+        expect(first).to.deep.equal(['ERR_REPLAYED'])
+        // another session of the caller's node, with its own request id 1 pending
+        const second = await pair.another()
+        const secondRefusals = refusals(second.caller)
+        const pending = second.caller.request('work', { n: 3 })
+        await second.callee.sendRaw(response.bytes)
+        expect(await pending).to.equal('done')
+        for (let i = 0; i < 100 && secondRefusals.length === 0; i++) await new Promise(resolve => setTimeout(resolve, 10))
+        expect(secondRefusals).to.deep.equal(['ERR_REPLAYED'])
+        // written behind, and there once the write is done: a reopened store (a restart) refuses it too
+        await callerStore.flush()
+        const reopened = await ReplayStore.open(callerDs)
+        await expectReplayed(response.bytes, pair.calleeIdentity.peerIdString, reopened)
       } finally {
         await pair.stop()
       }
