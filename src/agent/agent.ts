@@ -150,13 +150,29 @@ export interface AgentEvents {
    * the ICE candidate pair it runs on, e.g. `srflx` to `srflx` when both
    * agents are behind NATs, `host` to `host` on one LAN (when it can be read).
    */
-  direct: CustomEvent<{ session: Session, peer: string, path?: IcePath }>
+  direct: CustomEvent<{
+    /** The session that moved. */
+    session: Session
+    /** The peer id at the other end. */
+    peer: string
+    /** The ICE candidate pair the connection runs on, when it could be read. */
+    path?: IcePath
+  }>
   /**
    * A session of ours stays on the relay: no direct connection could be made
    * (every attempt failed, e.g. a NAT that maps each destination to a new
    * port, a symmetric NAT, on either side). It goes on working, relayed.
    */
-  relayed: CustomEvent<{ session: Session, peer: string, attempts: number, reason: string }>
+  relayed: CustomEvent<{
+    /** The session that stays on the relay. */
+    session: Session
+    /** The peer id at the other end. */
+    peer: string
+    /** How many direct connections were tried. */
+    attempts: number
+    /** Why the last attempt failed. */
+    reason: string
+  }>
   /** The far side's human decided on a request of ours that was held (`approval/outcome`). */
   outcome: CustomEvent<{
     /** The peer that sent the outcome, as its session verified it. */

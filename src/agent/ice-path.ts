@@ -12,13 +12,17 @@ import type { Connection } from '@libp2p/interface'
 export interface IceCandidate {
   /** `host`, `srflx`, `prflx` or `relay`. */
   type: string
+  /** Its IP address, when the stats give it. */
   address?: string
+  /** Its UDP port, when the stats give it. */
   port?: number
 }
 
 /** The candidate pair a direct connection runs on. */
 export interface IcePath {
+  /** Ours. */
   local: IceCandidate
+  /** The peer's, as we reach it. */
   remote: IceCandidate
 }
 

@@ -149,7 +149,7 @@ export interface StunLimits {
  */
 export const DEFAULT_STUN_LIMITS: StunLimits = { ratePerIp: 20, burstPerIp: 64, rate: 2000 }
 
-/** A running STUN server (see {@link startStunServer}). */
+/** A running STUN server, as a relay runs it (`startStunServer` in src/node/stun.ts). */
 export interface StunServer {
   /** The port it answers on. */
   readonly port: number

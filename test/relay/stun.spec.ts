@@ -211,5 +211,19 @@ describe('relay STUN (protocols/stun)', function () {
       }
       expect(await metric(withStun.httpUrl, 'parley_relay_stun_requests_total', 'result="answered"')).to.be.at.least(1)
     })
+
+    it('a relay whose STUN port is taken does not start, and says why in one line', async () => {
+      const busy = createSocket('udp4')
+      await new Promise<void>(resolve => busy.bind(0, '127.0.0.1', resolve))
+      try {
+        await startRelayProcess({ dataDir: join(dir, 'r3'), stunPort: busy.address().port })
+        expect.fail('started on a STUN port in use')
+      } catch (err) {
+        expect((err as Error).message).to.match(/relay exited with 1/)
+        expect((err as Error).message).to.include(`parley relay: cannot start the relay: STUN: UDP port ${busy.address().port} is already in use`)
+      } finally {
+        busy.close()
+      }
+    })
   })
 })
