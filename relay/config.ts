@@ -17,11 +17,12 @@ import type { RelayLimits } from '../src/node/relay-limits.js'
 import { DEFAULT_LISTEN } from '../src/node/relay.js'
 import type { RelayNodeOptions } from '../src/node/relay.js'
 import { DEFAULT_POW_BITS } from '../src/handles/pow.js'
+import { DEFAULT_STUN_PORT } from '../src/node/stun.js'
 
 export const LOG_LEVELS = ['error', 'info', 'debug', 'trace'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
-export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' | 'listen' | 'announce' | 'bootstrap' | 'dhtServers' | 'minPowBits' | 'dhtPublicOnly'>> {
+export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' | 'listen' | 'announce' | 'bootstrap' | 'dhtServers' | 'minPowBits' | 'dhtPublicOnly' | 'stunPort'>> {
   limits: RelayLimits
   httpHost: string
   httpPort: number
@@ -45,6 +46,7 @@ const SETTINGS: Setting[] = [
   { key: 'announce', flag: 'announce', env: 'PARLEY_ANNOUNCE', kind: 'list', help: 'multiaddr to announce instead of the listen addresses, repeatable' },
   { key: 'bootstrap', flag: 'bootstrap', env: 'PARLEY_BOOTSTRAP', kind: 'list', help: 'another relay to join (multiaddr with /p2p/<id>), repeatable; trusted as a DHT server' },
   { key: 'dhtServers', flag: 'dht-server', env: 'PARLEY_DHT_SERVERS', kind: 'list', help: 'another relay to trust as a DHT server without dialing it (peer id, or multiaddr with /p2p/<id>), repeatable' },
+  { key: 'stunPort', flag: 'stun-port', env: 'PARLEY_STUN_PORT', kind: 'int', help: `UDP port answering STUN Binding requests on the listen IPs, 0 for none (default ${DEFAULT_STUN_PORT})` },
   { key: 'httpHost', flag: 'http-host', env: 'PARLEY_HTTP_HOST', kind: 'string', help: 'address of the HTTP endpoint: dashboard, /metrics, /healthz (default 127.0.0.1)' },
   { key: 'httpPort', flag: 'http-port', env: 'PARLEY_HTTP_PORT', kind: 'int', help: 'its port, 0 for any free port (default 9090)' },
   { key: 'dashboardToken', flag: 'dashboard-token', env: 'PARLEY_DASHBOARD_TOKEN', kind: 'string', help: 'token that dashboard actions need, 16+ URL-safe characters (default: random each start)' },
@@ -189,6 +191,8 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`log level must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`)
   const httpPort = int('httpPort', 9090)
   if (httpPort > 65535) throw new UsageError(`http port ${httpPort} is out of range`)
+  const stunPort = int('stunPort', DEFAULT_STUN_PORT)
+  if (stunPort > 65535) throw new UsageError(`STUN port ${stunPort} is out of range`)
   const circuitData = text('circuitData')
   const dhtPublicOnly = get.get('dhtPublicOnly')
   const dashboardToken = text('dashboardToken')
@@ -204,6 +208,7 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     dhtServers: peerIds('dhtServers', list('dhtServers') ?? []),
     httpHost: text('httpHost') ?? '127.0.0.1',
     httpPort,
+    stunPort,
     dashboardToken,
     minPowBits: int('minPowBits', DEFAULT_POW_BITS),
     dhtPublicOnly: typeof dhtPublicOnly === 'boolean' ? dhtPublicOnly : dhtPublicOnly === undefined ? false : parseBool('dhtPublicOnly', String(dhtPublicOnly)),

@@ -87,7 +87,8 @@ export async function runRelay (argv: string[]): Promise<number> {
   await writeFile(file + '.tmp', addrs.join('\n') + '\n')
   await rename(file + '.tmp', file)
   for (const a of addrs) process.stdout.write(a + '\n')
-  process.stderr.write(`parley relay ${relay.peerId.toString()} started; data in ${config.dataDir}; metrics ${http.url}/metrics, health ${http.url}/healthz\n` +
+  const stun = relay.stun === undefined ? 'no STUN' : `STUN on UDP ${relay.stun.addresses.join(', ')} port ${relay.stun.port}`
+  process.stderr.write(`parley relay ${relay.peerId.toString()} started; data in ${config.dataDir}; ${stun}; metrics ${http.url}/metrics, health ${http.url}/healthz\n` +
     `parley relay dashboard: ${dashboard.url(http.url)}\n`)
 
   // keep the handlers for the whole shutdown: a second signal (a supervisor signalling the

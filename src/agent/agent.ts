@@ -63,6 +63,9 @@ import { Session, RESUME, framesOf, peekBody } from '../session/session.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import type { Caller, Handler, SessionHost } from '../session/session.js'
 import { HandleResolver } from './resolver.js'
+import { askStunServer, withStunServers } from '../node/stun-announce.js'
+import { icePath } from './ice-path.js'
+import type { IcePath } from './ice-path.js'
 import { walkPacer } from './walk-pacer.js'
 import type { WalkPacer } from './walk-pacer.js'
 // --- presence (dev dashboard): opt-in announcements on gossipsub ---
@@ -144,6 +147,34 @@ export interface AgentEvents {
   message: CustomEvent<InboxMessage>
   /** After a run of settled negotiations with a contact, the node suggests trusting it more (the human decides: {@link Agent.setTrust}). */
   suggestion: CustomEvent<TrustSuggestion>
+  /**
+   * A session moved onto a direct WebRTC connection (either side): `path` is
+   * the ICE candidate pair it runs on, e.g. `srflx` to `srflx` when both
+   * agents are behind NATs, `host` to `host` on one LAN (when it can be read).
+   */
+  direct: CustomEvent<{
+    /** The session that moved. */
+    session: Session
+    /** The peer id at the other end. */
+    peer: string
+    /** The ICE candidate pair the connection runs on, when it could be read. */
+    path?: IcePath
+  }>
+  /**
+   * A session of ours stays on the relay: no direct connection could be made
+   * (every attempt failed, e.g. a NAT that maps each destination to a new
+   * port, a symmetric NAT, on either side). It goes on working, relayed.
+   */
+  relayed: CustomEvent<{
+    /** The session that stays on the relay. */
+    session: Session
+    /** The peer id at the other end. */
+    peer: string
+    /** How many direct connections were tried. */
+    attempts: number
+    /** Why the last attempt failed. */
+    reason: string
+  }>
   /** The far side's human decided on a request of ours that was held (`approval/outcome`). */
   outcome: CustomEvent<{
     /** The peer that sent the outcome, as its session verified it. */
@@ -222,6 +253,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #stopping = false
   #presence: Presence | undefined
   #started: number | undefined
+  /** The STUN server each of our relays announced (relay address → `stun:` URL), given to WebRTC as ICE servers. */
+  readonly #relayStun = new Map<string, string>()
 
   constructor (identity: Identity, options: AgentOptions) {
     super()
@@ -286,6 +319,14 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
 
   /** Presence announcements seen (and ours sent), when the `presence` option is on. */
   get presence (): Presence | undefined { return this.#presence }
+
+  /**
+   * The STUN servers this agent gives WebRTC, learnt from its relays
+   * (protocols/stun), besides any in the `rtcConfiguration` option.
+   */
+  stunServers (): string[] {
+    return [...new Set(this.#relayStun.values())]
+  }
 
   /** Sessions open now, both directions. */
   get sessions (): ReadonlySet<Session> { return this.#sessions }
@@ -384,7 +425,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       addresses: { listen: [...o.relays.map(() => '/p2p-circuit'), ...(webrtc ? ['/webrtc'] : [])] },
       // a failed heartbeat ping must not take the relay connection, and every circuit on it, down
       connectionMonitor: { abortConnectionOnPingFailure: false },
-      transports: [tcp(), webSockets(), circuitRelayTransport(), ...(webrtc ? [webRTC({ rtcConfiguration: o.rtcConfiguration ?? defaultRtcConfiguration() })] : [])],
+      // read for each new peer connection: our relays' STUN servers are added as they are learnt
+      transports: [tcp(), webSockets(), circuitRelayTransport(), ...(webrtc ? [webRTC({ rtcConfiguration: () => withStunServers(o.rtcConfiguration ?? defaultRtcConfiguration(), this.#relayStun.values()) })] : [])],
       connectionEncrypters: [noise()],
       // a paused session stream holds at most its window: bound it (protocols/session §6.1)
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
@@ -412,6 +454,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       const why = dials.map((d, i) => `${o.relays[i]}: ${d.status === 'rejected' ? oneLine(d.reason) : 'ok'}`).join('; ')
       throw new AgentError(AgentErrorCode.NO_RELAY, `no relay could be reached (${why}); is the relay running, and is this its current address? A relay prints its addresses when it starts`)
     }
+    // before any WebRTC connection: where the relays serve STUN (one round trip each, on the open connection)
+    if (webrtc) await Promise.allSettled(o.relays.filter((_r, i) => dials[i]?.status === 'fulfilled').map(async r => this.#learnStun(r)))
     await this.#waitForReservation()
     if (this.handleName !== undefined) await this.publish()
     // decided requests whose peer was unreachable (before a restart, too) carry on
@@ -645,21 +689,50 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
    */
   async #upgrade (session: Session, relays: string[], circuit: Connection): Promise<void> {
     const timeout = this.#options.upgradeTimeoutMs ?? 10_000
+    let attempts = 0
+    let reason = 'no attempt'
     // WebRTC setup through a relay sometimes stalls (see docs/benchmarks.md): try each relay twice
     for (const relay of [...relays, ...relays]) {
-      if (session.closed) return
+      if (session.closed || this.#stopping) return
+      attempts++
       try {
         // force: libp2p would otherwise hand back the relayed connection we already have
         const connection = await this.libp2p.dial(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${session.remotePeer}`), { signal: AbortSignal.timeout(timeout), force: true })
-        if (connection.limits !== undefined) continue
+        if (connection.limits !== undefined) { reason = 'the WebRTC dial gave a relayed connection'; continue }
         const stream = await connection.newStream(SESSION_PROTOCOL, { signal: AbortSignal.timeout(timeout) })
         await session.upgrade(stream)
-        log('session with %s upgraded to %a', session.remotePeer, connection.remoteAddr)
+        await this.#announceDirect(session, connection)
         await this.#dropCircuit(circuit)
         return
       } catch (err) {
+        reason = oneLine(err)
         log('no direct WebRTC connection to %s through %s: %e', session.remotePeer, relay, err)
       }
+    }
+    if (session.closed || this.#stopping) return
+    // a NAT that maps each destination to a new port (symmetric) on either side defeats hole punching
+    log('session %s with %s stays on the relay: no direct connection after %d attempts (%s); behind a symmetric NAT, only a TURN server would help', session.id, session.remotePeer, attempts, reason)
+    this.safeDispatchEvent('relayed', { detail: { session, peer: session.remotePeer, attempts, reason } })
+  }
+
+  /** Logs and announces (`direct` event) the ICE candidate pair a session now runs on. */
+  async #announceDirect (session: Session, connection: Connection): Promise<void> {
+    const path = await icePath(connection)
+    log('session %s with %s is direct on %a (%s)', session.id, session.remotePeer, connection.remoteAddr,
+      path === undefined ? 'candidate pair unknown' : `${path.local.type} ${path.local.address ?? '?'}:${path.local.port ?? '?'} -> ${path.remote.type} ${path.remote.address ?? '?'}:${path.remote.port ?? '?'}`)
+    this.safeDispatchEvent('direct', { detail: { session, peer: session.remotePeer, ...(path === undefined ? {} : { path }) } })
+  }
+
+  /** Asks `relay` where it serves STUN (protocols/stun), and remembers the answer. */
+  async #learnStun (relay: string): Promise<void> {
+    try {
+      const url = await askStunServer(this.libp2p, relay, { signal: AbortSignal.timeout(3000) })
+      if (url === undefined) this.#relayStun.delete(relay)
+      else this.#relayStun.set(relay, url)
+      log('relay %s: %s', relay, url === undefined ? 'no STUN server announced' : `STUN at ${url}`)
+    } catch (err) {
+      // an older relay does not speak the protocol: no STUN from it
+      log('relay %s announces no STUN server: %e', relay, err)
     }
   }
 
@@ -698,6 +771,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         const session = [...this.#sessions].find(s => s.remotePeer === peer && s.id === resumed)
         if (session !== undefined && await session.acceptsResume(bytes)) {
           session.adopt(stream, frames)
+          if (connection.limits === undefined) void this.#announceDirect(session, connection)
           return
         }
         stream.abort(new Error('session/resume for no session of this peer'))
@@ -892,6 +966,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         try {
           await this.libp2p.dial(multiaddr(relay), { signal: AbortSignal.timeout(5000) })
           await this.#waitForReservation(10_000)
+          // the relay may have come back with another STUN port, or none
+          if (this.#options.webrtc !== false) await this.#learnStun(relay)
           if (this.handleName !== undefined) await this.publish()
           log('back on relay %s', relay)
           return
@@ -922,7 +998,7 @@ function resumeTarget (bytes: Uint8Array): string | undefined {
   return body?.method === RESUME && typeof body.params?.session === 'string' ? body.params.session : undefined
 }
 
-/** No STUN/TURN servers (none is reachable offline, and each costs a second per dial); ICE bound as PARLEY_WEBRTC_BIND says. */
+/** No STUN/TURN servers of its own (public ones are unreachable offline, and each costs a second per dial; the relays' are added); ICE bound as PARLEY_WEBRTC_BIND says. */
 function defaultRtcConfiguration (): RTCConfiguration {
   const bind = globalThis.process?.env?.PARLEY_WEBRTC_BIND
   return (bind === undefined || bind === '' ? { iceServers: [] } : { iceServers: [], bindAddress: bind }) as RTCConfiguration

@@ -15,6 +15,7 @@ export { Negotiations, DECLINED_METHOD } from './negotiations.js'
 export type { MoveResult, MoveKind, TransitionEvent, NegotiationsEvents, NegotiationsHost } from './negotiations.js'
 export { agentEndpoint, controlRoutes } from './control.js'
 export type { AgentOptions, AgentEvents, AgentServices } from './agent.js'
+export type { IcePath, IceCandidate } from './ice-path.js'
 export { HandleResolver } from './resolver.js'
 // Node-only (node:fs), like the rest of this assembly: the store module (parley-mesh/store) stays free of it
 export { ReplayJournal, REPLAY_JOURNAL_HEADER } from '../store/replay-journal.js'

@@ -64,8 +64,10 @@ export interface AgentOptions {
   /** How long `connect()` may take end to end, resolving the handle, dialing and exchanging hellos (default 30 s; 0 for none): then `ERR_CONNECT_TIMEOUT`. */
   connectTimeoutMs?: number
   /**
-   * WebRTC configuration (default: no STUN/TURN servers, and ICE bound to
-   * `PARLEY_WEBRTC_BIND` when that environment variable is set).
+   * WebRTC configuration (default: ICE bound to `PARLEY_WEBRTC_BIND` when
+   * that environment variable is set). Its `iceServers` are used as given,
+   * followed by the STUN servers the agent's relays announce
+   * (protocols/stun); none are added otherwise: no public STUN servers.
    */
   rtcConfiguration?: RTCConfiguration
   /**

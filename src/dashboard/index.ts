@@ -22,6 +22,7 @@ export { DashboardServer, dashboardToken, DEFAULT_ASSETS_DIR } from './server.js
 export type { DashboardServerOptions } from './server.js'
 export { relaySource } from './relay-source.js'
 export type { RelayNode, RelayServices } from '../node/relay.js'
+export type { StunServer } from '../node/stun.js'
 export type { RelayLimits } from '../node/relay-limits.js'
 export type { CircuitTracker, Circuit } from '../node/circuits.js'
 export type { HandleStore, HandleStoreOptions, StoredHandle } from '../node/handle-store.js'

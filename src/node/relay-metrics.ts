@@ -8,6 +8,8 @@
  * - `parley_relay_bytes_total{direction}` — bytes relayed (`from_source`, `to_source`)
  * - `parley_dht_records` — DHT records stored now
  * - `parley_dht_records_rejected_total{reason}` — refused handle records by error code
+ * - `parley_relay_stun_requests_total{result}` — STUN datagrams: `answered`, `denied_ip_rate`,
+ *   `denied_rate`, `malformed`, `not_binding`, `bad_fingerprint` (node/stun.ts)
  */
 import type { Libp2p, Metrics, Stream } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -32,7 +34,7 @@ export async function storedRecords (datastore: Datastore): Promise<number> {
   return n
 }
 
-export function registerRelayMetrics (node: Libp2p<{ relay: CircuitRelayService }>, datastore: Datastore, rejections: Tally, decisions: Tally, relayedBytes: Tally): void {
+export function registerRelayMetrics (node: Libp2p<{ relay: CircuitRelayService }>, datastore: Datastore, rejections: Tally, decisions: Tally, relayedBytes: Tally, stun?: Tally): void {
   const metrics = node.metrics
   if (metrics === undefined) return
   metrics.registerMetric('parley_relay_reservations', { help: 'Circuit relay reservations held now', calculate: () => node.services.relay.reservations.size })
@@ -41,6 +43,7 @@ export function registerRelayMetrics (node: Libp2p<{ relay: CircuitRelayService 
   decisions.attach(metrics.registerCounterGroup('parley_relay_circuit_decisions_total', { label: 'decision', help: 'Relay gater decisions' }))
   rejections.attach(metrics.registerCounterGroup('parley_dht_records_rejected_total', { label: 'reason', help: 'Handle records refused, by error code' }))
   relayedBytes.attach(metrics.registerCounterGroup('parley_relay_bytes_total', { label: 'direction', help: 'Bytes relayed through circuits' }))
+  stun?.attach(metrics.registerCounterGroup('parley_relay_stun_requests_total', { label: 'result', help: 'STUN datagrams received, by what was done with them' }))
   countRelayedBytes(metrics, relayedBytes)
 }
 

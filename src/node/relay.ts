@@ -8,7 +8,9 @@
  * Kademlia DHT in server mode on Parley's protocol id with the handle-record
  * validator, selector and first-come-first-served guard (its routing table
  * and answers naming only the DHT servers it trusts, see dht-trust.ts), and
- * gossipsub with presence peer scoring (presence/scoring.ts).
+ * gossipsub with presence peer scoring (presence/scoring.ts), and a STUN
+ * server on UDP (stun.ts) announced to clients on `/parley/stun/1.0.0`
+ * (stun-announce.ts), so that agents behind NATs learn their public address.
  * State (peer store, DHT records) lives in a LevelDB datastore in the data
  * directory next to the identity, so the peer id, addresses and records
  * survive restarts, including `kill -9`.
@@ -63,6 +65,9 @@ import { presenceGossipsubOptions } from '../presence/scoring.js'
 import { lookupHandle } from '../handles/lookup.js'
 import { p2pPeerOf } from '../util/multiaddr.js'
 import { forgetUntrustedDhtPeers, trustedDhtMapper } from './dht-trust.js'
+import { startStunServer } from './stun.js'
+import type { StunLimits, StunServer } from './stun.js'
+import { serveStunAnnouncement } from './stun-announce.js'
 
 const log = logger('parley:relay')
 
@@ -97,6 +102,14 @@ export interface RelayNodeOptions {
   presence?: boolean
   /** How long after a peer's last connection closed its peer store record is deleted (default 10 min; trusted relays are kept). */
   forgetPeersAfterMs?: number
+  /**
+   * UDP port to answer STUN Binding requests on, bound on the IP addresses of
+   * `listen`, and announced to clients (protocols/stun). Default none here;
+   * `parley relay` serves it on `DEFAULT_STUN_PORT` (3478) unless told 0.
+   */
+  stunPort?: number
+  /** Rates bounding the STUN server's answers; unset fields take `DEFAULT_STUN_LIMITS`. */
+  stunLimits?: Partial<StunLimits>
 }
 
 /** Where a relay listens unless told otherwise: loopback only (a relay for other machines listens on `/ip4/0.0.0.0/…`, see relay/README.md). */
@@ -146,6 +159,10 @@ export interface RelayNode {
   readonly started: number
   /** Circuits relayed now, between whom. */
   readonly circuits: CircuitTracker
+  /** The STUN server, when one runs (`stunPort`). */
+  readonly stun: StunServer | undefined
+  /** What the STUN server did with each datagram: `answered`, `denied_ip_rate`, `denied_rate`, `malformed`, `not_binding`, `bad_fingerprint`. */
+  readonly stunRequests: Tally
   /** Dialable addresses, each ending in `/p2p/<peer id>`. */
   multiaddrs: () => Multiaddr[]
   /** Stops the node and closes its datastore. */
@@ -160,6 +177,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const rejections = new Tally()
   const decisions = new Tally()
   const relayedBytes = new Tally()
+  const stunRequests = new Tally()
   const registry = options.metrics === false ? undefined : new Registry()
   const recordOptions = { minPowBits: options.minPowBits ?? DEFAULT_POW_BITS }
   const datastore = guardHandleRecords(new LevelDatastore(join(options.dataDir, 'datastore')), recordOptions, rejections)
@@ -226,6 +244,23 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
     await datastore.close()
     throw err
   }
+  let stun: StunServer | undefined
+  if (options.stunPort !== undefined && options.stunPort > 0) {
+    try {
+      // on the listen addresses' IPs (not the announced ones, which may belong to a NAT or proxy in front)
+      const hosts = (options.listen ?? DEFAULT_LISTEN).flatMap(a => multiaddr(a).getComponents().filter(c => c.name === 'ip4' || c.name === 'ip6').map(c => c.value ?? ''))
+      stun = await startStunServer({ port: options.stunPort, hosts, tally: stunRequests, ...(options.stunLimits === undefined ? {} : { limits: options.stunLimits }) })
+      await serveStunAnnouncement(libp2p, options.stunPort)
+    } catch (err) {
+      await stun?.close()
+      await Promise.resolve(libp2p.stop()).catch(() => {})
+      await datastore.close()
+      const inUse = (err as { code?: string }).code === 'EADDRINUSE'
+      throw new Error(inUse
+        ? `STUN: UDP port ${options.stunPort} is already in use (another relay, or a STUN/TURN server?); choose another with --stun-port, or 0 for none`
+        : `STUN on UDP port ${options.stunPort}: ${(err as Error).message}`, { cause: err })
+    }
+  }
   ref.node = libp2p
   // a reservation is worth nothing once its holder has gone: free its slot at once
   releaseReservationsOfLeavers(libp2p, decisions)
@@ -235,7 +270,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
     ...(options.forgetPeersAfterMs === undefined ? {} : { graceMs: options.forgetPeersAfterMs })
   })
 
-  if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions, relayedBytes)
+  if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions, relayedBytes, stun === undefined ? undefined : stunRequests)
   const circuits = new CircuitTracker(libp2p.services.relay)
   const handles = new HandleStore(datastore, recordOptions)
   let presence: Presence | undefined
@@ -272,10 +307,13 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
     presence,
     started: Date.now(),
     circuits,
+    stun,
+    stunRequests,
     multiaddrs: () => libp2p.getMultiaddrs(),
     stop: async () => {
       presence?.stop()
       stopForgetting()
+      await stun?.close()
       await libp2p.stop()
       await datastore.close()
     }

@@ -37,6 +37,10 @@ export interface StartRelayOptions {
   env?: Record<string, string>
   /** Listen addresses (default: TCP and WebSocket on 127.0.0.1, ports picked by the OS). */
   listen?: string[]
+  /** UDP port for STUN (default 0, none: relays of concurrent tests would all want 3478); `null` leaves the relay's default. */
+  stunPort?: number | null
+  /** A command the relay runs under, e.g. `['ip', 'netns', 'exec', 'ns1']`. */
+  wrap?: string[]
 }
 
 export async function startRelayProcess (options: StartRelayOptions): Promise<RelayProcess> {
@@ -48,9 +52,11 @@ export async function startRelayProcess (options: StartRelayOptions): Promise<Re
     '--min-pow-bits', String(options.minPowBits ?? 8),
     '--inbound-rate', '1000',
     '--log-level', 'error',
+    ...(options.stunPort === null ? [] : ['--stun-port', String(options.stunPort ?? 0)]),
     ...(options.args ?? [])
   ]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
+  const [command, ...rest] = [...(options.wrap ?? []), process.execPath, ...args] as [string, ...string[]]
+  const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
   let out = ''
   let err = ''
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
@@ -105,6 +111,19 @@ export async function freePort (): Promise<number> {
     server.listen(0, '127.0.0.1', () => {
       const port = (server.address() as { port: number }).port
       server.close(() => { resolve(port) })
+    })
+  })
+}
+
+/** A UDP port that was free a moment ago on 127.0.0.1 (for a relay's STUN server). */
+export async function freeUdpPort (): Promise<number> {
+  const { createSocket } = await import('node:dgram')
+  const socket = createSocket('udp4')
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind(0, '127.0.0.1', () => {
+      const port = socket.address().port
+      socket.close(() => { resolve(port) })
     })
   })
 }

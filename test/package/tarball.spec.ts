@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { freeUdpPort } from '../helpers/relay-process.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -66,7 +67,7 @@ describe('the npm package, installed from its tarball into a fresh project', fun
     readmeBlocks().forEach((code, i) => { writeFileSync(join(project, `readme-${i}.mjs`), '// @ts-check\n' + code) })
 
     // the relay example, on ports the OS picks (flags override the config file)
-    relay = spawn(join(project, 'node_modules', '.bin', 'parley'), ['relay', '--config', 'relay.json', '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--http-port', '0'],
+    relay = spawn(join(project, 'node_modules', '.bin', 'parley'), ['relay', '--config', 'relay.json', '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--http-port', '0', '--stun-port', String(await freeUdpPort())],
       { cwd: project, env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     relay.stderr?.setEncoding('utf8').on('data', (d: string) => { relayErr += d })

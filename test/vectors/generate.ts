@@ -13,6 +13,7 @@ import { eventLogVectors } from './event-log.js'
 import { approvalVectors } from './approval.js'
 import { presenceVectors } from './presence.js'
 import { sessionVectors } from './session.js'
+import { stunVectors } from './stun.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -24,7 +25,8 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/event-log/vectors.json', eventLogVectors],
   ['protocols/approval/vectors.json', approvalVectors],
   ['protocols/presence/vectors.json', presenceVectors],
-  ['protocols/session/vectors.json', sessionVectors]
+  ['protocols/session/vectors.json', sessionVectors],
+  ['protocols/stun/vectors.json', stunVectors]
 ]
 
 // `npm run vectors -- handle-record` regenerates only the files whose path contains an argument

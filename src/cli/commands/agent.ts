@@ -20,7 +20,9 @@ Starts an agent node: reserves on the relay, publishes the handle record for
 @NAME (first come, first served), keeps it fresh, answers "ping", takes
 messages into its inbox, negotiates, and asks you (its human) about what its
 policy holds. It prints every incoming session, request, notification and
-approval on stdout, one JSON object per line. SIGINT or SIGTERM stops it.
+approval on stdout, one JSON object per line, and how each session went:
+"direct" (with the ICE candidate pair) or "relayed" (no direct path, e.g. a
+symmetric NAT). SIGINT or SIGTERM stops it.
 
 Its control API and its dev dashboard listen on --http (127.0.0.1, a free
 port by default), with one token: the URL and the token are written to
@@ -84,6 +86,9 @@ Options:
       session.addEventListener('notification', (n) => { print('notification', { from: n.detail.caller, method: n.detail.method, params: n.detail.params }) })
       session.addEventListener('close', () => { print('closed', { peer: session.remotePeer }) })
     })
+    // how each session ended up: direct (and on which ICE candidate pair) or kept on the relay
+    agent.addEventListener('direct', (e) => { print('direct', { peer: e.detail.peer, session: e.detail.session.id ?? null, ...(e.detail.path === undefined ? {} : { path: e.detail.path }) }) })
+    agent.addEventListener('relayed', (e) => { print('relayed', { peer: e.detail.peer, session: e.detail.session.id ?? null, attempts: e.detail.attempts, reason: e.detail.reason }) })
     agent.addEventListener('pending', (e) => { print('pending', { id: e.detail.id, summary: e.detail.summary }) })
     agent.addEventListener('message', (e) => { print('message', { from: e.detail.from, text: e.detail.text }) })
     agent.addEventListener('outcome', (e) => { print('outcome', e.detail) })
