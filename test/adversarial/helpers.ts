@@ -241,6 +241,7 @@ export function sampleRss (pid: number, everyMs = 20): { peak: () => number, sto
     try { peak = Math.max(peak, rssOf(pid)) } catch { clearInterval(timer) }
   }
   const timer = setInterval(sample, everyMs)
+  timer.unref()
   sample()
   return { peak: () => peak, stop: () => { clearInterval(timer); sample(); return peak } }
 }
@@ -259,8 +260,12 @@ export async function underFlood<T> (what: string, pid: number, idle: number, fl
   } finally {
     sampler.stop()
   }
-  const peak = sampler.peak()
+  withinBound(what, idle, sampler.peak())
+  return result
+}
+
+/** Prints the figures of a flood (see {@link underFlood}) and throws unless `peak` < {@link RSS_BOUND} × `idle`. */
+export function withinBound (what: string, idle: number, peak: number): void {
   console.log(`      victim RSS idle ${mb(idle)} MB, peak ${mb(peak)} MB (${(peak / idle).toFixed(2)}×): ${what}`)
   if (!(peak < RSS_BOUND * idle)) throw new Error(`the victim's RSS reached ${mb(peak)} MB under ${what}: more than ${RSS_BOUND} × its idle ${mb(idle)} MB`)
-  return result
 }
