@@ -29,8 +29,10 @@ import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
-import { BITS, rssOf, startAgentProcess, underFlood } from './helpers.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { BITS, RawSession, SESSION, createAttacker, rssOf, startAgentProcess, underFlood } from './helpers.js'
 import type { AgentProcess } from './helpers.js'
+import { Speaker } from './attacker.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -140,6 +142,36 @@ describe('more inbound streams of each protocol than a node takes', function () 
   it('a parley agent process, reached through the relay: every protocol it serves', async () => {
     await floodEach('agent', victim.child.pid ?? 0, async () =>
       attacker.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peer}`), { signal: AbortSignal.timeout(10_000) }), victim.peer, AGENT_PROTOCOLS)
+  })
+
+  it(`session streams from one peer over several connections: at most ${LIMITS['/parley/session/1.0.0']} sessions in all`, async () => {
+    const cap = LIMITS['/parley/session/1.0.0'] ?? 8
+    const key = await generateKeyPair('Ed25519')
+    const node = await createAttacker(key)
+    try {
+      const pid = victim.child.pid ?? 0
+      const idle = rssOf(pid)
+      const sessions = await underFlood(`${cap} sessions on each of 3 connections from one peer`, pid, idle, async () => {
+        // three circuits to the agent (a new connection each), a full per-connection quota of sessions on each
+        const connections: Connection[] = []
+        for (let i = 0; i < 3; i++) connections.push(await node.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peer}`), { force: true, signal: AbortSignal.timeout(10_000) }))
+        expect(new Set(connections.map(c => c.id)).size, 'connections').to.equal(3)
+        const opened = await Promise.allSettled(connections.flatMap(c => Array.from({ length: cap }, async () => {
+          const stream = await c.newStream(SESSION, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) })
+          return new Speaker(new RawSession(stream), key, victim.peer).hello()
+        })))
+        await sleep(1000)
+        return opened.filter((o): o is PromiseFulfilledResult<Speaker> => o.status === 'fulfilled').map(o => o.value)
+      })
+      const open = sessions.filter(s => !s.raw.isEnded)
+      console.log(`      ${cap * 3} session streams from one peer on 3 connections: ${sessions.length} said hello back, ${open.length} still open`)
+      expect(open.length, 'sessions one peer holds').to.be.at.most(cap)
+      expect(open.length, 'the first ones are kept').to.be.greaterThan(0)
+      for (const s of sessions) s.close()
+      await stillServed()
+    } finally {
+      await node.stop()
+    }
   })
 
   it('a parley relay process, reached directly: every protocol it serves', async () => {
