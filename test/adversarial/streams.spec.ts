@@ -60,6 +60,8 @@ describe('more inbound streams of each protocol than a node takes', function () 
   let victim: AgentProcess
   let client: Agent
   let attacker: Libp2p
+  /** Each node's RSS once warmed up (a legitimate client reached the agent through the relay), before any flood. */
+  const idle = { agent: 0, relay: 0 }
   const handle = `streams-${Math.random().toString(36).slice(2, 8)}`
 
   before(async () => {
@@ -77,6 +79,8 @@ describe('more inbound streams of each protocol than a node takes', function () 
       services: { identify: identify({ maxOutboundStreams: 1000 }) }
     })
     await stillServed()
+    idle.agent = rssOf(victim.child.pid ?? 0)
+    idle.relay = rssOf(relay.child.pid ?? 0)
   })
 
   after(async () => {
@@ -121,16 +125,15 @@ describe('more inbound streams of each protocol than a node takes', function () 
     return { refused: opened.length - streams.length + reset, kept: streams.length - reset }
   }
 
-  async function floodEach (name: string, pid: number, connect: () => Promise<Connection>, peer: string, expected: string[]): Promise<void> {
+  async function floodEach (name: 'agent' | 'relay', pid: number, connect: () => Promise<Connection>, peer: string, expected: string[]): Promise<void> {
     const connection = await connect()
     expect(await announced(peer), `the protocols the ${name} serves`).to.deep.equal(expected)
     await stillServed()
-    const idle = rssOf(pid)
     const rows: string[] = []
     for (const protocol of expected) {
       const limit = limitOf(protocol)
       const count = Math.max(33, limit + 8)
-      const { refused, kept } = await underFlood(`${count} ${protocol} streams at the ${name}`, pid, idle, async () => flood(connection.status === 'open' ? connection : await connect(), protocol, count))
+      const { refused, kept } = await underFlood(`${count} ${protocol} streams at the ${name}`, pid, idle[name], async () => flood(connection.status === 'open' ? connection : await connect(), protocol, count))
       rows.push(`${protocol}: ${count} opened, ${refused} reset, ${kept} kept (limit ${limit})`)
       expect(kept, `${protocol}: streams kept`).to.be.at.most(limit)
       expect(refused, `${protocol}: streams reset`).to.be.at.least(count - limit)
@@ -149,9 +152,7 @@ describe('more inbound streams of each protocol than a node takes', function () 
     const key = await generateKeyPair('Ed25519')
     const node = await createAttacker(key)
     try {
-      const pid = victim.child.pid ?? 0
-      const idle = rssOf(pid)
-      const sessions = await underFlood(`${cap} sessions on each of 3 connections from one peer`, pid, idle, async () => {
+      const sessions = await underFlood(`${cap} sessions on each of 3 connections from one peer`, victim.child.pid ?? 0, idle.agent, async () => {
         // three circuits to the agent (a new connection each), a full per-connection quota of sessions on each
         const connections: Connection[] = []
         for (let i = 0; i < 3; i++) connections.push(await node.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peer}`), { force: true, signal: AbortSignal.timeout(10_000) }))
@@ -168,6 +169,34 @@ describe('more inbound streams of each protocol than a node takes', function () 
       expect(open.length, 'sessions one peer holds').to.be.at.most(cap)
       expect(open.length, 'the first ones are kept').to.be.greaterThan(0)
       for (const s of sessions) s.close()
+      await stillServed()
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('WebRTC signaling streams from one peer over 15 connections: the per-connection limit multiplies, the agent stays within its memory bound', async () => {
+    // each signaling stream the agent takes holds an RTCPeerConnection until the upgrade's deadline (10 s);
+    // libp2p's limit is per connection, and the relay lets one peer open 16 circuits to the agent
+    const node = await createAttacker(await generateKeyPair('Ed25519'))
+    const protocol = '/webrtc-signaling/0.0.1'
+    try {
+      const kept = await underFlood(`32 ${protocol} streams on each of 15 connections from one peer`, victim.child.pid ?? 0, idle.agent, async () => {
+        const connections: Connection[] = []
+        for (let i = 0; i < 15; i++) {
+          connections.push(await node.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peer}`), { force: true, signal: AbortSignal.timeout(10_000) }))
+          await sleep(250) // libp2p takes 5 new connections a second from one host (the relay, for circuits)
+        }
+        const opened = await Promise.all(connections.map(async c => Promise.allSettled(Array.from({ length: 32 }, async () =>
+          c.newStream(protocol, { runOnLimitedConnection: true, maxOutboundStreams: 10_000, signal: AbortSignal.timeout(10_000) })))))
+        await sleep(1000)
+        const streams = opened.flat().filter((o): o is PromiseFulfilledResult<Stream> => o.status === 'fulfilled').map(o => o.value)
+        const open = streams.filter(s => s.status === 'open').length
+        for (const s of streams) s.abort(new Error('done'))
+        return open
+      })
+      console.log(`      ${15 * 32} ${protocol} streams from one peer on 15 connections: ${kept} kept`)
+      expect(kept, 'signaling streams one peer holds').to.be.at.most(15 * limitOf(protocol))
       await stillServed()
     } finally {
       await node.stop()
