@@ -777,6 +777,13 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         stream.abort(new Error('session/resume for no session of this peer'))
         return
       }
+      // libp2p's maxInboundStreams counts one connection's streams; a peer may open several connections
+      const max = this.#options.maxSessionsPerPeer ?? 8
+      if ([...this.#sessions].filter(s => s.remotePeer === peer && s.direction === 'inbound' && !s.closed).length >= max) {
+        log('refused a session from %s: it has %d open already', peer, max)
+        stream.abort(new Error(`${max} sessions from this peer are open already`))
+        return
+      }
       const session = this.#track(new Session(this.#host(), stream, peer, 'inbound', { frames, first: bytes }))
       session.ready.then(() => { this.safeDispatchEvent('session', { detail: session }) }, () => {})
     })().catch(err => { log('session stream from %s failed: %e', peer, err); stream.abort(err as Error) })

@@ -3,7 +3,9 @@
  * requests and of proposes, negotiations left to expire, forged
  * `approval/outcome` notifications, and proposes that claim someone else's
  * handle. In-process agents on a relay child process, low proof of work,
- * no WebRTC.
+ * no WebRTC (the desk's state is read directly); and the held-request flood
+ * (a) once more against a `parley agent` process, from the raw attacker
+ * (./attacker.ts), with the victim's RSS measured.
  */
 import { expect } from 'chai'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -22,6 +24,12 @@ import { utf8 } from '../../src/crypto/bytes.js'
 import { propose } from '../../src/negotiation/actions.js'
 import type { JsonValue } from '../../src/crypto/canonical-json.js'
 import type { JsonRpcParams } from '../../src/envelope/jsonrpc.js'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { control, createAttacker, rssOf, startAgentProcess, underFlood } from './helpers.js'
+import type { AgentProcess } from './helpers.js'
+import { peerOf, speak } from './attacker.js'
+import type { Body } from './attacker.js'
 
 const BITS = 8
 const GBP = (value: number): { value: number, currency: string } => ({ value, currency: 'GBP' })
@@ -344,5 +352,69 @@ describe('adversarial: per-peer quotas of the desk, expiry, outcomes, verified h
       expect(approval?.handle).to.equal(who === evil ? 'quota-evil' : undefined)
       expect(approval?.peer).to.equal(who.peerId)
     }
+  })
+})
+
+describe('adversarial: a stranger\'s 200 held requests against a parley agent process', function () {
+  this.timeout(60_000)
+  let dir: string
+  let relay: RelayProcess
+  let victim: AgentProcess
+  let client: Agent
+  let key: PrivateKey
+  let attacker: Libp2p
+  let idle: number
+  const handle = `quota-proc-${Math.random().toString(36).slice(2, 8)}`
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-quotas-proc-'))
+    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
+    victim = await startAgentProcess(relay, handle, join(dir, handle))
+    client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
+    await client.start()
+    key = await generateKeyPair('Ed25519')
+    attacker = await createAttacker(key)
+    // warm up: one legitimate round trip
+    const session = await client.connect(`@${handle}`)
+    expect(await session.request('ping')).to.equal('pong')
+    await session.close()
+    idle = rssOf(victim.child.pid ?? 0)
+  })
+
+  after(async () => {
+    await attacker?.stop()
+    await client?.stop()
+    await victim?.stop()
+    await relay?.stop('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('(a) at most its quota pend, the rest get -32005 ERR_QUOTA; another stranger is still held and a ping answered; RSS below 1.5× idle', async () => {
+    const quota = DEFAULT_QUOTAS.approvalsPerPeer[0]
+    // the attacker's own codec and key (./attacker.ts): `message` from a stranger is held for the human
+    const s = await speak(attacker, key, relay.tcp, victim.peer)
+    const answers: Body[] = []
+    await underFlood('200 held requests from a stranger', victim.child.pid ?? 0, idle, async () => {
+      for (let i = 0; i < 200; i += 10) {
+        answers.push(...await Promise.all(Array.from({ length: 10 }, async (_, j) => s.request('message', { text: `flood ${i + j}` }))))
+      }
+    })
+    const held = answers.filter(a => (a.result as { status?: string } | undefined)?.status === 'held')
+    const refused = answers.filter(a => a.error !== undefined)
+    expect(held, 'held').to.have.length(quota)
+    expect(refused, 'refused').to.have.length(200 - quota)
+    for (const r of refused) {
+      expect(r.error?.code).to.equal(QUOTA_EXCEEDED)
+      expect(r.error?.data).to.include({ code: 'ERR_QUOTA', scope: 'peer', limit: quota })
+    }
+    const pending = await control<Array<{ peer: string }>>(victim, '/api/pending')
+    expect(pending.filter(p => p.peer === peerOf(key)), 'pending for the attacker').to.have.length(quota)
+    s.close()
+    // another stranger is still held, and a ping answered
+    expect(victim.alive()).to.equal(true)
+    const other = await client.connect(`@${handle}`)
+    expect(isHeld(await ask(other, 'message', { text: 'hello, a different stranger' }))).to.equal(true)
+    expect(await other.request('ping')).to.equal('pong')
+    await other.close()
   })
 })

@@ -8,7 +8,9 @@
  * Parley's `signEnvelope`; every hostile frame is raw bytes.) The agent runs
  * in a child process so that a crash shows as the child exiting; after each
  * attack the child must still be running and answer a legitimate client's
- * `ping` with `pong`, and the refusal must be in its event log.
+ * `ping` with `pong`, and the refusal must be in its event log; the child's
+ * RSS, from its idle figure (after one legitimate ping) to its peak during
+ * the attack, must stay below 1.5 times the idle one.
  */
 import { expect } from 'chai'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -23,7 +25,7 @@ import type { RelayProcess } from '../helpers/relay-process.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
 import { signEnvelope } from '../../src/envelope/envelope.js'
-import { BITS, RawSession, SESSION, createAttacker, startAgentProcess } from './helpers.js'
+import { BITS, RawSession, SESSION, createAttacker, rssOf, sampleRss, startAgentProcess, withinBound } from './helpers.js'
 import type { AgentProcess } from './helpers.js'
 
 /** Invalid UTF-8: two bytes that never occur in UTF-8, then a lead byte with no continuation. */
@@ -46,6 +48,11 @@ describe('adversarial session frames against a parley agent process', function (
   let attacker: Libp2p
   let target: AgentProcess | undefined
   let n = 0
+  /** The current victim's idle RSS and the sampling of it since. */
+  let memory: { idle: number, sampler: ReturnType<typeof sampleRss> } | undefined
+  let title = ''
+
+  beforeEach(function () { title = this.currentTest?.title.slice(0, 3) ?? '' })
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-adversarial-'))
@@ -57,6 +64,8 @@ describe('adversarial session frames against a parley agent process', function (
   })
 
   afterEach(async () => {
+    memory?.sampler.stop()
+    memory = undefined
     await target?.stop()
     target = undefined
   })
@@ -68,10 +77,15 @@ describe('adversarial session frames against a parley agent process', function (
     await rm(dir, { recursive: true, force: true })
   })
 
-  /** Starts a fresh agent child for one attack. */
+  /** Starts a fresh agent child for one attack, warms it up with a legitimate ping, and samples its RSS from then on. */
   async function victim (): Promise<{ agent: AgentProcess, handle: string }> {
     const handle = `victim-${++n}-${Math.random().toString(36).slice(2, 8)}`
     target = await startAgentProcess(relay, handle, join(dir, handle))
+    const session = await client.connect(`@${handle}`)
+    expect(await session.request('ping')).to.equal('pong')
+    await session.close()
+    const pid = target.child.pid ?? 0
+    memory = { idle: rssOf(pid), sampler: sampleRss(pid) }
     return { agent: target, handle }
   }
 
@@ -108,6 +122,7 @@ describe('adversarial session frames against a parley agent process', function (
     expect(agent.alive(), 'the agent process is still running after the ping').to.equal(true)
     // handled where it belongs: no guard had to catch a throw, no log entry was refused
     expect(agent.stderr().split('\n').filter(l => /parley:\S*:error/.test(l)), 'errors logged by the agent').to.deep.equal([])
+    if (memory !== undefined) withinBound(`frames ${title}`, memory.idle, memory.sampler.stop())
   }
 
   /** The agent's event log entries, through its control API. */

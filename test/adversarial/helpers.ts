@@ -1,10 +1,14 @@
 /**
  * What the adversarial suites share: a stock js-libp2p attacker with its own
  * framing (protocols/session §1, written here without Parley's code), a raw
- * session stream as the attacker sees it, and a `parley agent` child process
- * to attack.
+ * session stream as the attacker sees it, a `parley agent` child process
+ * to attack, and the victim's resident memory under a flood.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
@@ -129,33 +133,51 @@ export interface AgentProcess {
   peer: string
   dataDir: string
   stderr: () => string
+  /** The JSON lines it printed on stdout so far. */
+  events: () => Array<Record<string, unknown> & { event?: string }>
   alive: () => boolean
   stop: () => Promise<void>
 }
 
 export async function startAgentProcess (relay: RelayProcess, handle: string, dataDir: string, args: string[] = []): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [
+  return spawnAgent([
     PARLEY_BIN, 'agent', '--handle', handle, '--relay', relay.tcp.toString(), '--data-dir', dataDir, '--pow-bits', String(BITS), '--min-pow-bits', String(BITS), ...args
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'parley:*' } })
+  ], dataDir)
+}
+
+/**
+ * A victim agent with `options` (given to `createAgent`, with the relay, a
+ * low proof of work and no WebRTC unless they say otherwise) in a process of
+ * its own, serving `slow`, `release` and `big` besides (./victim.ts).
+ */
+export async function startVictimProcess (relay: RelayProcess, handle: string, dataDir: string, options: Record<string, unknown> = {}): Promise<AgentProcess> {
+  const script = fileURLToPath(new URL('./victim.js', import.meta.url))
+  return spawnAgent([script, JSON.stringify({ handle, relays: [relay.tcp.toString()], dataDir, powBits: BITS, minPowBits: BITS, webrtc: false, ...options })], dataDir)
+}
+
+async function spawnAgent (args: string[], dataDir: string): Promise<AgentProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'parley:*' } })
   let out = ''
   let err = ''
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
   const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
   const alive = (): boolean => child.exitCode === null && child.signalCode === null
+  const events = (): Array<Record<string, unknown> & { event?: string }> => out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown> & { event?: string })
   const deadline = Date.now() + 25_000
-  let ready: { peer?: string } | undefined
+  let ready: Record<string, unknown> | undefined
   while (ready === undefined) {
     if (!alive()) throw new Error(`the agent exited with ${child.exitCode}:\n${err.slice(-4000)}`)
     if (Date.now() > deadline) throw new Error(`the agent was not ready in 25 s:\n${out}\n${err.slice(-4000)}`)
-    ready = out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as { event?: string, peer?: string }).find(l => l.event === 'ready')
+    ready = events().find(l => l.event === 'ready')
     if (ready === undefined) await new Promise(resolve => setTimeout(resolve, 50))
   }
   return {
     child,
-    peer: ready.peer ?? '',
+    peer: typeof ready.peer === 'string' ? ready.peer : '',
     dataDir,
     stderr: () => err,
+    events,
     alive,
     stop: async () => {
       if (alive()) child.kill('SIGKILL')
@@ -179,4 +201,71 @@ export async function createAttacker (privateKey: PrivateKey, options: { maxStre
     connectionGater: { denyDialMultiaddr: () => false },
     services: { identify: identify() }
   })
+}
+
+/** A request to the agent child's control API (src/agent/control.ts), with its token: GET, or POST with `body`. */
+export async function control<T = unknown> (agent: AgentProcess, path: string, body?: unknown): Promise<T> {
+  const { url, token } = JSON.parse(await readFile(join(agent.dataDir, 'control.json'), 'utf8')) as { url: string, token: string }
+  const res = await fetch(url + path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const answer = await res.json() as T
+  if (!res.ok) throw Object.assign(new Error(`${path}: ${res.status} ${JSON.stringify(answer)}`), { status: res.status, answer })
+  return answer
+}
+
+// --- the victim's memory under a flood
+
+/** The bound every flood is held to: the victim's peak RSS below this many times its idle RSS. */
+export const RSS_BOUND = 1.5
+
+/** A process's resident set size in bytes (VmRSS in /proc/<pid>/status: Linux). */
+export function rssOf (pid: number): number {
+  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (line === null) throw new Error(`no VmRSS for process ${pid}`)
+  return Number(line[1]) * 1024
+}
+
+const mb = (bytes: number): string => (bytes / 1048576).toFixed(0)
+
+/**
+ * Samples `pid`'s RSS every `everyMs` from now on (the first sample at once);
+ * `peak()` is the highest so far, `stop()` ends sampling and returns it. A
+ * process that has exited is no longer sampled.
+ */
+export function sampleRss (pid: number, everyMs = 20): { peak: () => number, stop: () => number } {
+  let peak = 0
+  const sample = (): void => {
+    try { peak = Math.max(peak, rssOf(pid)) } catch { clearInterval(timer) }
+  }
+  const timer = setInterval(sample, everyMs)
+  timer.unref()
+  sample()
+  return { peak: () => peak, stop: () => { clearInterval(timer); sample(); return peak } }
+}
+
+/**
+ * Runs `flood` against the process `pid` while sampling its RSS, then checks
+ * the peak stayed below {@link RSS_BOUND} × `idle` (measured beforehand, once
+ * the victim was warmed up by a legitimate round trip) and prints the figures
+ * once, e.g. `victim RSS idle 148 MB, peak 171 MB (1.16×): 200 held requests`.
+ */
+export async function underFlood<T> (what: string, pid: number, idle: number, flood: () => Promise<T>): Promise<T> {
+  const sampler = sampleRss(pid)
+  let result: T
+  try {
+    result = await flood()
+  } finally {
+    sampler.stop()
+  }
+  withinBound(what, idle, sampler.peak())
+  return result
+}
+
+/** Prints the figures of a flood (see {@link underFlood}) and throws unless `peak` < {@link RSS_BOUND} × `idle`. */
+export function withinBound (what: string, idle: number, peak: number): void {
+  console.log(`      victim RSS idle ${mb(idle)} MB, peak ${mb(peak)} MB (${(peak / idle).toFixed(2)}×): ${what}`)
+  if (!(peak < RSS_BOUND * idle)) throw new Error(`the victim's RSS reached ${mb(peak)} MB under ${what}: more than ${RSS_BOUND} × its idle ${mb(idle)} MB`)
 }

@@ -1,0 +1,196 @@
+/**
+ * Negotiation moves a hostile counterparty makes out of turn, out of order,
+ * twice, or too late, against a `parley agent` process. The attacker is a
+ * stock js-libp2p node that signs its envelopes and transitions with its own
+ * key and its own canonical JSON (./attacker.ts, written from
+ * protocols/negotiation and protocols/envelope). Each move is refused with
+ * `-32002` and the code protocols/negotiation §7 gives it (with the victim's
+ * `state` and `seq` when it holds the negotiation), changes nothing, is
+ * recorded as `negotiation.refused`; the agent stays up, its RSS under the
+ * bound, and a legitimate client's ping is still answered.
+ */
+import { expect } from 'chai'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { startRelayProcess } from '../helpers/relay-process.js'
+import type { RelayProcess } from '../helpers/relay-process.js'
+import { createAgent } from '../../src/agent/index.js'
+import type { Agent } from '../../src/agent/index.js'
+import { BITS, control, createAttacker, rssOf, startAgentProcess, underFlood } from './helpers.js'
+import type { AgentProcess } from './helpers.js'
+import { H, moveAs, proposeAs, speak } from './attacker.js'
+import type { Body, Envelope, Json, Speaker, Transition } from './attacker.js'
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+const GBP = (value: number): Record<string, Json> => ({ price: { value, currency: 'GBP' } })
+
+describe('hostile negotiation moves against a parley agent process', function () {
+  this.timeout(60_000)
+  let dir: string
+  let relay: RelayProcess
+  let victim: AgentProcess
+  let client: Agent
+  let key: PrivateKey
+  let attacker: Libp2p
+  let idle: number
+  const handle = `moves-${Math.random().toString(36).slice(2, 8)}`
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-adv-moves-'))
+    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
+    victim = await startAgentProcess(relay, handle, join(dir, handle))
+    client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
+    await client.start()
+    key = await generateKeyPair('Ed25519')
+    attacker = await createAttacker(key)
+    await stillServes()
+    idle = rssOf(victim.child.pid ?? 0)
+  })
+
+  after(async () => {
+    await attacker?.stop()
+    await client?.stop()
+    await victim?.stop()
+    await relay?.stop('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  /** The victim is up and a legitimate client's ping is answered. */
+  async function stillServes (): Promise<void> {
+    expect(victim.alive(), `the agent exited:\n${victim.stderr().slice(-3000)}`).to.equal(true)
+    const session = await client.connect(`@${handle}`)
+    try {
+      expect(await session.request('ping')).to.equal('pong')
+    } finally {
+      await session.close()
+    }
+  }
+
+  async function session (): Promise<Speaker> {
+    return speak(attacker, key, relay.tcp, victim.peer)
+  }
+
+  /** Sends `t` and returns the victim's answer. */
+  async function send (s: Speaker, t: Transition): Promise<Body & { envelope: Envelope }> {
+    return s.request('negotiation/transition', { transition: t })
+  }
+
+  function refusedWith (answer: Body, code: string, held?: { state: string, seq: number }): void {
+    expect(answer.error?.code, `${code}: the JSON-RPC code`).to.equal(-32002)
+    expect(answer.error?.data?.code).to.equal(code)
+    if (held === undefined) expect(answer.error?.data).to.not.have.property('state')
+    else expect(answer.error?.data).to.include(held)
+  }
+
+  /** The victim's copy of negotiation `id`, through its control API. */
+  async function held (id: string): Promise<{ state: string, seq: number } | undefined> {
+    const all = await control<Array<{ id: string, state: string, transitions: unknown[] }>>(victim, '/api/negotiations')
+    const n = all.find(x => x.id === id)
+    return n === undefined ? undefined : { state: n.state, seq: n.transitions.length - 1 }
+  }
+
+  /** The codes of the `negotiation.refused` entries the victim logged for negotiation `id`. */
+  async function refusals (id: string): Promise<string[]> {
+    await sleep(100)
+    const log = await control<Array<{ type: string, data: { negotiation?: string, code?: string } }>>(victim, '/api/log?limit=500')
+    return log.filter(e => e.type === 'negotiation.refused' && e.data.negotiation === id).map(e => e.data.code ?? '')
+  }
+
+  it('out of order: an accept before any propose, moves out of turn, a seq gap, a wrong prev, a second propose', async () => {
+    const pid = victim.child.pid ?? 0
+    await underFlood('out-of-order moves', pid, idle, async () => {
+      const s = await session()
+      // an accept of a negotiation the victim never heard of
+      const ghost = await proposeAs(key, { counterparty: victim.peer, terms: GBP(10) })
+      refusedWith(await send(s, await moveAs(key, ghost, 'accept')), 'ERR_WRONG_NEGOTIATION')
+      expect(await held(ghost.negotiation), 'nothing opened').to.equal(undefined)
+
+      const propose = await proposeAs(key, { counterparty: victim.peer, terms: GBP(20) })
+      expect((await send(s, propose)).result).to.deep.equal({ state: 'proposed', seq: 0, applied: true })
+      const at = { state: 'proposed', seq: 0 }
+      // the proposer accepting, or countering, its own offer: not its turn
+      refusedWith(await send(s, await moveAs(key, propose, 'accept')), 'ERR_NOT_YOUR_TURN', at)
+      refusedWith(await send(s, await moveAs(key, propose, 'counter', { terms: GBP(25) })), 'ERR_NOT_YOUR_TURN', at)
+      // a seq that skips one, and the next seq with a prev that is not the last transition's hash
+      refusedWith(await send(s, await moveAs(key, propose, 'cancel', { seq: 2 })), 'ERR_OUT_OF_ORDER', at)
+      refusedWith(await send(s, await moveAs(key, propose, 'cancel', { prevHash: H(ghost) })), 'ERR_OUT_OF_ORDER', at)
+      // another propose of the same negotiation, other terms
+      refusedWith(await send(s, await proposeAs(key, { counterparty: victim.peer, terms: GBP(1), negotiation: propose.negotiation })), 'ERR_ILLEGAL_TRANSITION', at)
+      expect(await held(propose.negotiation), 'the negotiation as it was').to.deep.equal(at)
+      expect(await refusals(propose.negotiation)).to.have.members(['ERR_NOT_YOUR_TURN', 'ERR_NOT_YOUR_TURN', 'ERR_OUT_OF_ORDER', 'ERR_OUT_OF_ORDER', 'ERR_ILLEGAL_TRANSITION'])
+      // the session goes on: a move in order is applied
+      expect((await send(s, await moveAs(key, propose, 'cancel'))).result).to.deep.equal({ state: 'cancelled', seq: 1, applied: true })
+      s.close()
+    })
+    await stillServes()
+  })
+
+  it('on a closed negotiation: a counter, a reject and a cancel after it was cancelled get ERR_TERMINAL', async () => {
+    await underFlood('moves on a closed negotiation', victim.child.pid ?? 0, idle, async () => {
+      const s = await session()
+      const propose = await proposeAs(key, { counterparty: victim.peer, terms: GBP(30) })
+      expect((await send(s, propose)).result).to.deep.include({ applied: true })
+      const cancel = await moveAs(key, propose, 'cancel', { reason: 'changed my mind' })
+      expect((await send(s, cancel)).result).to.deep.equal({ state: 'cancelled', seq: 1, applied: true })
+      const at = { state: 'cancelled', seq: 1 }
+      refusedWith(await send(s, await moveAs(key, cancel, 'counter', { terms: GBP(5) })), 'ERR_TERMINAL', at)
+      refusedWith(await send(s, await moveAs(key, cancel, 'reject')), 'ERR_TERMINAL', at)
+      refusedWith(await send(s, await moveAs(key, cancel, 'cancel')), 'ERR_TERMINAL', at)
+      expect(await held(propose.negotiation)).to.deep.equal(at)
+      s.close()
+    })
+    await stillServes()
+  })
+
+  it('duplicated: a propose and a cancel sent twice get ERR_DUPLICATE with the state; the very same envelope again is ERR_REPLAYED', async () => {
+    await underFlood('duplicated moves', victim.child.pid ?? 0, idle, async () => {
+      const s = await session()
+      const propose = await proposeAs(key, { counterparty: victim.peer, terms: GBP(40) })
+      const first = await send(s, propose)
+      expect(first.result).to.deep.include({ applied: true })
+      // the same transition in a new envelope: a retry, acknowledged as a duplicate (§6.2)
+      refusedWith(await send(s, propose), 'ERR_DUPLICATE', { state: 'proposed', seq: 0 })
+      // the same envelope, byte for byte: the envelope's replay guard
+      s.raw.send(first.envelope.bytes)
+      const replayed = await s.answer((first.envelope.value.body as { id: number }).id, 10_000, 1)
+      expect(replayed.error?.code).to.equal(-32001)
+      expect(replayed.error?.data?.code).to.equal('ERR_REPLAYED')
+      const cancel = await moveAs(key, propose, 'cancel')
+      expect((await send(s, cancel)).result).to.deep.include({ state: 'cancelled', applied: true })
+      // the duplicate check comes before the terminal one: the cancel that ended it is still a duplicate
+      refusedWith(await send(s, cancel), 'ERR_DUPLICATE', { state: 'cancelled', seq: 1 })
+      expect(await held(propose.negotiation)).to.deep.equal({ state: 'cancelled', seq: 1 })
+      s.close()
+    })
+    await stillServes()
+  })
+
+  it('after expiry: a move on a negotiation the victim marked expired is ERR_TERMINAL; one dated at expires, and a propose born late, ERR_EXPIRED', async () => {
+    await underFlood('moves after expiry', victim.child.pid ?? 0, idle, async () => {
+      const s = await session()
+      // born late: expires is not after ts
+      const now = Date.now()
+      refusedWith(await send(s, await proposeAs(key, { counterparty: victim.peer, terms: GBP(1), ts: now, expires: now })), 'ERR_EXPIRED')
+      // a move signed at the negotiation's expiry, before the victim's clock got there
+      const open = await proposeAs(key, { counterparty: victim.peer, terms: GBP(50), expires: Date.now() + 30_000 })
+      expect((await send(s, open)).result).to.deep.include({ applied: true })
+      refusedWith(await send(s, await moveAs(key, open, 'cancel', { ts: open.expires as number })), 'ERR_EXPIRED', { state: 'proposed', seq: 0 })
+      // a negotiation that expires in a second and a half: the victim moves it to expired by itself
+      const short = await proposeAs(key, { counterparty: victim.peer, terms: GBP(60), expires: Date.now() + 1500 })
+      expect((await send(s, short)).result).to.deep.include({ applied: true })
+      const deadline = Date.now() + 6000
+      while ((await held(short.negotiation))?.state !== 'expired') {
+        if (Date.now() > deadline) throw new Error('the victim did not expire the negotiation')
+        await sleep(200)
+      }
+      refusedWith(await send(s, await moveAs(key, short, 'cancel')), 'ERR_TERMINAL', { state: 'expired', seq: 0 })
+      refusedWith(await send(s, await moveAs(key, short, 'counter', { terms: GBP(61) })), 'ERR_TERMINAL', { state: 'expired', seq: 0 })
+      expect(await refusals(short.negotiation)).to.deep.equal(['ERR_TERMINAL', 'ERR_TERMINAL'])
+      s.close()
+    })
+    await stillServes()
+  })
+})
