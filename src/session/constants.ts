@@ -46,3 +46,10 @@ export const READ_AHEAD_BYTES = 64 * 1024
  * default is 16 MiB): what a peer may have in flight to a paused stream.
  */
 export const MAX_STREAM_WINDOW_BYTES = 1024 * 1024
+/**
+ * Bytes a session lets a stream hold beyond what its transport took before it
+ * waits for the stream to drain (protocols/session §6.1): a WebRTC data
+ * channel asks for a drain after almost every message, and waiting for each
+ * drain event cost ~1 ms a message.
+ */
+export const WRITE_AHEAD_BYTES = 16 * 1024

@@ -40,7 +40,7 @@ import {
   DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WRITE_BUFFER_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WRITE_TIMEOUT_MS, ENVELOPE_REJECTED, ERR_TOO_MANY_REQUESTS, HARD_FRAME_FACTOR,
   INTERNAL_ERROR, MAX_ECHOED_CHARS, METHOD_NOT_FOUND, TOO_MANY_REQUESTS,
-  READ_AHEAD_BYTES
+  READ_AHEAD_BYTES, WRITE_AHEAD_BYTES
 } from './constants.js'
 
 export { SessionLimitError } from './frames.js'
@@ -506,7 +506,10 @@ export class Session extends TypedEventEmitter<SessionEvents> {
           continue
         }
         next.sent()
-        if (more) continue
+        // a transport that asks for a drain after each message (a WebRTC data channel above its
+        // low-water mark) may hold a little more first: waiting for every drain costs a round
+        // trip of events per message; past WRITE_AHEAD_BYTES we wait
+        if (more || stream.writeBufferLength <= WRITE_AHEAD_BYTES) continue
         const writeTimeoutMs = this.#host.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS
         const signal = writeTimeoutMs > 0 ? AbortSignal.timeout(writeTimeoutMs) : undefined
         try {
