@@ -6,14 +6,15 @@ import { join } from 'node:path'
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
-import ndc from 'node-datachannel'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { bindingResponse, checkBindingRequest, startStunServer, DEFAULT_STUN_PORT } from '../../src/node/stun.js'
 import type { StunServer } from '../../src/node/stun.js'
 import { decodeStunAnnouncement, encodeStunAnnouncement, withStunServers } from '../../src/node/stun-announce.js'
 import { Tally } from '../../src/util/tally.js'
 import { loadRelayConfig } from '../../relay/config.js'
 import { fromHex, toHex, utf8 } from '../../src/crypto/bytes.js'
-import { startRelayProcess, freeUdpPort, metric } from '../helpers/relay-process.js'
+import { startRelayProcess, freeUdpPort, metric, ROOT } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
 import { createAgent } from '../../src/agent/index.js'
@@ -25,6 +26,7 @@ interface Vectors {
   binding: Array<{ name: string, description: string, request: string, from: { address: string, port: number }, response: string }>
   dropped: Array<{ name: string, description: string, request: string, drop: string }>
 }
+const run = promisify(execFile)
 const vectors = JSON.parse(readFileSync(new URL('../../../protocols/stun/vectors.json', import.meta.url), 'utf8')) as Vectors
 
 /** A Binding request with a random transaction id. */
@@ -138,18 +140,24 @@ describe('relay STUN (protocols/stun)', function () {
     })
 
     it('gives node-datachannel\'s ICE agent a server-reflexive candidate', async () => {
-      const pc = new ndc.PeerConnection('stun-client', { iceServers: [`stun:127.0.0.1:${port}`], bindAddress: '127.0.0.1' })
-      try {
-        const candidates: string[] = []
+      // in a process of its own: a raw node-datachannel PeerConnection left for the garbage
+      // collector when an agent's stop() releases libdatachannel (ndc.cleanup()) crashed this one
+      const script = `
+        import ndc from 'node-datachannel'
+        const pc = new ndc.PeerConnection('stun-client', { iceServers: ['stun:127.0.0.1:${port}'], bindAddress: '127.0.0.1' })
+        const candidates = []
         pc.onLocalCandidate((c) => { candidates.push(c) })
-        const gathered = new Promise<void>(resolve => { pc.onGatheringStateChange((s) => { if (s === 'complete') resolve() }) })
+        const gathered = new Promise(resolve => { pc.onGatheringStateChange((s) => { if (s === 'complete') resolve() }) })
         await new Promise(resolve => setTimeout(resolve, 600)) // a token for this source
         pc.createDataChannel('probe')
         await gathered
-        expect(candidates.join('\n')).to.match(/ 127\.0\.0\.1 \d+ typ srflx/)
-      } finally {
         pc.close()
-      }
+        console.log(JSON.stringify(candidates))
+        ndc.cleanup()
+      `
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, timeout: 20_000 })
+      const candidates = JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as string[]
+      expect(candidates.join('\n')).to.match(/ 127\.0\.0\.1 \d+ typ srflx/)
     })
 
     it('refuses to start on a port in use, and closes what it opened', async () => {
