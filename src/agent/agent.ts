@@ -57,7 +57,7 @@ import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { utf8 } from '../crypto/bytes.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
-import { SESSION_PROTOCOL, DEFAULT_FRAMES_PER_SECOND, MAX_STREAM_WINDOW_BYTES } from '../session/constants.js'
+import { SESSION_PROTOCOL, DEFAULT_FRAMES_PER_SECOND_BY_TRUST, MAX_STREAM_WINDOW_BYTES } from '../session/constants.js'
 import { TokenBuckets } from '../util/token-bucket.js'
 import { Session, RESUME, framesOf, peekBody } from '../session/session.js'
 import { fromUtf8 } from '../crypto/bytes.js'
@@ -240,8 +240,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #negotiations: Negotiations | undefined
   #pruneTimer: ReturnType<typeof setInterval> | undefined
   readonly #sessions = new Set<Session>()
-  /** Each peer's fair share of frame verification, across its sessions (undefined: no rate). */
-  readonly #frameRate: TokenBuckets<string> | undefined
+  /** Each peer's fair share of frame verification, across its sessions, by its trust level 0/1/2 (undefined: no rate). */
+  readonly #frameRates: ReadonlyArray<TokenBuckets<string> | undefined>
   #libp2p: Libp2p<AgentServices> | undefined
   #resolver: HandleResolver | undefined
   #record: HandleRecord | undefined
@@ -271,9 +271,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     })
     this.#options = options
     this.handleName = checkAgentOptions(options)
-    const fps = options.maxFramesPerSecond ?? DEFAULT_FRAMES_PER_SECOND
-    // a burst of two seconds' worth, then the rate
-    this.#frameRate = fps === 0 ? undefined : new TokenBuckets({ rate: fps, burst: 2 * fps })
+    const fps = options.maxFramesPerSecond ?? DEFAULT_FRAMES_PER_SECOND_BY_TRUST
+    // by trust level; each a burst of two seconds' worth, then the rate
+    this.#frameRates = (typeof fps === 'number' ? [fps, fps, fps] : fps).map(r => r === 0 ? undefined : new TokenBuckets<string>({ rate: r, burst: 2 * r }))
     this.handle('ping', () => 'pong')
     this.handle(METHODS.message, async (params, context) => {
       const message = inboxMessage(params, context)
@@ -828,7 +828,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       ...(this.#options.maxInFlight === undefined ? {} : { maxInFlight: this.#options.maxInFlight }),
       ...(this.#options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: this.#options.writeTimeoutMs }),
       ...(this.#options.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: this.#options.maxWriteBufferBytes }),
-      ...(this.#frameRate === undefined ? {} : { admit: (peer: string) => this.#frameRate?.wait(peer) ?? 0 })
+      ...(this.#frameRates.every(r => r === undefined) ? {} : { admit: (peer: string) => this.#frameRates[this.#desk?.trust.get(peer).level ?? 0]?.wait(peer) ?? 0 })
     }
   }
 

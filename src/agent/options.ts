@@ -48,11 +48,13 @@ export interface AgentOptions {
   /** Time a frame has to arrive whole once it has begun (default 10 s; 0 disables); idle time between frames is not limited. */
   frameTimeoutMs?: number
   /**
-   * Frames one peer may have verified a second, across all its sessions
-   * (default 200, with a burst of 400); a peer that sends faster is read more
-   * slowly, so it cannot starve other peers. 0 turns the rate off.
+   * Frames one peer may have verified a second, across all its sessions, each
+   * rate with a burst of twice as many; a peer that sends faster is read more
+   * slowly, so it cannot starve other peers. One rate for every peer, or three
+   * by the peer's trust level `[unknown, known, trusted]` (default
+   * `[200, 1000, 2000]`). 0 turns the rate off (for that level).
    */
-  maxFramesPerSecond?: number
+  maxFramesPerSecond?: number | readonly [number, number, number]
   /** Incoming requests one session handles at once (default 64); more are answered at once with `ERR_TOO_MANY_REQUESTS`. */
   maxInFlight?: number
   /** Time a session's outgoing side may stay blocked by a peer that reads nothing before the session is closed (default 10 s; 0 disables). */
@@ -147,9 +149,14 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     const v = options[key]
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 32)) invalid(`${key} must be an integer from 0 to 32, not ${String(v)}`)
   }
-  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'connectTimeoutMs', 'maxFramesPerSecond', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
+  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'connectTimeoutMs', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
     const v = options[key]
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) invalid(`${key} must be a non-negative number, not ${String(v)}`)
+  }
+  const fps = options.maxFramesPerSecond
+  const rate = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0
+  if (fps !== undefined && !(Array.isArray(fps) ? fps.length === 3 && fps.every(rate) : rate(fps))) {
+    invalid(`maxFramesPerSecond must be a non-negative number, or three of them by trust level [unknown, known, trusted], not ${JSON.stringify(fps)}`)
   }
   if (options.maxInFlight !== undefined && (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1)) invalid(`maxInFlight must be a whole number of at least 1, not ${String(options.maxInFlight)}`)
   return handle

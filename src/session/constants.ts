@@ -33,8 +33,10 @@ export const DEFAULT_WRITE_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 1024 * 1024
 /** Longest text taken from a request into an error message (a method name, a refusal reason). */
 export const MAX_ECHOED_CHARS = 256
-/** Frames of one peer verified per second, across all its sessions, after a burst of twice as many; faster ones wait (protocols/session §6.1). */
+/** Frames of one unknown peer verified per second, across all its sessions, after a burst of twice as many; faster ones wait (protocols/session §6.1). */
 export const DEFAULT_FRAMES_PER_SECOND = 200
+/** The same by the peer's trust level: unknown (0), known (1), trusted (2). Contacts may talk faster than strangers. */
+export const DEFAULT_FRAMES_PER_SECOND_BY_TRUST: readonly [number, number, number] = Object.freeze([DEFAULT_FRAMES_PER_SECOND, 1000, 2000] as const)
 /**
  * Bytes a session reads ahead of its reader (protocols/session §6.1): past it
  * the stream is paused, so a peer sending faster than its frames are admitted

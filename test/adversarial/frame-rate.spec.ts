@@ -18,6 +18,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { createAgent } from '../../src/agent/index.js'
+import { checkAgentOptions } from '../../src/agent/options.js'
 import type { Agent } from '../../src/agent/index.js'
 import { signEnvelope } from '../../src/envelope/envelope.js'
 import { TokenBuckets } from '../../src/util/token-bucket.js'
@@ -51,7 +52,8 @@ describe('a peer pipelining past its frame rate', function () {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-adv-rate-'))
     relay = await startRelayProcess({ dataDir: join(dir, 'relay') })
-    victim = await createAgent({ handle: 'rate-victim', relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false, maxFramesPerSecond: 50 })
+    // strangers and known contacts 50 a second, trusted ones 1000
+    victim = await createAgent({ handle: 'rate-victim', relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false, maxFramesPerSecond: [50, 50, 1000] })
     await victim.start()
     client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
     await client.start()
@@ -90,6 +92,30 @@ describe('a peer pipelining past its frame rate', function () {
     expect(answered, `answered in ${elapsed.toFixed(1)} s`).to.be.at.most(100 + Math.ceil(50 * elapsed) + 5)
     expect(answered).to.be.at.least(100)
     await session.close()
+  })
+
+  it('holds a trusted contact to its own, higher rate: 400 pipelined pings answered at once', async () => {
+    await victim.setTrust(attacker.peerId.toString(), 2)
+    const signer = { peerIdString: peerIdFromPrivateKey(key).toString(), sign: async (data: Uint8Array) => key.sign(data) }
+    const connection = await attacker.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peerId}`), { signal: AbortSignal.timeout(10_000) })
+    const raw = new RawSession(await connection.newStream(SESSION, { runOnLimitedConnection: true }))
+    raw.send((await signEnvelope(signer, { to: { peer: victim.peerId }, body: { jsonrpc: '2.0', method: 'session/hello', params: { session: 'rate-contact' } } })).bytes)
+    await raw.frame(0)
+    const frames: Uint8Array[] = []
+    for (let i = 0; i < 400; i++) frames.push((await signEnvelope(signer, { to: { peer: victim.peerId }, body: { jsonrpc: '2.0', id: i, method: 'ping' } })).bytes)
+    const t0 = Date.now()
+    for (const f of frames) raw.send(f)
+    await raw.frame(400, 10_000)
+    // at a stranger's 50 a second after its burst of 100 this would take 6 s
+    expect(Date.now() - t0, 'ms until all 400 were answered').to.be.below(4000)
+  })
+
+  it('checks the rate given: one number, or three by trust level', () => {
+    const relays = [relay.tcp.toString()]
+    expect(() => checkAgentOptions({ relays, maxFramesPerSecond: [10, 20, 30] })).not.to.throw()
+    for (const bad of [-1, [1, 2], [1, 2, -3], 'fast']) {
+      expect(() => checkAgentOptions({ relays, maxFramesPerSecond: bad as never }), JSON.stringify(bad)).to.throw(/maxFramesPerSecond must be/).with.property('code', 'ERR_INVALID_OPTIONS')
+    }
   })
 })
 

@@ -130,7 +130,7 @@ export async function benchAgent (quick: boolean): Promise<string> {
       return a
     }
 
-    out.push(`One \`parley relay\` child process (TCP, 127.0.0.1); agents in this process with proof of work ${POW_BITS} bits, WebRTC on loopback without ICE servers and no per-peer frame rate (\`maxFramesPerSecond: 0\`; the default, ${DEFAULT_FRAMES_PER_SECOND} a second, is below what these pairs exchange); signature backend \`${(await getBackend()).name}\`. ${quick ? 'Quick run.' : 'Full run.'}`)
+    out.push(`One \`parley relay\` child process (TCP, 127.0.0.1); agents in this process with proof of work ${POW_BITS} bits, WebRTC on loopback without ICE servers and no per-peer frame rate (\`maxFramesPerSecond: 0\`; the default for strangers, as these pairs are, ${DEFAULT_FRAMES_PER_SECOND} a second, is below what they exchange); signature backend \`${(await getBackend()).name}\`. ${quick ? 'Quick run.' : 'Full run.'}`)
 
     // 1. handle resolution
     out.push('', '### Handle resolution', '')
