@@ -477,8 +477,10 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const desk = this.#desk
     const negotiations = this.#negotiations
     if (desk === undefined || negotiations === undefined) return
-    const before = Date.now() - desk.quotas.finishedKeptMs
-    Promise.all([desk.prune(), desk.quotas.finishedKeptMs === 0 ? 0 : negotiations.prune(before)])
+    const keptMs = desk.quotas.finishedKeptMs
+    if (keptMs === 0) return
+    const before = Date.now() - keptMs
+    Promise.all([desk.prune(before), negotiations.prune(before)])
       .then(([approvals, moves]) => { if (approvals + moves > 0) log('pruned %d finished approvals and %d negotiations', approvals, moves) })
       .catch(err => { log.error('pruning finished approvals and negotiations failed: %e', err) })
   }
@@ -828,7 +830,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       ...(this.#options.maxInFlight === undefined ? {} : { maxInFlight: this.#options.maxInFlight }),
       ...(this.#options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: this.#options.writeTimeoutMs }),
       ...(this.#options.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: this.#options.maxWriteBufferBytes }),
-      ...(this.#frameRates.every(r => r === undefined) ? {} : { admit: (peer: string) => this.#frameRates[this.#desk?.trust.get(peer).level ?? 0]?.wait(peer) ?? 0 })
+      ...(this.#frameRates.every(r => r === undefined) ? {} : { admit: (peer: string) => this.#frameRates[this.#desk?.trust.level(peer) ?? 0]?.wait(peer) ?? 0 })
     }
   }
 

@@ -412,16 +412,14 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   }
 
   /**
-   * Deletes finished approvals older than the policy's `quotas.finishedKeptMs`
-   * (30 days by default), except those whose held request or outcome still
-   * waits to be carried out; returns how many went.
+   * Deletes finished approvals created before `before` (the agent passes now
+   * minus the policy's `quotas.finishedKeptMs`), except those whose held
+   * request or outcome still waits to be carried out; returns how many went.
    */
-  async prune (now = Date.now()): Promise<number> {
-    const keptMs = this.#quotas.finishedKeptMs
-    if (keptMs === 0) return 0
+  async prune (before: number): Promise<number> {
     const held = new Set<string>()
     for await (const key of this.#datastore.queryKeys({ prefix: HELD })) held.add(key.toString().slice(HELD.length))
-    return this.approvals.prune(now - keptMs, id => held.has(id))
+    return this.approvals.prune(before, id => held.has(id))
   }
 
   /** The last `limit` log entries, oldest first. */

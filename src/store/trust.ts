@@ -269,6 +269,11 @@ export class TrustStore extends TypedEventEmitter<TrustEvents> {
     return entry === undefined ? defaultEntry(peer) : copy(entry)
   }
 
+  /** `peer`'s trust level alone (0 for a peer the store does not hold): no copy, no check, for hot paths. */
+  level (peer: string): TrustLevel {
+    return this.#entries.get(peer)?.level ?? 0
+  }
+
   /** Every contact the store holds (decided or with recorded outcomes), by peer id. */
   list (): TrustEntry[] {
     return [...this.#entries.values()].sort((a, b) => a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0).map(copy)
