@@ -14,17 +14,10 @@
  * replayed by test/store/approval-vectors.spec.ts.)
  */
 import { expect } from 'chai'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
-import { createAgent } from '../../src/agent/index.js'
-import type { Agent } from '../../src/agent/index.js'
-import { BITS, control, createAttacker, rssOf, startAgentProcess, underFlood } from './helpers.js'
-import type { AgentProcess } from './helpers.js'
+import { control, startAgentTarget, underFlood } from './helpers.js'
+import type { AgentProcess, AgentTarget } from './helpers.js'
 import { H, moveAs, proposeAs, speak } from './attacker.js'
 import type { Body, Json, Transition } from './attacker.js'
 
@@ -36,44 +29,20 @@ interface InboxMessage { id: string, text: string, approval?: string }
 
 describe('an approval replayed onto another request, against a parley agent process', function () {
   this.timeout(60_000)
-  let dir: string
   let relay: RelayProcess
   let victim: AgentProcess
-  let client: Agent
   let key: PrivateKey
   let attacker: Libp2p
   let idle: number
-  const handle = `approver-${Math.random().toString(36).slice(2, 8)}`
+  let stillServes: () => Promise<void>
+  let target: AgentTarget | undefined
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'parley-adv-approvals-'))
-    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
-    victim = await startAgentProcess(relay, handle, join(dir, handle))
-    client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
-    await client.start()
-    key = await generateKeyPair('Ed25519')
-    attacker = await createAttacker(key)
-    await stillServes()
-    idle = rssOf(victim.child.pid ?? 0)
+    target = await startAgentTarget('approver')
+    ;({ relay, victim, key, attacker, idle, stillServes } = target)
   })
 
-  after(async () => {
-    await attacker?.stop()
-    await client?.stop()
-    await victim?.stop()
-    await relay?.stop('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  async function stillServes (): Promise<void> {
-    expect(victim.alive(), `the agent exited:\n${victim.stderr().slice(-3000)}`).to.equal(true)
-    const session = await client.connect(`@${handle}`)
-    try {
-      expect(await session.request('ping')).to.equal('pong')
-    } finally {
-      await session.close()
-    }
-  }
+  after(async () => { await target?.stop() })
 
   /** The human decides, through the agent's dashboard route (as its page does). */
   async function approve (approval: string): Promise<void> {

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
@@ -17,8 +18,12 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { PARLEY_BIN } from '../helpers/relay-process.js'
+import { expect } from 'chai'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { PARLEY_BIN, startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
+import { createAgent } from '../../src/agent/index.js'
+import type { Agent } from '../../src/agent/index.js'
 
 /** The session protocol id, as protocols/session names it (not imported: the attacker brings its own). */
 export const SESSION = '/parley/session/1.0.0'
@@ -268,4 +273,64 @@ export async function underFlood<T> (what: string, pid: number, idle: number, fl
 export function withinBound (what: string, idle: number, peak: number): void {
   console.log(`      victim RSS idle ${mb(idle)} MB, peak ${mb(peak)} MB (${(peak / idle).toFixed(2)}×): ${what}`)
   if (!(peak < RSS_BOUND * idle)) throw new Error(`the victim's RSS reached ${mb(peak)} MB under ${what}: more than ${RSS_BOUND} × its idle ${mb(idle)} MB`)
+}
+
+// --- the usual target: a relay and a `parley agent` victim as processes, a legitimate client and an attacker here
+
+/** What most adversarial specs start from (see {@link startAgentTarget}). */
+export interface AgentTarget {
+  relay: RelayProcess
+  victim: AgentProcess
+  /** The victim's handle. */
+  handle: string
+  /** A legitimate agent in this process. */
+  client: Agent
+  /** The attacker's key and its stock js-libp2p node. */
+  key: PrivateKey
+  attacker: Libp2p
+  /** The victim's RSS once warmed up (one legitimate ping answered). */
+  idle: number
+  /** The victim is up and a legitimate client's ping is answered. */
+  stillServes: () => Promise<void>
+  /** Stops everything and deletes the temporary directory. */
+  stop: () => Promise<void>
+}
+
+/** Starts a relay and a victim agent named `name-…` (child processes), a client and an attacker, in a fresh temporary directory. */
+export async function startAgentTarget (name: string): Promise<AgentTarget> {
+  const dir = await mkdtemp(join(tmpdir(), `parley-adv-${name}-`))
+  const handle = `${name}-${Math.random().toString(36).slice(2, 8)}`
+  const relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
+  const victim = await startAgentProcess(relay, handle, join(dir, handle))
+  const client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
+  await client.start()
+  const key = await generateKeyPair('Ed25519')
+  const attacker = await createAttacker(key)
+  const stillServes = async (): Promise<void> => {
+    expect(victim.alive(), `the agent exited:\n${victim.stderr().slice(-3000)}`).to.equal(true)
+    const session = await client.connect(`@${handle}`)
+    try {
+      expect(await session.request('ping')).to.equal('pong')
+    } finally {
+      await session.close()
+    }
+  }
+  await stillServes()
+  return {
+    relay,
+    victim,
+    handle,
+    client,
+    key,
+    attacker,
+    idle: rssOf(victim.child.pid ?? 0),
+    stillServes,
+    stop: async () => {
+      await attacker.stop()
+      await client.stop()
+      await victim.stop()
+      await relay.stop('SIGKILL')
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
 }
