@@ -153,6 +153,16 @@ export interface ApprovalEvents {
   expired: CustomEvent<PendingApproval>
 }
 
+/**
+ * A new approval id: a random token that does not start with `-`, so that a
+ * human can pass it to the CLI (`parley approve <id>`) without `--`.
+ */
+export function approvalId (): string {
+  let id = randomToken()
+  while (id.startsWith('-')) id = randomToken()
+  return id
+}
+
 const OPEN: ReadonlySet<ApprovalStatus> = new Set(['pending', 'approved'])
 
 function invalid (message: string): ApprovalError {
@@ -239,7 +249,7 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
     this.approvers = approvers
     this.#ds = ds
     this.#now = options.now ?? Date.now
-    this.#randomId = options.randomId ?? randomToken
+    this.#randomId = options.randomId ?? approvalId
     this.#maxOpen = options.maxOpen ?? 10_000
   }
 

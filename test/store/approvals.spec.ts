@@ -4,6 +4,7 @@ import {
   Approvals, ApprovalErrorCode, approvalSubjectBytes, subjectHash, verifyDecision, signDecision
 } from '../../src/store/index.js'
 import type { ApprovalDecision, ApprovalRequest, PendingApproval } from '../../src/store/index.js'
+import { approvalId } from '../../src/store/approvals.js'
 import { createIdentity, signEnvelope } from '../../src/index.js'
 import type { Identity } from '../../src/identity/index.js'
 import { utf8 } from '../../src/crypto/bytes.js'
@@ -41,6 +42,13 @@ describe('approvals (src/store/approvals)', () => {
     [node, human, bob] = await Promise.all([createIdentity({ kind: 'agent' }), createIdentity({ kind: 'human' }), createIdentity({ kind: 'agent' })])
     purchase = (await signEnvelope(bob, { to: { peer: node.peerIdString }, body: { jsonrpc: '2.0', id: 1, method: 'purchase', params: { value: 180 } } })).bytes
     other = (await signEnvelope(bob, { to: { peer: node.peerIdString }, body: { jsonrpc: '2.0', id: 2, method: 'purchase', params: { value: 2400 } } })).bytes
+  })
+
+  it('makes ids a human can pass to the CLI: none starts with -', () => {
+    // a base64url token starts with - one time in 64: 1000 draws would almost surely show one
+    const ids = Array.from({ length: 1000 }, () => approvalId())
+    expect(ids.filter(id => id.startsWith('-'))).to.deep.equal([])
+    expect(ids.every(id => /^[A-Za-z0-9_-]{22}$/.test(id))).to.equal(true)
   })
 
   it('holds the exact bytes, announces them, and lets them go ahead once after approval', async () => {
