@@ -14,7 +14,12 @@ export type { InboxMessage, HeldRequest, HeldOutcome, DeskEvents, DeskOptions } 
 export { Negotiations, DECLINED_METHOD } from './negotiations.js'
 export type { MoveResult, MoveKind, TransitionEvent, NegotiationsEvents, NegotiationsHost } from './negotiations.js'
 export { agentEndpoint, controlRoutes } from './control.js'
-export type { AgentOptions, AgentEvents, AgentServices } from './agent.js'
+export type { AgentOptions, AgentEvents, AgentServices, AgentPlatform, AgentStores } from './agent.js'
+export { parley, ParleyService } from './service.js'
+export type { ParleyInit, ParleyComponents } from './service.js'
+export { parleyDHT } from './dht.js'
+export type { ParleyDHTInit } from './dht.js'
+export { AGENT_EVENTS } from './events.js'
 export type { IcePath, IceCandidate } from './ice-path.js'
 export { HandleResolver } from './resolver.js'
 // Node-only (node:fs), like the rest of this assembly: the store module (parley-mesh/store) stays free of it

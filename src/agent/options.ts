@@ -19,7 +19,11 @@ export interface AgentOptions {
   handle?: string
   /** `agent` (default) or `human`. */
   kind?: IdentityKind
-  /** Keeps the identity between runs; omit for an ephemeral in-memory identity. */
+  /**
+   * Keeps the identity and the stores between runs: a directory in Node, the
+   * name of an IndexedDB database in a browser. Omit for an ephemeral
+   * in-memory identity.
+   */
   dataDir?: string
   /** Relay multiaddrs (with `/p2p/<id>`) to reserve on; the first reachable ones are published in the record. */
   relays: string[]
@@ -78,6 +82,14 @@ export interface AgentOptions {
    * side never learns this node's IP addresses).
    */
   webrtc?: boolean
+  /**
+   * In a browser: dial private and loopback addresses and plain `/ws`, which
+   * libp2p's browser connection gater refuses by default (a page must not
+   * probe the visitor's network). For tests and development on loopback
+   * only; a production tab reaches relays on public `wss` addresses. Node
+   * agents always dial what they are given.
+   */
+  dialPrivateAddresses?: boolean
   /**
    * Announce this agent on the presence topic (`protocols/presence`) so that
    * dashboards can show it: handle, kind, capabilities (default: the methods
@@ -144,7 +156,7 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     handle = h
   }
   if (options.kind !== undefined && !isIdentityKind(options.kind)) invalid(`kind must be 'agent' or 'human', not ${JSON.stringify(options.kind)}`)
-  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) invalid('dataDir must be a directory path')
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) invalid('dataDir must be a directory path (in a browser, a database name)')
   for (const key of ['powBits', 'minPowBits'] as const) {
     const v = options[key]
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 32)) invalid(`${key} must be an integer from 0 to 32, not ${String(v)}`)

@@ -53,7 +53,7 @@ export async function serveStunAnnouncement (node: Libp2p, port: number): Promis
  * relay serves no STUN (an older relay, or one started with `--stun-port 0`),
  * or its address has no IP or DNS host.
  */
-export async function askStunServer (node: Libp2p, relay: string | Multiaddr, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+export async function askStunServer (node: { dialProtocol: (addr: Multiaddr, protocol: string, options: { signal?: AbortSignal }) => Promise<Stream> }, relay: string | Multiaddr, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
   const addr = typeof relay === 'string' ? multiaddr(relay) : relay
   const host = stunHost(addr)
   if (host === undefined) return undefined

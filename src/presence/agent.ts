@@ -6,7 +6,7 @@
  */
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2pEvents, TypedEventTarget } from '@libp2p/interface'
 import { connectionSummary } from '../node/transport.js'
 import { signPresence } from './announcement.js'
 import { Presence } from './presence.js'
@@ -41,10 +41,17 @@ export interface PresenceAgent {
   resolve: HandleLookup
 }
 
-/** Starts announcing `agent` on `libp2p`'s gossipsub and listening to others. */
-export function startAgentPresence (agent: PresenceAgent, libp2p: Libp2p<{ pubsub: GossipSub }>, option: AgentPresenceOption): Presence {
+/** What presence needs from the node: its gossipsub, its connection events and its connections. */
+export interface PresenceNode {
+  pubsub: GossipSub
+  events: Pick<TypedEventTarget<Libp2pEvents>, 'addEventListener' | 'removeEventListener'>
+  getConnections: () => Connection[]
+}
+
+/** Starts announcing `agent` on the node's gossipsub and listening to others. */
+export function startAgentPresence (agent: PresenceAgent, node: PresenceNode, option: AgentPresenceOption): Presence {
   const settings = typeof option === 'object' ? option : {}
-  const presence = new Presence(libp2p.services.pubsub, {
+  const presence = new Presence(node.pubsub, {
     self: agent.identity.peerIdString,
     resolve: agent.resolve,
     ...(settings.intervalMs === undefined ? {} : { intervalMs: settings.intervalMs }),
@@ -54,18 +61,18 @@ export function startAgentPresence (agent: PresenceAgent, libp2p: Libp2p<{ pubsu
         ...(handle === undefined ? {} : { handle }),
         kind: agent.identity.kind,
         capabilities: (settings.capabilities ?? agent.capabilities()).slice(0, 32),
-        connections: connectionSummary(libp2p).slice(0, 64).map(({ peer, transport }) => ({ peer, transport }))
+        connections: connectionSummary(node).slice(0, 64).map(({ peer, transport }) => ({ peer, transport }))
       })
     }
   })
   const changed = (): void => { presence.announceSoon() }
-  libp2p.addEventListener('connection:open', changed)
-  libp2p.addEventListener('connection:close', changed)
+  node.events.addEventListener('connection:open', changed)
+  node.events.addEventListener('connection:close', changed)
   presence.start()
   const stop = presence.stop.bind(presence)
   presence.stop = () => {
-    libp2p.removeEventListener('connection:open', changed)
-    libp2p.removeEventListener('connection:close', changed)
+    node.events.removeEventListener('connection:open', changed)
+    node.events.removeEventListener('connection:close', changed)
     stop()
   }
   return presence

@@ -6,7 +6,7 @@ import { startRelayProcess, freePort } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
 import { createAgent, Session, SESSION_PROTOCOL, RpcError } from '../../src/agent/index.js'
-import { Agent } from '../../src/agent/index.js'
+import { Agent, NODE } from '../../src/agent/agent.js'
 import type { AgentOptions } from '../../src/agent/index.js'
 import { loadIdentity } from '../../src/identity/index.js'
 import { signEnvelope, signSealedEnvelope, ReplayGuard } from '../../src/envelope/index.js'
@@ -293,7 +293,7 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     expect(await second.request('whoami')).to.deep.equal({ peer: alice.peerId, handle: 'alice', kind: 'human' })
     expect((await plumber.resolve('@keeper')).peer).to.equal(keeper.peerId)
 
-    const usurper = new Agent(old, { handle: 'keeper', relays: [relayAddrs.tcp], powBits: BITS, minPowBits: BITS, rtcConfiguration: LOOPBACK_RTC })
+    const usurper = new Agent(old, { handle: 'keeper', relays: [relayAddrs.tcp], powBits: BITS, minPowBits: BITS, rtcConfiguration: LOOPBACK_RTC }, NODE)
     agents.push(usurper)
     try {
       await usurper.start()

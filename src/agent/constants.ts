@@ -1,0 +1,22 @@
+/**
+ * The agent's defaults: timeouts and limits of the Parley service
+ * (`parley()`), in one place.
+ */
+
+/** How long `connect()` may take by default, end to end (ms). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
+/** How long one dial of a peer (through one relay), or of a relay, may take (ms). */
+export const DIAL_TIMEOUT_MS = 10_000
+/** How long a WebRTC upgrade attempt may take by default (ms). */
+export const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000
+/** How long `start()` waits for a relay to grant a reservation (ms). */
+export const RESERVATION_TIMEOUT_MS = 15_000
+/** How often finished approvals and negotiations past their keeping time are deleted (ms). */
+export const PRUNE_INTERVAL_MS = 60 * 60 * 1000
+/** Sessions a peer may have open with us at once, across its connections, by default. */
+export const DEFAULT_MAX_SESSIONS_PER_PEER = 8
+/** How long a DHT put of our handle record may take (ms). */
+export const PUBLISH_TIMEOUT_MS = 15_000
+/** The libp2p service names the Parley service looks up among the node's services by default. */
+export const DEFAULT_DHT_SERVICE = 'dht'
+export const DEFAULT_PUBSUB_SERVICE = 'pubsub'

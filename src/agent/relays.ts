@@ -1,0 +1,125 @@
+/**
+ * An agent's hold on its relays: it dials them, learns where they serve STUN
+ * (protocols/stun), waits for a circuit relay reservation, and redials a relay
+ * that went away, with backoff (the reservation and the handle record follow).
+ */
+import { logger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { AgentError, AgentErrorCode } from '../errors.js'
+import { askStunServer } from '../node/stun-announce.js'
+import { DIAL_TIMEOUT_MS, RESERVATION_TIMEOUT_MS } from './constants.js'
+import { oneLine } from './text.js'
+
+const log = logger('parley:agent:relays')
+
+/** What the relay link needs from the node. */
+export interface RelayLinkComponents {
+  connectionManager: {
+    openConnection: (target: Multiaddr, options?: AbortOptions & { force?: boolean }) => Promise<Connection>
+    openStream: (target: Multiaddr, protocol: string, options?: AbortOptions) => Promise<Stream>
+  }
+  addressManager: { getAddresses: () => Multiaddr[] }
+  peerId: PeerId
+}
+
+export interface RelayLinkInit {
+  /** The relays' multiaddrs, each ending in `/p2p/<relay peer id>`. */
+  relays: readonly string[]
+  /** Ask each relay for its STUN server (when WebRTC is on). */
+  stun: boolean
+  /** Called once a relay that came back has granted a reservation again. */
+  onBack: (relay: string) => Promise<void>
+}
+
+export class RelayLink {
+  readonly #components: RelayLinkComponents
+  readonly #init: RelayLinkInit
+  /** The STUN server each of our relays announced (relay address → `stun:` URL). */
+  readonly stun = new Map<string, string>()
+  #stopping = false
+
+  constructor (components: RelayLinkComponents, init: RelayLinkInit) {
+    this.#components = components
+    this.#init = init
+  }
+
+  /**
+   * Dials every relay; throws `ERR_NO_RELAY` when none answers. Then asks the
+   * ones reached where they serve STUN (one round trip each, on the open
+   * connection), before any WebRTC connection is made.
+   */
+  async join (): Promise<void> {
+    const relays = this.#init.relays
+    const dials = await Promise.allSettled(relays.map(async r => this.#components.connectionManager.openConnection(multiaddr(r), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })))
+    if (relays.length > 0 && dials.every(d => d.status === 'rejected')) {
+      const why = dials.map((d, i) => `${relays[i]}: ${d.status === 'rejected' ? oneLine(d.reason) : 'ok'}`).join('; ')
+      throw new AgentError(AgentErrorCode.NO_RELAY, `no relay could be reached (${why}); is the relay running, and is this its current address? A relay prints its addresses when it starts`)
+    }
+    if (this.#init.stun) await Promise.allSettled(relays.filter((_r, i) => dials[i]?.status === 'fulfilled').map(async r => this.learnStun(r)))
+  }
+
+  stop (): void {
+    this.#stopping = true
+  }
+
+  /** Asks `relay` where it serves STUN (protocols/stun), and remembers the answer. */
+  async learnStun (relay: string): Promise<void> {
+    try {
+      const cm = this.#components.connectionManager
+      const url = await askStunServer({ dialProtocol: async (ma, protocol, options) => cm.openStream(ma, protocol, options) }, relay, { signal: AbortSignal.timeout(3000) })
+      if (url === undefined) this.stun.delete(relay)
+      else this.stun.set(relay, url)
+      log('relay %s: %s', relay, url === undefined ? 'no STUN server announced' : `STUN at ${url}`)
+    } catch (err) {
+      // an older relay does not speak the protocol: no STUN from it
+      log('relay %s announces no STUN server: %e', relay, err)
+    }
+  }
+
+  /** The relays that hold a reservation for us now (as given in the options). */
+  reserved (): string[] {
+    const own = `/p2p-circuit/p2p/${this.#components.peerId.toString()}`
+    const reserved = new Set<string>()
+    for (const a of this.#components.addressManager.getAddresses()) {
+      const s = a.toString()
+      if (s.endsWith(own) && !s.includes('/webrtc')) reserved.add(s.slice(0, -own.length))
+    }
+    return this.#init.relays.filter(r => reserved.has(r))
+  }
+
+  /** Resolves once a relay holds a reservation for us; `ERR_NO_RELAY` after `timeoutMs`. */
+  async reservation (timeoutMs = RESERVATION_TIMEOUT_MS): Promise<void> {
+    if (this.#init.relays.length === 0) return
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline && !this.#stopping) {
+      if (this.reserved().length > 0) return
+      await new Promise(resolve => setTimeout(resolve, 25))
+    }
+    throw new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer`)
+  }
+
+  /** A peer went away: if it is one of our relays, redial it with backoff; the reservation and `onBack` follow. */
+  onDisconnect (peer: string): void {
+    const relay = this.#init.relays.find(r => r.endsWith(`/p2p/${peer}`))
+    if (relay === undefined || this.#stopping) return
+    void (async () => {
+      for (let delay = 250; !this.#stopping; delay = Math.min(delay * 2, 10_000)) {
+        await new Promise(resolve => setTimeout(resolve, delay))
+        if (this.#stopping) return
+        try {
+          await this.#components.connectionManager.openConnection(multiaddr(relay), { signal: AbortSignal.timeout(5000) })
+          await this.reservation(10_000)
+          // the relay may have come back with another STUN port, or none
+          if (this.#init.stun) await this.learnStun(relay)
+          await this.#init.onBack(relay)
+          log('back on relay %s', relay)
+          return
+        } catch (err) {
+          log('relay %s still unreachable: %e', relay, err)
+        }
+      }
+    })().catch(err => { log.error('redialling relay %s failed: %e', relay, err) })
+  }
+}
