@@ -1,0 +1,42 @@
+/**
+ * Parley in the browser: what a page imports from `parley-mesh` (bundlers
+ * pick this entry through the `browser` export condition). The same API as
+ * in Node — `createAgent`, the Parley libp2p services, envelopes, handles,
+ * negotiation, stores — with the browser's agent assembly (WebSockets to
+ * relays, WebRTC, circuit relay, IndexedDB) and nothing that needs Node.js.
+ * Not here: the relay, the dashboard server, the CLI, the file-based key
+ * store and replay journal (Node-only).
+ *
+ * @example
+ * ```ts
+ * import { createAgent } from 'parley-mesh'
+ *
+ * const tab = await createAgent({ handle: 'tab-alice', dataDir: 'parley', relays: ['/dns4/relay.example.org/tcp/443/wss/p2p/12D3KooW…'] })
+ * await tab.start()
+ * console.log(await (await tab.connect('@rapidplumb')).request('ping')) // 'pong'
+ * ```
+ *
+ * @packageDocumentation
+ */
+export * from './errors.js'
+export * from './crypto/index.js'
+export * from './envelope/index.js'
+export * from './handles/index.js'
+export * from './negotiation/index.js'
+export * from './methods/index.js'
+export * from './store/index.js'
+export { createAgent, Agent, BROWSER } from './agent/browser.js'
+export type { AgentOptions } from './agent/browser.js'
+export type { AgentServices, AgentPlatform, AgentStores } from './agent/assembly.js'
+export type { AgentEvents } from './agent/events.js'
+export { parley, ParleyService } from './agent/service.js'
+export type { ParleyInit, ParleyComponents } from './agent/service.js'
+export { parleyDHT } from './agent/dht.js'
+export type { ParleyDHTInit } from './agent/dht.js'
+export { Session, RpcError, RequestTimeoutError, SessionClosedError, SessionLimitError } from './session/session.js'
+export type { Caller, Handler, HandlerContext, HandlerParams, SessionEvents, EnvelopeRecord } from './session/session.js'
+export { SESSION_PROTOCOL } from './session/constants.js'
+export { Desk } from './agent/desk.js'
+export type { InboxMessage } from './agent/desk.js'
+export { Negotiations } from './agent/negotiations.js'
+export type { MoveResult } from './agent/negotiations.js'
