@@ -57,7 +57,12 @@ export class NonExtractableEd25519PrivateKey implements Ed25519PrivateKey {
   }
 
   /** The public parts only. */
-  toJSON (): { type: 'Ed25519', publicKey: string } {
+  toJSON (): {
+    /** Always `'Ed25519'`. */
+    type: 'Ed25519'
+    /** The public key's base58btc multihash text (as a peer id is written). */
+    publicKey: string
+  } {
     return { type: 'Ed25519', publicKey: this.publicKey.toString() }
   }
 }

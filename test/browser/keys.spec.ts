@@ -128,6 +128,21 @@ describe('keys in the browser (Chromium)', function () {
     expect(await verifySignature(fromHex(first.publicKey), message, fromHex(sig))).to.equal(true)
   })
 
+  it('two tabs creating the identity of one database at once end up with the same one', async () => {
+    const tabs = [page, await context?.newPage()].filter((p): p is Page => p !== undefined)
+    expect(tabs).to.have.length(2)
+    const second = tabs[1] as Page
+    await second.goto(served?.url ?? '')
+    await second.waitForFunction(() => 'parleyKeys' in globalThis)
+    try {
+      const ids = await Promise.all(tabs.map(async p => call(p, 'identity', 'parley-race', 'agent')))
+      expect(ids[0]?.peerId).to.match(/^12D3KooW/)
+      expect(ids[1]).to.deep.equal(ids[0])
+    } finally {
+      await second.close()
+    }
+  })
+
   it('a stored identity of another kind is ERR_KIND_MISMATCH, not a new identity', async () => {
     const { peerId } = await call(page, 'identity', 'parley-kind', 'agent')
     const err = await call(page, 'loadError', 'parley-kind', 'human')
