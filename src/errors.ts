@@ -107,7 +107,11 @@ export const IdentityErrorCode = {
   /** The stored kind differs from the kind asked for. */
   KIND_MISMATCH: 'ERR_KIND_MISMATCH',
   /** An argument is not acceptable (unknown kind, bad seed length). */
-  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT'
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  /** The private key's secret cannot be read: a non-extractable WebCrypto key (it signs, it cannot be saved or exported). */
+  KEY_NOT_EXTRACTABLE: 'ERR_KEY_NOT_EXTRACTABLE',
+  /** The key store cannot be used: no IndexedDB in this runtime, or the browser refused to open or write it. */
+  KEY_STORE_UNAVAILABLE: 'ERR_KEY_STORE_UNAVAILABLE'
 } as const
 export type IdentityErrorCode = typeof IdentityErrorCode[keyof typeof IdentityErrorCode]
 

@@ -7,12 +7,11 @@
 import type { Ed25519Backend, Ed25519Signer } from './ed25519.js'
 import type { KeyObject } from 'node:crypto'
 import { concat, fromBase64url } from './bytes.js'
+import { nodeCrypto } from '#node-crypto'
 
 // DER prefixes of PKCS#8 and SPKI structures holding a raw Ed25519 key (RFC 8410)
 const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00])
-
-const nodeCrypto = globalThis.process?.versions?.node != null ? await import('node:crypto') : undefined
 
 export function keyId (publicKey: Uint8Array): string {
   // latin1 maps each byte to one UTF-16 unit: a cheap exact map key
@@ -64,10 +63,7 @@ export function webCryptoBackend (): Ed25519Backend | undefined {
       const jwk = await subtle.exportKey('jwk', privateKey)
       const publicKey = fromBase64url(jwk.x ?? '')
       if (publicKey === undefined) throw new Error('WebCrypto exported an unreadable Ed25519 public key')
-      return {
-        publicKey,
-        sign: async (message) => new Uint8Array(await subtle.sign(alg, privateKey, message as Uint8Array<ArrayBuffer>))
-      }
+      return webCryptoSigner(privateKey, publicKey)
     },
     prepare: importKey,
     async equation (publicKey, message, signature, prepared) {
@@ -78,5 +74,19 @@ export function webCryptoBackend (): Ed25519Backend | undefined {
         return false
       }
     }
+  }
+}
+
+/**
+ * A signer on a WebCrypto Ed25519 private key, which may be non-extractable
+ * (its secret never reaches JavaScript): how a browser identity signs.
+ * `publicKey` is the raw 32-byte public key of the same pair.
+ */
+export function webCryptoSigner (privateKey: CryptoKey, publicKey: Uint8Array): Ed25519Signer {
+  const subtle = globalThis.crypto.subtle
+  const alg = { name: 'Ed25519' }
+  return {
+    publicKey,
+    sign: async (message) => new Uint8Array(await subtle.sign(alg, privateKey, message as Uint8Array<ArrayBuffer>))
   }
 }

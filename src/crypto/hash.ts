@@ -5,8 +5,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { toBase64url } from './bytes.js'
-
-const nodeCrypto = globalThis.process?.versions?.node != null ? await import('node:crypto') : undefined
+import { nodeCrypto } from '#node-crypto'
 
 /** SHA-256 of `bytes`. */
 export function sha256 (bytes: Uint8Array): Uint8Array {

@@ -1,6 +1,12 @@
 /**
- * Parley identities: Ed25519 key pair, libp2p peer id, derived X25519 key and
- * the `identity.json` key file; the details are in `identity.ts`.
+ * Parley identities: Ed25519 key pair, libp2p peer id, X25519 key, and the
+ * stores that keep them: the `identity.json` key file in Node
+ * (`file-store.ts`) and IndexedDB in browsers (`idb-store.ts`). The identity
+ * itself is in `identity.ts`.
+ *
+ * This is the Node entry point. Browser bundlers get `browser.ts` instead
+ * (package.json `exports`, condition `browser`): the same exports but the
+ * key file's, and no `node:` module.
  *
  * @example
  * ```ts
@@ -12,21 +18,15 @@
  * @packageDocumentation
  */
 import '../util/runtime.js' // first: a clear error on Node.js older than 22
-export { IdentityError, IdentityErrorCode, ParleyError } from '../errors.js'
+export * from './browser.js'
 export {
-  Identity,
   IDENTITY_FILE,
-  IDENTITY_KINDS,
-  isIdentityKind,
-  createIdentity,
   saveIdentity,
   loadIdentity,
   loadOrCreateIdentity
-} from './identity.js'
+} from './file-store.js'
 export type {
-  IdentityKind,
-  CreateIdentityOptions,
   SaveIdentityOptions,
   LoadIdentityOptions,
   LoadOrCreateIdentityOptions
-} from './identity.js'
+} from './file-store.js'

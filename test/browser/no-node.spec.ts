@@ -1,0 +1,48 @@
+/**
+ * Nothing Node-only on the browser path: each browser entry point bundles
+ * with esbuild for the browser (platform `browser`, no externals), where any
+ * `node:` builtin is a build error. To check a new browser entry (the agent's,
+ * say), add it to {@link BROWSER_ENTRIES}.
+ */
+import { expect } from 'chai'
+import { bundleForBrowser, buildErrors } from './harness.js'
+
+/** Browser entry points: compiled files under dist/, or a package subpath as a browser app imports it. */
+export const BROWSER_ENTRIES: ReadonlyArray<{ name: string, entry: string }> = [
+  { name: 'crypto', entry: 'dist/src/crypto/index.js' },
+  { name: 'identity (browser entry)', entry: 'dist/src/identity/browser.js' },
+  { name: 'crypto hash', entry: 'dist/src/crypto/hash.js' }
+]
+
+/** Package subpaths a browser app imports: bundlers must pick their browser variants. */
+export const BROWSER_SUBPATHS: readonly string[] = ['parley-mesh/crypto', 'parley-mesh/identity']
+
+describe('nothing Node-only on the browser path (esbuild, platform browser)', function () {
+  this.timeout(60_000)
+
+  for (const { name, entry } of BROWSER_ENTRIES) {
+    it(`${name}: ${entry} bundles for the browser`, async () => {
+      const { inputs } = await bundleForBrowser(entry)
+      expect(inputs.filter(i => i.startsWith('node:'))).to.deep.equal([])
+      expect(inputs.some(i => i.endsWith('node-crypto.js')), 'the Node variant of #node-crypto').to.equal(false)
+    })
+  }
+
+  it(`the package subpaths (${BROWSER_SUBPATHS.join(', ')}) resolve to their browser variants`, async () => {
+    const contents = BROWSER_SUBPATHS.map((p, i) => `export * as m${i} from '${p}'`).join('\n')
+    const { inputs } = await bundleForBrowser({ contents })
+    expect(inputs).to.include('dist/src/identity/browser.js')
+    expect(inputs).to.include('dist/src/crypto/node-crypto-browser.js')
+    expect(inputs.filter(i => i.endsWith('/file-store.js') || i.endsWith('/node-crypto.js') || i.startsWith('node:'))).to.deep.equal([])
+  })
+
+  it('the check bites: the Node entry of identity (key file, node:fs) does not bundle for the browser', async () => {
+    let errors: string[] = []
+    try {
+      await bundleForBrowser('dist/src/identity/index.js')
+    } catch (err) {
+      errors = buildErrors(err)
+    }
+    expect(errors).to.include('Could not resolve "node:fs/promises"')
+  })
+})
