@@ -20,6 +20,7 @@
  */
 export * from './errors.js'
 export * from './crypto/index.js'
+export * from './identity/browser.js'
 export * from './envelope/index.js'
 export * from './handles/index.js'
 export * from './negotiation/index.js'

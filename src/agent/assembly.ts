@@ -23,8 +23,8 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { Datastore } from 'interface-datastore'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
-import type { Identity } from '../identity/index.js'
-import { createIdentity } from '../identity/index.js'
+import type { Identity } from '../identity/identity.js'
+import { createIdentity } from '../identity/identity.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { createRotation } from '../handles/record.js'
 import type { HandleRecord, HandleRotation } from '../handles/record.js'
@@ -304,8 +304,9 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     if (this.#libp2p === undefined) throw notStarted()
     const next = await createIdentity({ kind: this.#identity.kind })
     const rotation = await createRotation(this.#identity, handle, next.peerIdString)
-    await this.stop()
+    // kept first: where the platform cannot keep it, the agent goes on under its old key
     await this.#platform.saveIdentity(this.#options, next)
+    await this.stop()
     log('@%s: key %s hands over to %s', handle, this.#identity.peerIdString, next.peerIdString)
     this.#identity = next
     this.#rotation = rotation

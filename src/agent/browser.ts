@@ -23,6 +23,7 @@
 import { IDBDatastore } from 'datastore-idb'
 import { MemoryDatastore } from 'datastore-core'
 import { createIdentity } from '../identity/identity.js'
+import { loadOrCreateBrowserIdentity } from '../identity/idb-store.js'
 import { ReplayGuard } from '../envelope/replay-guard.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { Agent, assembleAgent } from './assembly.js'
@@ -44,8 +45,13 @@ export async function createAgent (options: AgentOptions): Promise<Agent> {
 /** The browser: no TCP, IndexedDB for keys and stores, libp2p's browser gater. */
 export const BROWSER: AgentPlatform = {
   name: 'browser',
-  identity: async (o) => createIdentity({ kind: o.kind ?? 'agent' }),
-  saveIdentity: async () => {},
+  // the key is a non-extractable WebCrypto key where the browser has Ed25519 (docs/security.md)
+  identity: async (o) => o.dataDir === undefined
+    ? createIdentity({ kind: o.kind ?? 'agent' })
+    : loadOrCreateBrowserIdentity({ name: `${o.dataDir}/identity`, kind: o.kind ?? 'agent' }),
+  saveIdentity: async (o) => {
+    if (o.dataDir !== undefined) throw new AgentError(AgentErrorCode.INVALID_OPTIONS, 'rotating the key of a browser agent kept in IndexedDB is not supported yet: its key cannot be replaced in place')
+  },
   stores: openBrowserStores,
   transports: () => [],
   gater: (o) => o.dialPrivateAddresses === true ? { denyDialMultiaddr: () => false } : undefined,

@@ -10,7 +10,7 @@ import type { HandleRecord, HandleRotation } from '../handles/record.js'
 import { DEFAULT_POW_BITS } from '../handles/pow.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
-import type { Identity } from '../identity/index.js'
+import type { Identity } from '../identity/identity.js'
 import type { HandleResolver } from './resolver.js'
 import { PUBLISH_TIMEOUT_MS } from './constants.js'
 

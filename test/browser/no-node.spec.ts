@@ -11,11 +11,13 @@ import { bundleForBrowser, buildErrors } from './harness.js'
 export const BROWSER_ENTRIES: ReadonlyArray<{ name: string, entry: string }> = [
   { name: 'crypto', entry: 'dist/src/crypto/index.js' },
   { name: 'identity (browser entry)', entry: 'dist/src/identity/browser.js' },
-  { name: 'crypto hash', entry: 'dist/src/crypto/hash.js' }
+  { name: 'crypto hash', entry: 'dist/src/crypto/hash.js' },
+  { name: 'the package (browser entry: createAgent and the rest)', entry: 'dist/src/browser.js' },
+  { name: 'the agent (browser assembly)', entry: 'dist/src/agent/browser.js' }
 ]
 
 /** Package subpaths a browser app imports: bundlers must pick their browser variants. */
-export const BROWSER_SUBPATHS: readonly string[] = ['parley-mesh/crypto', 'parley-mesh/identity']
+export const BROWSER_SUBPATHS: readonly string[] = ['parley-mesh', 'parley-mesh/agent', 'parley-mesh/crypto', 'parley-mesh/identity']
 
 describe('nothing Node-only on the browser path (esbuild, platform browser)', function () {
   this.timeout(60_000)
@@ -32,6 +34,8 @@ describe('nothing Node-only on the browser path (esbuild, platform browser)', fu
     const contents = BROWSER_SUBPATHS.map((p, i) => `export * as m${i} from '${p}'`).join('\n')
     const { inputs } = await bundleForBrowser({ contents })
     expect(inputs).to.include('dist/src/identity/browser.js')
+    expect(inputs).to.include('dist/src/browser.js')
+    expect(inputs).to.include('dist/src/agent/browser.js')
     expect(inputs).to.include('dist/src/crypto/node-crypto-browser.js')
     expect(inputs.filter(i => i.endsWith('/file-store.js') || i.endsWith('/node-crypto.js') || i.startsWith('node:'))).to.deep.equal([])
   })
