@@ -152,7 +152,7 @@ export interface RelayNode {
   readonly rejections: Tally
   /**
    * Gater decisions: `circuit_allowed`, `circuit_denied_peer`, `reservation_denied_ip`,
-   * `reservation_denied_ip_rate`, `reservation_denied_peer_rate`, and `reservation_released`
+   * `reservation_denied_ip_rate`, `reservation_denied_peer_rate`, `connection_denied_ip`, and `reservation_released`
    * (a reservation dropped because its holder disconnected).
    */
   readonly decisions: Tally
