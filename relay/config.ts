@@ -29,6 +29,8 @@ export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' |
   /** The token dashboard actions need (undefined: a new random one each start). */
   dashboardToken: string | undefined
   logLevel: LogLevel
+  /** The WebSocket listener's certificate and key (PEM text read from --ws-tls-cert and --ws-tls-key), or undefined for plain `/ws`. */
+  wsTls: RelayNodeOptions['wsTls']
 }
 
 /** One setting: its flag, environment variable, config-file key, parser and default. */
@@ -46,6 +48,8 @@ const SETTINGS: Setting[] = [
   { key: 'announce', flag: 'announce', env: 'PARLEY_ANNOUNCE', kind: 'list', help: 'multiaddr to announce instead of the listen addresses, repeatable' },
   { key: 'bootstrap', flag: 'bootstrap', env: 'PARLEY_BOOTSTRAP', kind: 'list', help: 'another relay to join (multiaddr with /p2p/<id>), repeatable; trusted as a DHT server' },
   { key: 'dhtServers', flag: 'dht-server', env: 'PARLEY_DHT_SERVERS', kind: 'list', help: 'another relay to trust as a DHT server without dialing it (peer id, or multiaddr with /p2p/<id>), repeatable' },
+  { key: 'wsTlsCert', flag: 'ws-tls-cert', env: 'PARLEY_WS_TLS_CERT', kind: 'string', help: 'PEM certificate chain file: serve the WebSocket listen addresses with TLS, as /tls/ws (needs ws-tls-key)' },
+  { key: 'wsTlsKey', flag: 'ws-tls-key', env: 'PARLEY_WS_TLS_KEY', kind: 'string', help: 'PEM private key file of that certificate' },
   { key: 'stunPort', flag: 'stun-port', env: 'PARLEY_STUN_PORT', kind: 'int', help: `UDP port answering STUN Binding requests on the listen IPs, 0 for none (default ${DEFAULT_STUN_PORT})` },
   { key: 'httpHost', flag: 'http-host', env: 'PARLEY_HTTP_HOST', kind: 'string', help: 'address of the HTTP endpoint: dashboard, /metrics, /healthz (default 127.0.0.1)' },
   { key: 'httpPort', flag: 'http-port', env: 'PARLEY_HTTP_PORT', kind: 'int', help: 'its port, 0 for any free port (default 9090)' },
@@ -59,6 +63,7 @@ const SETTINGS: Setting[] = [
   { key: 'circuitData', flag: 'circuit-data', env: 'PARLEY_CIRCUIT_DATA', kind: 'bytes', help: 'most bytes per circuit; suffixes KiB, MiB, GiB (default 64MiB)' },
   { key: 'reservationTtl', flag: 'reservation-ttl', env: 'PARLEY_RESERVATION_TTL', kind: 'seconds', help: `reservation lifetime in seconds (default ${DEFAULT_RELAY_LIMITS.reservationTtlMs / 1000})` },
   { key: 'maxConnections', flag: 'max-connections', env: 'PARLEY_MAX_CONNECTIONS', kind: 'int', help: `connections held at once (default ${DEFAULT_RELAY_LIMITS.maxConnections})` },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'PARLEY_MAX_CONNECTIONS_PER_IP', kind: 'int', help: `connections held at once with one IP address (default ${DEFAULT_RELAY_LIMITS.maxConnectionsPerIp})` },
   { key: 'inboundRate', flag: 'inbound-rate', env: 'PARLEY_INBOUND_RATE', kind: 'int', help: `new inbound connections per second per host (default ${DEFAULT_RELAY_LIMITS.inboundConnectionsPerSecond})` },
   { key: 'minPowBits', flag: 'min-pow-bits', env: 'PARLEY_MIN_POW_BITS', kind: 'int', help: `least proof of work accepted on handle records (default ${DEFAULT_POW_BITS})` },
   { key: 'dhtPublicOnly', flag: 'dht-public-only', env: 'PARLEY_DHT_PUBLIC_ONLY', kind: 'bool', help: 'route DHT queries over public addresses only (for relays on the internet)' },
@@ -200,6 +205,18 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     throw new UsageError('dashboard token must be 16 to 256 URL-safe characters (A-Z a-z 0-9 . _ ~ -)')
   }
 
+  const wsTlsCert = text('wsTlsCert')
+  const wsTlsKey = text('wsTlsKey')
+  if ((wsTlsCert === undefined) !== (wsTlsKey === undefined)) throw new UsageError('ws-tls-cert and ws-tls-key go together: give both or neither')
+  const pem = (name: string, path: string): string => {
+    try {
+      return readFileSync(path, 'utf8')
+    } catch (err) {
+      throw new UsageError(`${name} ${path}: ${(err as Error).message}`)
+    }
+  }
+  const wsTls = wsTlsCert === undefined || wsTlsKey === undefined ? undefined : { cert: pem('ws-tls-cert', wsTlsCert), key: pem('ws-tls-key', wsTlsKey) }
+
   return {
     dataDir: resolve(text('dataDir') ?? '.parley/relay'),
     listen: checkAddrs('listen', list('listen') ?? DEFAULT_LISTEN),
@@ -213,7 +230,9 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     minPowBits: int('minPowBits', DEFAULT_POW_BITS),
     dhtPublicOnly: typeof dhtPublicOnly === 'boolean' ? dhtPublicOnly : dhtPublicOnly === undefined ? false : parseBool('dhtPublicOnly', String(dhtPublicOnly)),
     logLevel: logLevel as LogLevel,
+    wsTls,
     limits: {
+      ...DEFAULT_RELAY_LIMITS,
       maxReservations: positive('maxReservations', DEFAULT_RELAY_LIMITS.maxReservations),
       maxReservationsPerIp: positive('maxReservationsPerIp', DEFAULT_RELAY_LIMITS.maxReservationsPerIp),
       reservationRatePerIp: positive('reservationRatePerIp', DEFAULT_RELAY_LIMITS.reservationRatePerIp),
@@ -223,7 +242,8 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
       circuitDataBytes: circuitData === undefined ? DEFAULT_RELAY_LIMITS.circuitDataBytes : positiveBytes('circuitData', circuitData),
       reservationTtlMs: positive('reservationTtl', DEFAULT_RELAY_LIMITS.reservationTtlMs / 1000) * 1000,
       maxConnections: positive('maxConnections', DEFAULT_RELAY_LIMITS.maxConnections),
-      inboundConnectionsPerSecond: positive('inboundRate', DEFAULT_RELAY_LIMITS.inboundConnectionsPerSecond)
+      inboundConnectionsPerSecond: positive('inboundRate', DEFAULT_RELAY_LIMITS.inboundConnectionsPerSecond),
+      maxConnectionsPerIp: positive('maxConnectionsPerIp', DEFAULT_RELAY_LIMITS.maxConnectionsPerIp)
     }
   }
 }

@@ -52,6 +52,15 @@ export interface RelayLimits {
   maxConnections: number
   /** New inbound connections accepted per second from one host. */
   inboundConnectionsPerSecond: number
+  /**
+   * Direct connections held at once with one IP address (TCP and WebSocket together); also
+   * the WebSocket handshakes one IP address may have in progress at once.
+   */
+  maxConnectionsPerIp: number
+  /** Longest time a WebSocket client may take from TCP connect to a completed upgrade (TLS included), in ms. */
+  wsHandshakeTimeoutMs: number
+  /** Largest WebSocket message accepted, in bytes (libp2p peers send one Noise frame, at most 64 KiB, per message). */
+  wsMaxMessageBytes: number
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
@@ -64,7 +73,10 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   circuitDataBytes: 64n * 1024n * 1024n,
   reservationTtlMs: 60 * 60 * 1000,
   maxConnections: 2048,
-  inboundConnectionsPerSecond: 25
+  inboundConnectionsPerSecond: 25,
+  maxConnectionsPerIp: 128,
+  wsHandshakeTimeoutMs: 10_000,
+  wsMaxMessageBytes: 256 * 1024
 }
 
 
@@ -120,10 +132,10 @@ export function releaseReservationsOfLeavers (node: RelayLibp2p, decisions?: Tal
 }
 
 /**
- * A connection gater enforcing the per-IP reservation cap, the per-IP and
+ * A connection gater enforcing the per-IP connection cap, the per-IP reservation cap, the per-IP and
  * per-peer reservation rates and the per-peer circuit cap, counting its
  * decisions in `decisions` (`reservation_denied_ip`, `reservation_denied_ip_rate`,
- * `reservation_denied_peer_rate`, `circuit_denied_peer`, `circuit_allowed`, and
+ * `reservation_denied_peer_rate`, `circuit_denied_peer`, `circuit_allowed`, `connection_denied_ip`, and
  * `reservation_released` for reservations of departed holders it finds).
  * `node` is filled in once libp2p exists (the gater is built before it).
  *
@@ -135,6 +147,22 @@ export function relayGater (limits: RelayLimits, decisions: Tally, ref: { node?:
   const ipRate = new TokenBuckets<string>({ burst: limits.maxReservationsPerIp, rate: limits.reservationRatePerIp / 60 })
   const peerRate = new TokenBuckets<string>({ burst: limits.reservationRatePerPeer, rate: limits.reservationRatePerPeer / 60 })
   return {
+    denyInboundConnection (maConn) {
+      const node = ref.node
+      const ip = ipIn(maConn.remoteAddr)
+      if (node === undefined || ip === undefined) return false
+      // the connection being decided is not among them yet; relayed ones come through a relay, not from this IP
+      let count = 0
+      for (const conn of node.getConnections()) {
+        if (conn.limits == null && ipIn(conn.remoteAddr) === ip) count++
+      }
+      if (count >= limits.maxConnectionsPerIp) {
+        decisions.add('connection_denied_ip')
+        log('refused a connection from %s: %d connections from that IP already', ip, count)
+        return true
+      }
+      return false
+    },
     denyInboundRelayReservation (source) {
       const node = ref.node
       if (node === undefined) return false

@@ -2,7 +2,8 @@
  * The relay node: a long-running libp2p peer that other Parley peers reserve
  * slots on, dial each other through, and store handle records with.
  *
- * Services: TCP and WebSocket listeners, Noise, Yamux, identify, ping,
+ * Services: TCP and WebSocket listeners (the WebSocket one bounded, and on
+ * TLS when given a certificate: websockets.ts), Noise, Yamux, identify, ping,
  * circuit relay v2 server (limits sized for agents, see relay-limits.ts; a
  * reservation is released when its holder's last connection closes),
  * Kademlia DHT in server mode on Parley's protocol id with the handle-record
@@ -26,7 +27,6 @@
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -68,6 +68,8 @@ import { forgetUntrustedDhtPeers, trustedDhtMapper } from './dht-trust.js'
 import { startStunServer } from './stun.js'
 import type { StunLimits, StunServer } from './stun.js'
 import { serveStunAnnouncement } from './stun-announce.js'
+import { checkTls, relayWebSockets, webSocketListenAddrs } from './websockets.js'
+import type { WebSocketTls } from './websockets.js'
 
 const log = logger('parley:relay')
 
@@ -76,6 +78,13 @@ export interface RelayNodeOptions {
   dataDir: string
   /** Listen addresses (default: TCP 4001 and WebSocket 4002 on all interfaces). */
   listen?: string[]
+  /**
+   * A certificate chain and key (PEM text) for the WebSocket listener: each `/ws` listen address
+   * is then served with TLS, as `/tls/ws`, as browsers on `https://` pages need (relay/README.md).
+   * Without it, a `/tls/ws` or `/wss` listen address is refused (`ERR_INVALID_OPTIONS`); a
+   * certificate and key that do not match fail with `ERR_BAD_TLS`.
+   */
+  wsTls?: WebSocketTls
   /** Addresses to announce instead of the listen addresses (public IP, DNS name). */
   announce?: string[]
   /** Other relays to join: their multiaddrs, with `/p2p/<id>`. They are trusted DHT servers. */
@@ -143,7 +152,7 @@ export interface RelayNode {
   readonly rejections: Tally
   /**
    * Gater decisions: `circuit_allowed`, `circuit_denied_peer`, `reservation_denied_ip`,
-   * `reservation_denied_ip_rate`, `reservation_denied_peer_rate`, and `reservation_released`
+   * `reservation_denied_ip_rate`, `reservation_denied_peer_rate`, `connection_denied_ip`, and `reservation_released`
    * (a reservation dropped because its holder disconnected).
    */
   readonly decisions: Tally
@@ -172,6 +181,8 @@ export interface RelayNode {
 /** Creates and starts a relay node. */
 export async function createRelayNode (options: RelayNodeOptions): Promise<RelayNode> {
   const limits: RelayLimits = { ...DEFAULT_RELAY_LIMITS, ...options.limits }
+  if (options.wsTls !== undefined) checkTls(options.wsTls)
+  const listen = webSocketListenAddrs(options.listen ?? DEFAULT_LISTEN, options.wsTls !== undefined)
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const identity = await loadOrCreateIdentity({ dataDir: options.dataDir, kind: 'agent' })
   const rejections = new Tally()
@@ -196,10 +207,15 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
       privateKey: identity.privateKey,
       datastore,
       addresses: {
-        listen: options.listen ?? DEFAULT_LISTEN,
+        listen,
         ...(options.announce !== undefined && options.announce.length > 0 ? { announce: options.announce } : {})
       },
-      transports: [tcp(), webSockets()],
+      transports: [tcp(), relayWebSockets({
+        handshakeTimeoutMs: limits.wsHandshakeTimeoutMs,
+        maxHandshakesPerIp: limits.maxConnectionsPerIp,
+        maxSockets: limits.maxConnections,
+        maxMessageBytes: limits.wsMaxMessageBytes
+      }, options.wsTls)],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: relayGater(limits, decisions, ref),
@@ -248,7 +264,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   if (options.stunPort !== undefined && options.stunPort > 0) {
     try {
       // on the listen addresses' IPs (not the announced ones, which may belong to a NAT or proxy in front)
-      const hosts = (options.listen ?? DEFAULT_LISTEN).flatMap(a => multiaddr(a).getComponents().filter(c => c.name === 'ip4' || c.name === 'ip6').map(c => c.value ?? ''))
+      const hosts = listen.flatMap(a => multiaddr(a).getComponents().filter(c => c.name === 'ip4' || c.name === 'ip6').map(c => c.value ?? ''))
       stun = await startStunServer({ port: options.stunPort, hosts, tally: stunRequests, ...(options.stunLimits === undefined ? {} : { limits: options.stunLimits }) })
       await serveStunAnnouncement(libp2p, options.stunPort)
     } catch (err) {
