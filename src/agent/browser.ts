@@ -26,6 +26,7 @@ import { createIdentity } from '../identity/identity.js'
 import { loadOrCreateBrowserIdentity } from '../identity/idb-store.js'
 import { ReplayGuard } from '../envelope/replay-guard.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
+import { connectionGater } from '../util/gater.js'
 import { Agent, assembleAgent } from './assembly.js'
 import type { AgentPlatform, AgentStores } from './assembly.js'
 import type { AgentOptions } from './options.js'
@@ -54,7 +55,7 @@ export const BROWSER: AgentPlatform = {
   },
   stores: openBrowserStores,
   transports: () => [],
-  gater: (o) => o.dialPrivateAddresses === true ? { denyDialMultiaddr: () => false } : undefined,
+  gater: (o) => o.dialPrivateAddresses === true ? { denyDialMultiaddr: () => false } : connectionGater({ browser: true }),
   rtcConfiguration: () => ({ iceServers: [] })
 }
 
