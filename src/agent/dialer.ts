@@ -35,6 +35,8 @@ export interface DialerHost {
   direct: (detail: { session: Session, peer: string, path?: IcePath }) => void
   relayed: (detail: { session: Session, peer: string, attempts: number, reason: string }) => void
   stopping: () => boolean
+  /** Settles once the relays' STUN servers are known (WebRTC dials wait for it). */
+  stunLearnt: () => Promise<void>
   webrtc: boolean
   connectTimeoutMs?: number
   upgradeTimeoutMs?: number
@@ -122,6 +124,7 @@ export class Dialer {
     const timeout = this.#host.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS
     let attempts = 0
     let reason = 'no attempt'
+    await this.#host.stunLearnt()
     // WebRTC setup through a relay sometimes stalls (see docs/benchmarks.md): try each relay twice
     for (const relay of [...relays, ...relays]) {
       if (session.closed || this.#host.stopping()) return

@@ -48,7 +48,7 @@ export class RelayLink {
   /**
    * Dials every relay; throws `ERR_NO_RELAY` when none answers. Then asks the
    * ones reached where they serve STUN (one round trip each, on the open
-   * connection), before any WebRTC connection is made.
+   * connection), in the background ({@link stunLearnt}).
    */
   async join (): Promise<void> {
     const relays = this.#init.relays
@@ -57,8 +57,12 @@ export class RelayLink {
       const why = dials.map((d, i) => `${relays[i]}: ${d.status === 'rejected' ? oneLine(d.reason) : 'ok'}`).join('; ')
       throw new AgentError(AgentErrorCode.NO_RELAY, `no relay could be reached (${why}); is the relay running, and is this its current address? A relay prints its addresses when it starts`)
     }
-    if (this.#init.stun) await Promise.allSettled(relays.filter((_r, i) => dials[i]?.status === 'fulfilled').map(async r => this.learnStun(r)))
+    // in the background: WebRTC waits for it (stunLearnt) only when it dials
+    if (this.#init.stun) this.stunLearnt = Promise.allSettled(relays.filter((_r, i) => dials[i]?.status === 'fulfilled').map(async r => this.learnStun(r))).then(() => {})
   }
+
+  /** Settles once the relays reached at {@link join} have said where they serve STUN (or that they do not). */
+  stunLearnt: Promise<void> = Promise.resolve()
 
   stop (): void {
     this.#stopping = true

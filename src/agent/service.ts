@@ -316,6 +316,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       direct: (detail) => { this.safeDispatchEvent('direct', { detail }) },
       relayed: (detail) => { this.safeDispatchEvent('relayed', { detail }) },
       stopping: () => this.#stopping,
+      stunLearnt: async () => relays.stunLearnt,
       webrtc: init.webrtc !== false,
       ...(init.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: init.connectTimeoutMs }),
       ...(init.upgradeTimeoutMs === undefined ? {} : { upgradeTimeoutMs: init.upgradeTimeoutMs })
@@ -338,12 +339,21 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
 
   async #join (): Promise<void> {
     const t0 = Date.now()
-    await this.#relays?.join()
+    const relays = this.#relays
+    await relays?.join()
     const t1 = Date.now()
-    await this.#relays?.reservation()
-    const t2 = Date.now()
-    if (this.#publisher !== undefined) await this.#publisher.publish()
-    log('joined the mesh in %d ms: relays %d ms, reservation %d ms, handle %d ms', Date.now() - t0, t1 - t0, t2 - t1, Date.now() - t2)
+    if (this.#publisher !== undefined) {
+      // the record lists the relays that hold a reservation for us
+      await relays?.reservation()
+      const t2 = Date.now()
+      await this.#publisher.publish()
+      log('joined the mesh in %d ms: relays %d ms, reservation %d ms, handle %d ms', Date.now() - t0, t1 - t0, t2 - t1, Date.now() - t2)
+    } else {
+      // an agent without a handle calls out through its relays at once; its reservation (to be
+      // called back on) comes in the background
+      relays?.reservation().then(() => { log('reserved on a relay %d ms after start', Date.now() - t0) }, (err) => { log.error('%e', err) })
+      log('joined the mesh in %d ms (relays reached; no handle to publish)', t1 - t0)
+    }
     // decided requests whose peer was unreachable (before a restart, too) carry on
     this.#bridge.resume().catch(err => { log.error('resuming decided requests failed: %e', err) })
     if (presenceEnabled(this.#init.presence)) this.#startPresence(this.#init.presence ?? true)

@@ -12,8 +12,9 @@ import { benchRelay } from './relay.js'
 import { benchNegotiation } from './negotiation.js'
 import { benchFlood } from './flood.js'
 import { benchReplay } from './replay.js'
+import { benchBrowser } from './browser.js'
 
-const SECTIONS = ['envelope', 'pow', 'relay', 'agent', 'negotiation', 'flood', 'replay'] as const
+const SECTIONS = ['envelope', 'pow', 'relay', 'agent', 'negotiation', 'flood', 'replay', 'browser'] as const
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
   console.log(`Usage: npm run bench [-- --quick] [-- --only SECTION[,SECTION]]\n\nRuns the benchmarks and prints Markdown tables for docs/benchmarks.md.\nSections: ${SECTIONS.join(', ')}.`)
@@ -31,3 +32,4 @@ if (only.has('agent')) { console.log('\n## Agents and sessions\n'); console.log(
 if (only.has('negotiation')) { console.log('\n## Negotiation: the nine-turn book-plumber exchange\n'); console.log(await benchNegotiation(values.quick === true)) }
 if (only.has('flood')) { console.log('\n## Under attack: a caller\'s ping while a stranger floods the agent\n'); console.log(await benchFlood(values.quick === true)) }
 if (only.has('replay')) { console.log('\n## The replay guard: in memory, in a journal, or in a datastore\n'); console.log(await benchReplay(values.quick === true)) }
+if (only.has('browser')) { console.log('\n## Browser and start-up\n'); console.log(await benchBrowser(values.quick === true)) }

@@ -38,7 +38,7 @@ export interface BrowserBundle {
  * error), one ES module, no externals. Rejects with esbuild's errors when
  * something cannot be bundled.
  */
-export async function bundleForBrowser (entry: string | { contents: string }): Promise<BrowserBundle> {
+export async function bundleForBrowser (entry: string | { contents: string }, options: { minify?: boolean } = {}): Promise<BrowserBundle> {
   const result = await build({
     ...(typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: { contents: entry.contents, resolveDir: ROOT, loader: 'js' as const } }),
     absWorkingDir: ROOT,
@@ -48,6 +48,7 @@ export async function bundleForBrowser (entry: string | { contents: string }): P
     target: 'es2022',
     write: false,
     metafile: true,
+    minify: options.minify === true,
     logLevel: 'silent'
   })
   const out = result.outputFiles[0]
@@ -106,9 +107,9 @@ export async function serveDir (dir: string): Promise<Served> {
  * Bundles `entry` into a fresh folder as `page.js` with an `index.html` that
  * loads it, and serves the folder. What a test page needs in one call.
  */
-export async function servePage (entry: string, title = 'parley test page'): Promise<Served & { dir: string }> {
+export async function servePage (entry: string, title = 'parley test page', options: { minify?: boolean } = {}): Promise<Served & { dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'parley-page-'))
-  const { code } = await bundleForBrowser(entry)
+  const { code } = await bundleForBrowser(entry, options)
   await writeFile(join(dir, 'page.js'), code)
   await writeFile(join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><title>${title}</title><script type="module" src="page.js"></script>\n`)
   return { ...await serveDir(dir), dir }

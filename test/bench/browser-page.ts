@@ -1,0 +1,34 @@
+/**
+ * The page of the browser bench. Opened with `?relay=<multiaddr>&to=@handle`
+ * it creates an agent at once (new identity, no handle), starts it, connects
+ * to `to` and sends `ping`, and leaves on `window.bench.result` when each
+ * step ended, in ms since navigation start; without `to` it only loads (the
+ * heap baseline). `window.bench.stop()` closes the agent.
+ */
+import { createAgent } from '../../src/browser.js'
+import type { Agent } from '../../src/browser.js'
+
+const loaded = performance.now()
+let agent: Agent | undefined
+const bench: { result?: Record<string, number>, error?: string, stop: () => Promise<void> } = {
+  async stop (): Promise<void> { await agent?.close() }
+}
+;(window as unknown as { bench: typeof bench }).bench = bench
+
+async function run (relays: string[], to: string): Promise<Record<string, number>> {
+  agent = await createAgent({ relays, dialPrivateAddresses: true, powBits: 0, minPowBits: 0 })
+  const created = performance.now()
+  await agent.start()
+  const started = performance.now()
+  const session = await agent.connect(to)
+  const connected = performance.now()
+  const reply = await session.request('ping')
+  if (reply !== 'pong') throw new Error(`ping answered ${JSON.stringify(reply)}`)
+  return { loaded, created, started, connected, replied: performance.now() }
+}
+
+const params = new URLSearchParams(location.search)
+const to = params.get('to')
+if (to !== null) {
+  run(params.getAll('relay'), to).then(r => { bench.result = r }, (err: Error) => { bench.error = err.message })
+}
