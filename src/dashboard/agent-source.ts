@@ -343,7 +343,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
       const m = /\/p2p\/([^/]+)\/p2p-circuit\/p2p\/([^/]+)$/.exec(a)
       if (m?.[2] === self && m[1] !== undefined) reserved.add(m[1])
     }
-    if (node !== undefined) mesh.connections(connectionSummary(node).map(c => c.connection), id => reserved.has(id) || relays?.has(id) === true)
+    if (node !== undefined) mesh.connections(connectionSummary(node).map(c => c.connection), id => reserved.has(id) || relays?.has(id) === true, id => relays?.platform(id))
     // a relay that granted us a reservation has shown it serves the hop protocol: that kind is verified
     for (const id of reserved) {
       const view = mesh.peer(id)

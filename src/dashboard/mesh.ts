@@ -83,13 +83,15 @@ export class MeshBuilder {
   }
 
   /** The node's own open connections: a link each, transport read from the remote address. */
-  connections (connections: Iterable<Connection>, isRelay: (peer: string) => boolean): void {
+  connections (connections: Iterable<Connection>, isRelay: (peer: string) => boolean, platform: (peer: string) => 'browser' | 'node' | undefined = () => undefined): void {
     for (const c of connections) {
       if (c.status !== 'open') continue
       const remote = c.remotePeer.toString()
       const view = this.peer(remote)
       this.source(view, 'connection')
       if (isRelay(remote)) view.kind = 'relay'
+      const runsOn = platform(remote)
+      if (runsOn !== undefined) view.platform = runsOn
       this.link({ from: this.self, to: remote, transport: transportOf(c.remoteAddr), source: 'connection', direction: c.direction })
     }
   }
@@ -183,12 +185,12 @@ const MAX_IDENTIFIED = 8192
  * ourselves, so it would call every client of a relay a relay.)
  */
 export class RelayKinds {
-  readonly #relays = new Map<string, boolean>()
+  readonly #relays = new Map<string, { relay: boolean, platform: 'browser' | 'node' | undefined }>()
   readonly #libp2p: Pick<Libp2p, 'addEventListener' | 'removeEventListener'>
-  readonly #onIdentify = (evt: CustomEvent<{ peerId: { toString: () => string }, protocols: string[] }>): void => {
+  readonly #onIdentify = (evt: CustomEvent<{ peerId: { toString: () => string }, protocols: string[], agentVersion?: string }>): void => {
     const id = evt.detail.peerId.toString()
     this.#relays.delete(id)
-    this.#relays.set(id, evt.detail.protocols.includes(RELAY_HOP_PROTOCOL))
+    this.#relays.set(id, { relay: evt.detail.protocols.includes(RELAY_HOP_PROTOCOL), platform: platformOf(evt.detail.agentVersion) })
     if (this.#relays.size > MAX_IDENTIFIED) this.#relays.delete(this.#relays.keys().next().value ?? '')
   }
 
@@ -199,11 +201,27 @@ export class RelayKinds {
 
   /** True when `peer` said it serves the hop protocol. */
   has (peer: string): boolean {
-    return this.#relays.get(peer) === true
+    return this.#relays.get(peer)?.relay === true
+  }
+
+  /** What `peer`'s libp2p said it runs on, in its identify agent version. */
+  platform (peer: string): 'browser' | 'node' | undefined {
+    return this.#relays.get(peer)?.platform
   }
 
   /** Stops listening to identify events. */
   stop (): void {
     this.#libp2p.removeEventListener('peer:identify', this.#onIdentify)
   }
+}
+
+/**
+ * The platform in a js-libp2p agent version: `libp2p/3.3.11 browser/Mozilla…`
+ * in a tab, `libp2p/3.3.11 node/22.…` in Node (libp2p's user-agent modules).
+ */
+export function platformOf (agentVersion: string | undefined): 'browser' | 'node' | undefined {
+  if (agentVersion === undefined) return undefined
+  if (/ browser\//.test(agentVersion)) return 'browser'
+  if (/ node\//.test(agentVersion)) return 'node'
+  return undefined
 }

@@ -44,7 +44,7 @@ export function relaySource (relay: RelayNode): DashboardSource {
 
     // own connections
     const connected: Connection[] = libp2p.getConnections().filter(c => c.status === 'open')
-    mesh.connections(connected, id => relays.has(id))
+    mesh.connections(connected, id => relays.has(id), id => relays.platform(id))
 
     // reservations and circuits
     const reservations = libp2p.services.relay.reservations

@@ -86,6 +86,11 @@ export interface PeerView {
   verified: boolean
   /** Where the node knows the peer from: a connection, a relay reservation, a DHT record, a presence announcement. */
   sources: Array<'connection' | 'reservation' | 'dht' | 'presence'>
+  /**
+   * What the peer's libp2p says it runs on (identify's agent version: js-libp2p
+   * in a browser tab says `browser/…`, in Node `node/…`). A claim, shown as one.
+   */
+  platform?: 'browser' | 'node'
   /** The last presence announcement received from this peer, as checked. */
   presence?: {
     /** The verdict of the check. */

@@ -149,6 +149,12 @@ describe('agents in browser tabs (Chromium behind a NAT, a relay, a Node agent)'
       const key = (window as unknown as { tab: { agent: { identity: { privateKey: { toJSON: () => unknown } } } } }).tab.agent.identity.privateKey
       try { return JSON.stringify(key.toJSON()) } catch (err) { return (err as Error).message }
     })).to.not.match(/"raw"|seed/)
+    // the relay's dashboard shows the tabs as browser peers (as their libp2p says), the Node agent as a Node one
+    const r = relay as RelayProcess
+    const fetchState = `const r = await fetch(${JSON.stringify(r.httpUrl + '/api/state')}, { headers: { authorization: 'Bearer ${r.dashboardToken}' } }); process.stdout.write(await r.text())`
+    const state = JSON.parse((topo as Topology).run('pub', [process.execPath, '--input-type=module', '-e', fetchState])) as { peers: Array<{ peer: string, platform?: string }> }
+    const platform = (peer: string): string | undefined => state.peers.find(p => p.peer === peer)?.platform
+    expect([platform(a.peer), platform(b.peer), platform(plumberPeer)], 'platforms on the relay dashboard').to.deep.equal(['browser', 'browser', 'node'])
     // the Node agent resolves the tab's handle through the DHT
     plumber?.send({ cmd: 'call', to: '@tab-bob', method: 'ping' })
     const called = await plumber?.waitFor(e => e.event === 'reply' || e.event === 'error', 30_000)

@@ -15,6 +15,8 @@ import { h, s, shortPeer } from './dom.js'
 export interface GraphNodeInput {
   id: string
   kind: string
+  /** `browser` or `node`, as the peer's libp2p says (drawn with a marker), when known. */
+  platform?: string
   label: string
   verified: boolean
   self: boolean
@@ -219,6 +221,10 @@ export class Graph {
     const d = node.el.dataset
     if (d.peer !== input.id) d.peer = input.id
     if (d.kind !== input.kind) d.kind = input.kind
+    if ((d.platform ?? '') !== (input.platform ?? '')) {
+      if (input.platform === undefined) delete d.platform
+      else d.platform = input.platform
+    }
     const verified = String(input.verified)
     if (d.verified !== verified) d.verified = verified
     if (d.self !== String(input.self)) d.self = String(input.self)

@@ -81,11 +81,12 @@ function graphInput (state: DashboardState): { nodes: GraphNodeInput[], links: G
     nodes.push({
       id: p.peer,
       kind: p.kind,
-      label: label(p.handle, p.peer, p.kind),
+      ...(p.platform === undefined ? {} : { platform: p.platform }),
+      label: label(p.handle, p.peer, p.kind) + (p.platform === 'browser' ? ' · browser' : ''),
       verified: p.verified,
       self: false,
       offline: p.sources.length === 1 && p.sources[0] === 'dht',
-      title: `${p.kind}, ${p.verified ? 'verified' : 'not verified'} · from ${p.sources.join(', ')}${presence}`
+      title: `${p.kind}, ${p.verified ? 'verified' : 'not verified'} · from ${p.sources.join(', ')}${p.platform === undefined ? '' : ` · runs in ${p.platform === 'browser' ? 'a browser' : 'Node.js'} (as its libp2p says)`}${presence}`
     })
   }
   return { nodes, links: state.links.map(l => ({ from: l.from, to: l.to, transport: l.transport, source: l.source })) }
