@@ -63,7 +63,8 @@ describe('the npm package, installed from its tarball into a fresh project', fun
     if (info === undefined) throw new Error('npm pack printed no tarball')
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'parley-consumer', private: true, type: 'module' }, null, 2))
     await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, info.filename), '@types/node@22'], { cwd: project, encoding: 'utf8', env: { ...process.env, PATH }, timeout: 400_000 })
-    for (const file of readdirSync(EXAMPLES)) copyFileSync(join(EXAMPLES, file), join(project, file))
+    // the files only: a folder (browser-agent/) is an example of its own, tested from the repository (test/browser/example-page.spec.ts)
+    for (const entry of readdirSync(EXAMPLES, { withFileTypes: true })) if (entry.isFile()) copyFileSync(join(EXAMPLES, entry.name), join(project, entry.name))
     readmeBlocks().forEach((code, i) => { writeFileSync(join(project, `readme-${i}.mjs`), '// @ts-check\n' + code) })
 
     // the relay example, on ports the OS picks (flags override the config file)
