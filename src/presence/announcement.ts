@@ -22,7 +22,7 @@
  * verdict.status // 'valid'
  * ```
  */
-import { isJsonObject, isPeerId } from '../util/shape.js'
+import { isJsonObject, isPeerId } from '../crypto/shape.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { verifySignature } from '../crypto/signature.js'
