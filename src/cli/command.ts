@@ -1,28 +1,14 @@
 /** The shape of a CLI command and the helpers they share. */
-import { parseArgs } from 'node:util'
-import type { ParseArgsConfig } from 'node:util'
+import { UsageError } from '../util/args.js'
+
+// the argument parser lives below the front doors: the relay program (relay/) reads its flags with it too
+export { UsageError, parse } from '../util/args.js'
 
 export interface Command {
   name: string
   summary: string
   usage: string
   run: (argv: string[]) => Promise<number>
-}
-
-/** A mistake in how the command was called: printed with the usage, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError'
-}
-
-type Options = NonNullable<ParseArgsConfig['options']>
-
-/** `parseArgs` with strict checking, turning its errors into {@link UsageError}s. */
-export function parse<O extends Options> (argv: string[], options: O, allowPositionals = false): ReturnType<typeof parseArgs<{ args: string[], options: O & { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: boolean }>> {
-  try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals })
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
 }
 
 /** The relays a command should use: its `--relay` flags, else `PARLEY_RELAY` (comma-separated). */

@@ -1,7 +1,8 @@
 /**
  * The dev dashboard: its data contract, the HTTP server that serves the page
- * and its API from any {@link DashboardSource}, and the relay's and the
- * agent's sources (with the graph builder they share).
+ * and its API from any {@link DashboardSource}, the relay's and the agent's
+ * sources (with the graph builder they share), and an agent's local control
+ * API ({@link agentEndpoint} mounts it with the dashboard on one router).
  *
  * @example
  * ```ts
@@ -29,9 +30,9 @@ export type { HandleStore, HandleStoreOptions, StoredHandle } from '../node/hand
 export type { Tally } from '../util/tally.js'
 export { agentSource, messageView } from './agent-source.js'
 export type { AgentDashboardSource, AgentSourceOptions } from './agent-source.js'
-export { agentEndpoint } from '../agent/control.js'
+export { agentEndpoint, controlRoutes } from './control.js'
 export { MeshBuilder, RelayKinds, presenceCounts } from './mesh.js'
 export type { RecordInfo } from './mesh.js'
 export { Router, startHttp } from '../node/http.js'
 export type { HttpEndpoint, Method, Route, RouteMatch } from '../node/http.js'
-export { transportOf, connectionSummary } from '../node/transport.js'
+export { transportOf, connectionSummary } from '../util/transport.js'

@@ -30,7 +30,7 @@
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { RELAY_HOP_PROTOCOL } from '../node/constants.js'
-import { transportOf } from '../node/transport.js'
+import { transportOf } from '../util/transport.js'
 import type { PresenceEntry } from '../presence/presence.js'
 import type { LinkView, PeerView } from './types.js'
 

@@ -24,6 +24,11 @@
  *
  * @packageDocumentation
  */
+import type { Transport } from '../util/transport.js'
+import type { HandleView } from '../handles/view.js'
+
+// defined below the dashboard, where the nodes and presence that produce them may import them
+export type { Transport, HandleView }
 
 /** Everything the page shows, at time `ts`. */
 export interface DashboardState {
@@ -71,8 +76,6 @@ export interface NodeView {
 
 /** What a peer is known to be; `anon` when nothing verified says. */
 export type PeerKind = 'relay' | 'agent' | 'human' | 'anon'
-/** A connection's transport, read from its remote multiaddr. */
-export type Transport = 'tcp' | 'websocket' | 'circuit' | 'webrtc'
 
 /** A peer the node knows of, and how. */
 export interface PeerView {
@@ -126,24 +129,6 @@ export interface LinkView {
   via?: string
   /** Connection direction seen from `from`. */
   direction?: 'inbound' | 'outbound'
-}
-
-/** A handle record the node holds (relay: its DHT store) or resolved (agent). */
-export interface HandleView {
-  /** The handle, without `@`. */
-  handle: string
-  /** The holder's peer id. */
-  peer: string
-  /** The kind the record names. */
-  kind: 'agent' | 'human'
-  /** Record expiry, ms since the Unix epoch. */
-  expires: number
-  /** The record's sequence number. */
-  seq: number
-  /** The record validated now: signature, proof of work, expiry. */
-  verified: boolean
-  /** Why it did not validate (error code), when `verified` is false. */
-  reason?: string
 }
 
 /** One envelope of a session, as received or sent. */

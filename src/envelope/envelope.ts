@@ -27,7 +27,7 @@
  * const { envelope } = await verifyEnvelope(bytes, { expectedSigner: alice.peerIdString, replayGuard })
  * ```
  */
-import { isJsonObject, isPeerId } from '../util/shape.js'
+import { isJsonObject, isPeerId } from '../crypto/shape.js'
 import { EnvelopeError, EnvelopeErrorCode as Code } from '../errors.js'
 import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import { fromBase64url, toBase64url, utf8 } from '../crypto/bytes.js'

@@ -5,7 +5,7 @@
  * unknown top-level members are refused, so that every implementation reads
  * a message the same way.
  */
-import { isJsonObject } from '../util/shape.js'
+import { isJsonObject } from '../crypto/shape.js'
 import { EnvelopeError, EnvelopeErrorCode } from '../errors.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 

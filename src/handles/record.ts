@@ -22,7 +22,7 @@
  *
  * @packageDocumentation
  */
-import { isJsonObject } from '../util/shape.js'
+import { isJsonObject } from '../crypto/shape.js'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import { multiaddr } from '@multiformats/multiaddr'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'

@@ -16,30 +16,12 @@
  *
  * @packageDocumentation
  */
-import { RpcError } from '../session/session.js'
-import { INVALID_PARAMS } from '../session/constants.js'
-import { TRANSITION_METHOD } from '../negotiation/constants.js'
+import { RpcError, INVALID_PARAMS } from '../envelope/rpc-error.js'
 import type { JsonValue, JsonObject } from '../crypto/canonical-json.js'
-import { isAmount } from '../store/amount.js'
-import type { Amount } from '../store/amount.js'
+import { isAmount } from './amount.js'
+import type { Amount } from './amount.js'
 
-/** Method names (protocols/methods). */
-export const METHODS = Object.freeze({
-  /** Liveness check; the result is `'pong'`. */
-  ping: 'ping',
-  /** Free text for the human behind the agent ({@link MessageParams}). */
-  message: 'message',
-  /** A request for information on a topic ({@link InfoRequestParams}). */
-  infoRequest: 'info/request',
-  /** Hands a task on to another agent ({@link DelegateParams}). */
-  taskDelegate: 'task/delegate',
-  /** Carries one signed negotiation transition. */
-  transition: TRANSITION_METHOD,
-  /** Notification: a transition held for the receiver's human has now been applied. */
-  applied: 'negotiation/applied',
-  /** Notification: the human's decision on a held request, with its result when approved. */
-  outcome: 'approval/outcome'
-} as const)
+export { METHODS } from './names.js'
 
 /** JSON-RPC "invalid params". */
 export { INVALID_PARAMS }

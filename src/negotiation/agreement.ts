@@ -16,7 +16,7 @@
  * const { parties, terms } = await verifyAgreement(JSON.parse(text))
  * ```
  */
-import { isJsonObject } from '../util/shape.js'
+import { isJsonObject } from '../crypto/shape.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import { fromBase64url } from '../crypto/bytes.js'
 import { AGREEMENT_TYPE, MAX_SUBJECT_LENGTH, NEGOTIATION_VERSION } from './constants.js'

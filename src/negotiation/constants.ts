@@ -11,6 +11,7 @@
  * isTerminalState('confirmed')                      // true
  * ```
  */
+import { METHODS } from '../methods/names.js'
 
 /** The transition and agreement format version this implementation speaks (`v`). */
 export const NEGOTIATION_VERSION = 1
@@ -37,8 +38,8 @@ export const MAX_REASON_LENGTH = 1024
 /** Bytes of a negotiation id (`negotiation`), before base64url. */
 export const NEGOTIATION_ID_BYTES = 16
 
-/** The JSON-RPC method that carries a transition between the two parties. */
-export const TRANSITION_METHOD = 'negotiation/transition'
+/** The JSON-RPC method that carries a transition between the two parties (named with the others in src/methods). */
+export const TRANSITION_METHOD = METHODS.transition
 
 /** The JSON-RPC error code of a refused transition (`error.data.code` holds the reason). */
 export const TRANSITION_REFUSED = -32002

@@ -18,7 +18,7 @@
  * console.log(t.type, t.by, transitionHash(t))
  * ```
  */
-import { isBase64urlOf, isPeerId, isPlainObject } from '../util/shape.js'
+import { isBase64urlOf, isPeerId, isPlainObject } from '../crypto/shape.js'
 import { sha256Base64url } from '../crypto/hash.js'
 import { canonicalize, CanonicalJsonError } from '../crypto/canonical-json.js'
 import type { JsonObject } from '../crypto/canonical-json.js'

@@ -15,7 +15,7 @@ import type { HandleRecord } from '../handles/record.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 import { DHT_RECORD_PREFIX } from './constants.js'
-import type { HandleView } from '../dashboard/types.js'
+import type { HandleView } from '../handles/view.js'
 
 /** One stored record, as checked now: what the dashboard's handle directory shows. */
 export type StoredHandle = HandleView

@@ -7,7 +7,7 @@
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2pEvents, TypedEventTarget } from '@libp2p/interface'
-import { connectionSummary } from '../node/transport.js'
+import { connectionSummary } from '../util/transport.js'
 import { signPresence } from './announcement.js'
 import { Presence } from './presence.js'
 import { presenceGossipsubOptions } from './scoring.js'

@@ -22,14 +22,14 @@
  * verdict.status // 'valid'
  * ```
  */
-import { isJsonObject, isPeerId } from '../util/shape.js'
+import { isJsonObject, isPeerId } from '../crypto/shape.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { verifySignature } from '../crypto/signature.js'
 import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from '../crypto/bytes.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
-import type { Transport } from '../dashboard/types.js'
+import type { Transport } from '../util/transport.js'
 
 /** The gossipsub topic of presence announcements. */
 export const PRESENCE_TOPIC = '/parley/presence/1.0.0'

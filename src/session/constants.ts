@@ -10,10 +10,8 @@ export const ENVELOPE_REJECTED = -32001
 export const TOO_MANY_REQUESTS = -32004
 /** The `data.code` of a {@link TOO_MANY_REQUESTS} error. */
 export const ERR_TOO_MANY_REQUESTS = 'ERR_TOO_MANY_REQUESTS'
-/** Standard JSON-RPC codes. */
-export const METHOD_NOT_FOUND = -32601
-export const INVALID_PARAMS = -32602
-export const INTERNAL_ERROR = -32603
+/** Standard JSON-RPC codes (defined in src/envelope/rpc-error.ts, with `RpcError`). */
+export { METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR } from '../envelope/rpc-error.js'
 
 /** Default time a request waits for its response. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000

@@ -31,6 +31,7 @@ import type { ReplayCheck } from '../envelope/replay-guard.js'
 import { isRequest, isResponse } from '../envelope/jsonrpc.js'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcParams, JsonRpcRequest } from '../envelope/jsonrpc.js'
 import { DEFAULT_MAX_BYTES, ID_PATTERN } from '../envelope/constants.js'
+import { RpcError } from '../envelope/rpc-error.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import { boundedChunks, drained, encodeFrame, readFrames, SessionLimitError, writeFrame } from './frames.js'
@@ -83,21 +84,7 @@ export function handlerParams (params: JsonRpcParams | undefined): HandlerParams
 /** Serves one method. Return the result (JSON); throw {@link RpcError} to answer with an error. */
 export type Handler = (params: HandlerParams, context: HandlerContext) => JsonValue | undefined | Promise<JsonValue | undefined>
 
-/** A JSON-RPC error: received from the far side, or thrown by a handler to send one. */
-export class RpcError extends Error {
-  /** Always `'RpcError'`. */
-  override readonly name = 'RpcError'
-  /** The JSON-RPC error code (e.g. -32601, method not found). */
-  readonly code: number
-  /** The error's `data` member, when it has one. */
-  readonly data: JsonValue | undefined
-
-  constructor (code: number, message: string, data?: JsonValue) {
-    super(message)
-    this.code = code
-    this.data = data
-  }
-}
+export { RpcError } from '../envelope/rpc-error.js'
 
 /** A request got no response in time. */
 export class RequestTimeoutError extends Error {

@@ -28,8 +28,8 @@
  * class the tool's name.
  */
 import { PolicyError, PolicyErrorCode } from './errors.js'
-import { formatAmount, isAmount } from './amount.js'
-import type { Amount } from './amount.js'
+import { formatAmount, isAmount } from '../methods/amount.js'
+import type { Amount } from '../methods/amount.js'
 import type { TrustLevel, TrustLimits } from './trust.js'
 import { describe } from './signed.js'
 import { resolveQuotas } from './quotas.js'

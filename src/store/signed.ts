@@ -4,7 +4,7 @@
  * the canonical JSON of the object without `sig`), SHA-256 names of byte
  * strings, and the small syntax checks of their members.
  */
-import { isBase64urlOf, isPeerId, isPlainObject } from '../util/shape.js'
+import { isBase64urlOf, isPeerId, isPlainObject } from '../crypto/shape.js'
 import { sha256Base64url } from '../crypto/hash.js'
 import { fromBase64url, toBase64url } from '../crypto/bytes.js'
 import { signingInput, verifySignature } from '../crypto/signature.js'

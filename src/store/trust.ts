@@ -27,7 +27,7 @@ import { fromUtf8, utf8 } from '../crypto/bytes.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import { Serial } from '../util/serial.js'
 import { TrustError, TrustErrorCode as Code } from './errors.js'
-import { isCurrency } from './amount.js'
+import { isCurrency } from '../methods/amount.js'
 import { describe, isCount, isPeerId, isPlainObject } from './signed.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
 

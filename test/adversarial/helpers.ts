@@ -208,7 +208,7 @@ export async function createAttacker (privateKey: PrivateKey, options: { maxStre
   })
 }
 
-/** A request to the agent child's control API (src/agent/control.ts), with its token: GET, or POST with `body`. */
+/** A request to the agent child's control API (src/dashboard/control.ts), with its token: GET, or POST with `body`. */
 export async function control<T = unknown> (agent: AgentProcess, path: string, body?: unknown): Promise<T> {
   const { url, token } = JSON.parse(await readFile(join(agent.dataDir, 'control.json'), 'utf8')) as { url: string, token: string }
   const res = await fetch(url + path, {

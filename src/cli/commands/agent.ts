@@ -1,7 +1,7 @@
 import { resolve, join } from 'node:path'
 import { writeFile, rename, rm } from 'node:fs/promises'
 import { startHttp, Router } from '../../node/http.js'
-import { agentEndpoint } from '../../agent/control.js'
+import { agentEndpoint } from '../../dashboard/control.js'
 import { dashboardToken } from '../../dashboard/server.js'
 import { CONTROL_FILE } from './human.js'
 import type { ControlFile } from './human.js'

@@ -1,6 +1,6 @@
 /**
  * The human's commands: talk to a running `parley agent` through its local
- * control API (`src/agent/control.ts`). The node is found through the
+ * control API (`src/dashboard/control.ts`). The node is found through the
  * `control.json` file it writes in its data directory (URL and token):
  * `--node DIR`, else `PARLEY_NODE`, else the only `.parley/agent-*` here.
  */

@@ -5,7 +5,7 @@
 import { verifyAgreement } from '../../negotiation/agreement.js'
 import { checkSignature } from '../../negotiation/transition.js'
 import type { Transition } from '../../negotiation/transition.js'
-import { verifyDocument } from '../../cli/commands/verify.js'
+import { verifyDocument } from '../../store/verify-document.js'
 import { infoRequestParams } from '../../methods/index.js'
 import { decide, nextMove, sessionWith, settled } from '../scenario.js'
 import { GBP, nineTurns, serveAssistant, servePlumber } from '../plumbing.js'

@@ -3,8 +3,8 @@
  * handle records, presence, transitions, agreements, the stores): one of
  * each, so that "a peer id" or "an object" means the same everywhere.
  */
-import { fromBase64url } from '../crypto/bytes.js'
-import { ed25519KeyOfPeer } from '../crypto/peer-key.js'
+import { fromBase64url } from './bytes.js'
+import { ed25519KeyOfPeer } from './peer-key.js'
 
 /** True for an object as `JSON.parse` makes them: not null, not an array. */
 export function isJsonObject (value: unknown): value is Record<string, unknown> {

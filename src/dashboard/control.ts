@@ -20,7 +20,7 @@
  * | `POST /api/negotiations/<id>` | `{ move: "counter" \| "accept" \| "reject" \| "cancel", terms?, reason? }` | the move's result |
  *
  * Errors are `{ error: { code, message } }` with a 4xx/5xx status, except on
- * the approvals route, which is the dashboard server's (`src/dashboard/server.ts`:
+ * the approvals route, which is the dashboard server's (`server.ts`:
  * `{ error: message, code }`; 404 unknown, 409 decided already). One route
  * per path: {@link agentEndpoint} mounts both on one router.
  *
@@ -38,12 +38,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { presentsToken, readBody, sendJson } from '../node/http.js'
 import type { Router } from '../node/http.js'
-import type { Agent } from './agent.js'
-import { DashboardServer } from '../dashboard/server.js'
-import { agentSource } from '../dashboard/agent-source.js'
-import type { AgentDashboardSource } from '../dashboard/agent-source.js'
+import type { Agent } from '../agent/agent.js'
+import { DashboardServer } from './server.js'
+import { agentSource } from './agent-source.js'
+import type { AgentDashboardSource } from './agent-source.js'
 import type { TrustLevel } from '../store/index.js'
-import type { MoveKind } from './negotiations.js'
+import type { MoveKind } from '../agent/negotiations.js'
 import type { Terms } from '../negotiation/transition.js'
 
 /** Largest request body accepted (64 KiB). */

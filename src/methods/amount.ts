@@ -1,7 +1,9 @@
 /**
  * Amounts of money as the stores and the policy gate compare them: a value
  * and an ISO 4217 currency code. Amounts in different currencies are never
- * compared with each other.
+ * compared with each other. The shape is the methods' vocabulary (the
+ * `price` of negotiation terms, protocols/methods §6), so it lives here,
+ * below the stores that compare it.
  */
 
 /** An amount of money, e.g. `{ value: 180, currency: 'GBP' }`. */
