@@ -211,7 +211,6 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const options: Libp2pOptions<AgentServices> = {
       start: false,
       privateKey: this.#identity.privateKey,
-      datastore: stores.datastore,
       // One bare /p2p-circuit per relay: circuit relay v2 then keeps that many reservations among
       // the relays we are connected to (we dial ours), and seeks one again when a relay comes back
       // after a restart. (A relay-specific listen address is reserved once and never again, and
@@ -240,6 +239,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         parley: parley({
           ...o,
           identity: this.#identity,
+          // the agent's stores; libp2p keeps its peer store in memory, as it always did here
+          datastore: stores.datastore,
           logSigner: this.#logSigner,
           ...(stores.replay === undefined ? {} : { replay: stores.replay }),
           ...(this.#rotation === undefined ? {} : { rotation: this.#rotation })

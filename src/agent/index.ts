@@ -1,6 +1,7 @@
 /**
  * The agent node: `createAgent`, sessions, handle resolution, negotiations,
- * and the human bridge (desk, approvals, control API).
+ * the human bridge (desk, approvals), and Parley as libp2p services
+ * (`parley()`, `parleyDHT()`) for a node made some other way.
  *
  * @packageDocumentation
  */

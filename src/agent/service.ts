@@ -91,8 +91,10 @@ const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, D
 export interface ParleyInit extends Omit<AgentOptions, 'dataDir' | 'rtcConfiguration'> {
   /** The identity to sign with; by default, the node's own Ed25519 key (`components.privateKey`). */
   identity?: Identity
-  /** The replay guard sessions share; by default one kept in the node's datastore. */
+  /** The replay guard sessions share; by default one kept in the datastore. */
   replay?: ReplayCheck
+  /** Where the desk, negotiations and (by default) the replay guard are kept; by default the node's datastore. */
+  datastore?: Datastore
   /** The name of the node's Kademlia DHT service (default `dht`). */
   dhtService?: string
   /** The name of the node's gossipsub service, used when `presence` is on (default `pubsub`). */
@@ -267,7 +269,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     const init = this.#init
     this.#identity = init.identity ?? await identityOf(this.#components.privateKey, init.kind ?? 'agent')
     if (this.#identity.peerIdString !== this.peerId) throw new AgentError(AgentErrorCode.INVALID_OPTIONS, 'the identity given to parley() is not the node\'s key')
-    const datastore = this.#components.datastore
+    const datastore = init.datastore ?? this.#components.datastore
     this.#replay = init.replay ?? await ReplayStore.open(datastore)
     const desk = this.#desk = await Desk.open(datastore, init.logSigner ?? this.#identity, init.policy === undefined ? {} : { policy: init.policy })
     desk.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
