@@ -69,9 +69,11 @@ export type AgentServices = {
 
 /** The stores an agent keeps between runs (or in memory). */
 export interface AgentStores {
+  /** Where the desk, negotiations and (unless `replay` is given) the replay guard are kept. */
   datastore: Datastore
   /** The replay guard; `undefined`: one kept in `datastore`. */
   replay?: ReplayCheck
+  /** Closes the stores (after the node stopped). */
   close: () => Promise<void>
 }
 
@@ -165,6 +167,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   resolvedHandles (): HandleRecord[] { return this.#service?.resolvedHandles() ?? [] }
   /** The STUN servers this agent gives WebRTC, learnt from its relays (protocols/stun). */
   stunServers (): string[] { return this.#service?.stunServers() ?? [] }
+  /** The same, once each relay reached at start has said where it serves STUN (the agent asks in the background). */
+  async stunReady (): Promise<string[]> { return this.parley.stunReady() }
 
   /**
    * Serves `method` on every session (replaces an earlier handler), behind

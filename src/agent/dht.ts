@@ -10,6 +10,7 @@ import { handleDhtConfig } from '../handles/record.js'
 import { DEFAULT_POW_BITS } from '../handles/pow.js'
 import { relayPeer } from './options.js'
 
+/** Options of {@link parleyDHT}. */
 export interface ParleyDHTInit {
   /** The relays (multiaddrs ending in `/p2p/<id>`): the DHT servers the routing table trusts. */
   relays: readonly string[]

@@ -110,12 +110,19 @@ export interface ParleyInit extends Omit<AgentOptions, 'dataDir' | 'rtcConfigura
 
 /** What the Parley service needs from the libp2p node (its `components`). */
 export interface ParleyComponents {
+  /** The node's peer id. */
   peerId: PeerId
+  /** The node's key: the Parley identity when `init.identity` is not given. */
   privateKey: PrivateKey
+  /** Where the session protocol is handled. */
   registrar: Registrar
+  /** Dials relays and peers, and lists connections. */
   connectionManager: ConnectionManager
+  /** The node's addresses: which relays hold a reservation for it. */
   addressManager: AddressManager
+  /** The node's events (`peer:disconnect`, connection events for presence). */
   events: TypedEventTarget<Libp2pEvents>
+  /** The node's datastore: the desk's when `init.datastore` is not given. */
   datastore: Datastore
 }
 
@@ -124,8 +131,11 @@ export interface ParleyComponents {
  * mesh, over the libp2p node it is added to.
  */
 export class ParleyService extends TypedEventEmitter<AgentEvents> implements Startable {
+  /** The service's name, as libp2p logs it. */
   readonly [Symbol.toStringTag] = '@parley/agent'
+  /** What this service offers other services (libp2p's dependency check). */
   readonly [serviceCapabilities]: string[] = ['@parley/agent']
+  /** What it needs on the node: identify (for circuit relay) and a kad-dht (handle records). */
   readonly [serviceDependencies]: string[] = ['@libp2p/identify', '@libp2p/kad-dht']
   /** The handle this agent registers, without its `@` (`undefined` for an agent without one). */
   readonly handleName: string | undefined
@@ -233,6 +243,12 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   /** The STUN servers learnt from our relays (protocols/stun). */
   stunServers (): string[] {
     return [...new Set(this.#relays?.stun.values() ?? [])]
+  }
+
+  /** The STUN servers learnt from our relays, once each relay reached at start has answered (or not). */
+  async stunReady (): Promise<string[]> {
+    await this.#relays?.stunLearnt
+    return this.stunServers()
   }
 
   /** The relay STUN URLs as learnt (relay address → `stun:` URL), read by WebRTC for each new connection. */

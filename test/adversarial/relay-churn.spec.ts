@@ -202,6 +202,8 @@ describe('relay reservation churn from one IP', function () {
     const caller = await createAgent(options)
     agents.push(caller)
     await caller.start()
+    // a caller without a handle is ready once its relay answers; its reservation follows
+    for (let deadline = Date.now() + 10_000; await reservations() < 2 && Date.now() < deadline;) await sleep(50)
     expect(await reservations()).to.equal(2)
     const session = await caller.connect(`@${handle}`)
     expect(session.remotePeer).to.equal(callee.peerId)

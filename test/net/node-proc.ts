@@ -35,7 +35,7 @@ async function agent (): Promise<void> {
   a.addEventListener('relayed', (e) => { print('relayed', { peer: e.detail.peer, session: e.detail.session.id, attempts: e.detail.attempts, reason: e.detail.reason }) })
   const t0 = Date.now()
   await a.start()
-  print('ready', { peer: a.peerId, handle: a.handleName, stun: a.stunServers(), ms: Date.now() - t0 })
+  print('ready', { peer: a.peerId, handle: a.handleName, stun: await a.stunReady(), ms: Date.now() - t0 })
   const sessions = new Map<string, Session>()
   const lines = createInterface({ input: process.stdin })
   lines.on('line', (line) => {

@@ -209,7 +209,7 @@ describe('relay STUN (protocols/stun)', function () {
       const agent = await createAgent({ relays: [withStun.tcp.toString(), without.tcp.toString()], powBits: 8, minPowBits: 8, rtcConfiguration: LOOPBACK_RTC })
       agents.push(agent)
       await agent.start()
-      expect(agent.stunServers()).to.deep.equal([`stun:127.0.0.1:${stunPort}`])
+      expect(await agent.stunReady()).to.deep.equal([`stun:127.0.0.1:${stunPort}`])
       // and it answers, counted in the relay's metrics
       const socket = await client()
       try {
