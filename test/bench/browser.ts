@@ -130,8 +130,8 @@ export async function benchBrowser (quick: boolean): Promise<string> {
     }
     const row = (name: string, s: number[]): string[] => { const m = msStats(s); return [name, String(m.n), fmt(m.p50), fmt(m.p99), fmt(m.max)] }
     out.push(mdTable(['case', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
-      row('agent without a handle: relay dialled, STUN learnt, reservation', without),
-      row('agent with a handle: the same, then its record published (DHT lookup + put; proof of work 0 bits)', withHandle),
+      row('agent without a handle: its relay answered (reservation and STUN follow in the background)', without),
+      row('agent with a handle: relay, reservation, then its record published (DHT lookup + put; proof of work 0 bits)', withHandle),
       row('stock libp2p node: create, start, dial the relay, reservation', stockStart)
     ]))
     out.push('', `Each run a new agent (new identity, in-memory stores) on one \`parley relay\` child process over TCP on 127.0.0.1, after one untimed warm-up run.`)
@@ -180,7 +180,7 @@ export async function benchBrowser (quick: boolean): Promise<string> {
     out.push(mdTable(['from navigation start to …', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
       row('the bundle evaluated (page script running)', phases.loaded ?? []),
       row('`createAgent()` resolved (a new identity, WebCrypto)', phases.created ?? []),
-      row('`start()` resolved (new identity, relay over WebSocket, reservation)', phases.started ?? []),
+      row('`start()` resolved (relay reached over WebSocket; no handle)', phases.started ?? []),
       row('`connect(\'@handle\')` resolved (DHT lookup, circuit, hellos verified)', phases.connected ?? []),
       row('**the first verified reply** (`ping` on the session)', phases.replied ?? [])
     ]))
