@@ -31,15 +31,13 @@ import { join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { logger } from '@libp2p/logger'
 import { LevelDatastore } from 'datastore-level'
-import { MemoryDatastore } from 'datastore-core'
 import { createIdentity, loadOrCreateIdentity, saveIdentity } from '../identity/index.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { ReplayJournal } from '../store/replay-journal.js'
-import { ReplayGuard } from '../envelope/replay-guard.js'
-import { Agent, assembleAgent } from './assembly.js'
+import { Agent, assembleAgent, memoryStores } from './assembly.js'
 import type { AgentPlatform, AgentStores } from './assembly.js'
 import type { AgentOptions } from './options.js'
-import { oneLine } from './text.js'
+import { oneLine } from './errors.js'
 
 const log = logger('parley:agent')
 
@@ -76,11 +74,7 @@ export const NODE: AgentPlatform = {
 
 /** LevelDB and the replay journal in `<dataDir>`, or memory without one. */
 async function openNodeStores (o: AgentOptions): Promise<AgentStores> {
-  if (o.dataDir === undefined) {
-    const datastore = new MemoryDatastore()
-    // the node has a new key each run, so nothing it accepted can be replayed to it after a restart
-    return { datastore, replay: new ReplayGuard(), close: async () => {} }
-  }
+  if (o.dataDir === undefined) return memoryStores()
   const datastore = new LevelDatastore(join(o.dataDir, 'datastore'))
   try {
     await datastore.open()

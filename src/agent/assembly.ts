@@ -21,11 +21,13 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Datastore } from 'interface-datastore'
+import { MemoryDatastore } from 'datastore-core'
+import { ReplayGuard } from '../envelope/replay-guard.js'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import type { Identity } from '../identity/identity.js'
 import { createIdentity } from '../identity/identity.js'
-import { AgentError, AgentErrorCode } from '../errors.js'
+import { notStarted } from './errors.js'
 import { createRotation } from '../handles/record.js'
 import type { HandleRecord, HandleRotation } from '../handles/record.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
@@ -95,6 +97,11 @@ export interface AgentPlatform {
   rtcConfiguration: () => RTCConfiguration
   /** Called after a node stopped (Node: releases WebRTC threads once no agent runs). */
   stopped?: (stillRunning: number) => Promise<void>
+}
+
+/** Stores for an agent without a `dataDir`: memory, and a replay guard there (a new key each run, so nothing it accepted can be replayed to it after a restart). */
+export function memoryStores (): AgentStores {
+  return { datastore: new MemoryDatastore(), replay: new ReplayGuard(), close: async () => {} }
 }
 
 /** Agents started and not yet stopped in this process. */
@@ -364,6 +371,3 @@ export async function assembleAgent (options: AgentOptions, platform: AgentPlatf
   return new Agent(identity, options, platform)
 }
 
-function notStarted (): AgentError {
-  return new AgentError(AgentErrorCode.NOT_STARTED, 'the agent is not started: await agent.start() first')
-}

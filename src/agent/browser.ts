@@ -21,13 +21,11 @@
  * @packageDocumentation
  */
 import { IDBDatastore } from 'datastore-idb'
-import { MemoryDatastore } from 'datastore-core'
 import { createIdentity } from '../identity/identity.js'
 import { loadOrCreateBrowserIdentity } from '../identity/idb-store.js'
-import { ReplayGuard } from '../envelope/replay-guard.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { connectionGater } from '../util/gater.js'
-import { Agent, assembleAgent } from './assembly.js'
+import { Agent, assembleAgent, memoryStores } from './assembly.js'
 import type { AgentPlatform, AgentStores } from './assembly.js'
 import type { AgentOptions } from './options.js'
 
@@ -61,9 +59,7 @@ export const BROWSER: AgentPlatform = {
 
 /** An IndexedDB datastore named `<dataDir>/datastore` (the replay guard kept in it), or memory. */
 async function openBrowserStores (o: AgentOptions): Promise<AgentStores> {
-  if (o.dataDir === undefined) {
-    return { datastore: new MemoryDatastore(), replay: new ReplayGuard(), close: async () => {} }
-  }
+  if (o.dataDir === undefined) return memoryStores()
   const datastore = new IDBDatastore(`${o.dataDir}/datastore`)
   try {
     await datastore.open()

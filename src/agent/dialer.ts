@@ -18,7 +18,7 @@ import { raceSignal } from '../util/abort.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_UPGRADE_TIMEOUT_MS, DIAL_TIMEOUT_MS } from './constants.js'
 import { icePath } from './ice-path.js'
 import type { IcePath } from './ice-path.js'
-import { oneLine } from './text.js'
+import { oneLine } from './errors.js'
 
 const log = logger('parley:agent:dialer')
 

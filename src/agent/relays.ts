@@ -5,12 +5,12 @@
  */
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2pEvents, PeerId, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { askStunServer } from '../node/stun-announce.js'
 import { DIAL_TIMEOUT_MS, RESERVATION_TIMEOUT_MS } from './constants.js'
-import { oneLine } from './text.js'
+import { oneLine } from './errors.js'
 
 const log = logger('parley:agent:relays')
 
@@ -21,6 +21,7 @@ export interface RelayLinkComponents {
     openStream: (target: Multiaddr, protocol: string, options?: AbortOptions) => Promise<Stream>
   }
   addressManager: { getAddresses: () => Multiaddr[] }
+  events: Pick<TypedEventTarget<Libp2pEvents>, 'addEventListener' | 'removeEventListener'>
   peerId: PeerId
 }
 
@@ -39,6 +40,8 @@ export class RelayLink {
   /** The STUN server each of our relays announced (relay address → `stun:` URL). */
   readonly stun = new Map<string, string>()
   #stopping = false
+  /** Waits for a reservation, failed at once by {@link stop}. */
+  readonly #waiting = new Set<() => void>()
 
   constructor (components: RelayLinkComponents, init: RelayLinkInit) {
     this.#components = components
@@ -66,6 +69,7 @@ export class RelayLink {
 
   stop (): void {
     this.#stopping = true
+    for (const fail of [...this.#waiting]) fail()
   }
 
   /** Asks `relay` where it serves STUN (protocols/stun), and remembers the answer. */
@@ -93,15 +97,25 @@ export class RelayLink {
     return this.#init.relays.filter(r => reserved.has(r))
   }
 
-  /** Resolves once a relay holds a reservation for us; `ERR_NO_RELAY` after `timeoutMs`. */
+  /** Resolves once a relay holds a reservation for us (our addresses change: `self:peer:update`); `ERR_NO_RELAY` after `timeoutMs`, or when stopped. */
   async reservation (timeoutMs = RESERVATION_TIMEOUT_MS): Promise<void> {
-    if (this.#init.relays.length === 0) return
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline && !this.#stopping) {
-      if (this.reserved().length > 0) return
-      await new Promise(resolve => setTimeout(resolve, 25))
-    }
-    throw new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer`)
+    if (this.#init.relays.length === 0 || this.reserved().length > 0) return
+    const events = this.#components.events
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer)
+        events.removeEventListener('self:peer:update', check)
+        this.#waiting.delete(fail)
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      const check = (): void => { if (this.reserved().length > 0) done() }
+      const fail = (): void => { done(new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer`)) }
+      const timer = setTimeout(fail, timeoutMs)
+      this.#waiting.add(fail)
+      events.addEventListener('self:peer:update', check)
+      check()
+    })
   }
 
   /** A peer went away: if it is one of our relays, redial it with backoff; the reservation and `onBack` follow. */

@@ -43,6 +43,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { Datastore } from 'interface-datastore'
 import { TypedEventEmitter } from 'main-event'
 import { AgentError, AgentErrorCode } from '../errors.js'
+import { notStarted } from './errors.js'
 import { createIdentity } from '../identity/identity.js'
 import type { Identity, IdentityKind } from '../identity/identity.js'
 import { HANDLE_PATTERN, handleKey, validateHandleRecord } from '../handles/record.js'
@@ -169,7 +170,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     super()
     this.#components = components
     this.#init = init
-    this.handleName = init.handle === undefined ? undefined : init.handle.replace(/^@/, '')
+    this.handleName = checkAgentOptions(init)
     this.#trusted = new Set([...init.relays.map(relayPeer), ...(init.dhtServers ?? [])])
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const service = this
@@ -404,21 +405,26 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     if (!this.#stopping) this.#relays?.onDisconnect(evt.detail.toString())
   }
 
+  /** The node's service called `name` (libp2p puts services among the components), if it has one. */
+  #service<T> (name: string): T | undefined {
+    try {
+      return (this.#components as unknown as Record<string, T | undefined>)[name]
+    } catch {
+      // libp2p's components throw for a name they do not hold
+      return undefined
+    }
+  }
+
   #dht (): KadDHT {
     const name = this.#init.dhtService ?? DEFAULT_DHT_SERVICE
-    const dht = (this.#components as unknown as Record<string, unknown>)[name] as KadDHT | undefined
+    const dht = this.#service<KadDHT>(name)
     if (dht === undefined) throw new AgentError(AgentErrorCode.INVALID_OPTIONS, `parley() needs a Kademlia DHT service named '${name}' on the node (add parleyDHT() under services)`)
     return dht
   }
 
   #startPresence (option: AgentPresenceOption): void {
     const name = this.#init.pubsubService ?? DEFAULT_PUBSUB_SERVICE
-    let pubsub: GossipSub | undefined
-    try {
-      pubsub = (this.#components as unknown as Record<string, unknown>)[name] as GossipSub | undefined
-    } catch {
-      pubsub = undefined
-    }
+    const pubsub = this.#service<GossipSub>(name)
     if (pubsub === undefined) { log.error('presence is on, but the node has no gossipsub service named %s', name); return }
     const cm = this.#components.connectionManager
     this.#presence = startAgentPresence({
@@ -681,9 +687,6 @@ async function identityOf (key: PrivateKey, kind: IdentityKind): Promise<Identit
   return createIdentity({ kind, seed: key.raw.subarray(0, 32) })
 }
 
-function notStarted (): AgentError {
-  return new AgentError(AgentErrorCode.NOT_STARTED, 'the agent is not started: await agent.start() first')
-}
 
 /** The session id named by a frame if it is a `session/resume` (unverified: the session checks it). */
 function resumeTarget (bytes: Uint8Array): string | undefined {

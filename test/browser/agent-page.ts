@@ -7,6 +7,7 @@
  */
 import * as parley from '../../src/browser.js'
 import type { Agent, Session } from '../../src/browser.js'
+import { serveAssistant } from '../../src/demo/plumbing.js'
 
 interface TabEvent { event: string, [key: string]: unknown }
 
@@ -34,12 +35,8 @@ const tab = {
   async start (options: parley.AgentOptions): Promise<{ peer: string, handle: string | null, ms: number, backend: string, platform: string }> {
     const t0 = performance.now()
     const a = await parley.createAgent(options)
-    a.handle('info/request', (params) => {
-      const { topic } = parley.infoRequestParams(params)
-      if (topic === 'job-scope') return { topic, data: { job: 'leaking kitchen tap', detail: 'drips from the spout; washer likely', access: 'ground floor flat' } }
-      if (topic === 'access') return { topic, data: { postcode: 'SW1A 1AA', parking: 'permit on request' } }
-      return { topic, data: null }
-    })
+    // the assistant's side of book-plumber, as the demo serves it
+    serveAssistant(a)
     a.addEventListener('session', (e) => { events.push({ event: 'session', session: keep(e.detail), from: e.detail.remote }) })
     a.addEventListener('direct', (e) => { events.push({ event: 'direct', session: e.detail.session.id, peer: e.detail.peer, path: e.detail.path ?? null }) })
     a.addEventListener('relayed', (e) => { events.push({ event: 'relayed', session: e.detail.session.id, peer: e.detail.peer, reason: e.detail.reason }) })
