@@ -72,6 +72,23 @@ export async function createTestPeer (options: TestPeerOptions = {}): Promise<Te
   })
 }
 
+/**
+ * Test peers for the calling suite: returns a function that creates one
+ * (with `options`; no WebRTC by default), and registers an `afterEach` hook
+ * that stops every peer created during the test.
+ */
+export function testPeersPerTest (options: TestPeerOptions = { webrtc: false }): () => Promise<TestPeer> {
+  const peers: TestPeer[] = []
+  afterEach(async () => {
+    await Promise.all(peers.splice(0).map(async p => p.stop()))
+  })
+  return async () => {
+    const p = await createTestPeer(options)
+    peers.push(p)
+    return p
+  }
+}
+
 /** Resolves when `peer` advertises a circuit address through `relayId` (its reservation is in place). */
 export async function waitForReservation (peer: Libp2p, relayId: string, timeoutMs = 10_000): Promise<Multiaddr> {
   const deadline = Date.now() + timeoutMs
