@@ -14,10 +14,7 @@
  * replayed by test/store/approval-vectors.spec.ts.)
  */
 import { expect } from 'chai'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import type { RelayProcess } from '../helpers/relay-process.js'
-import { control, startAgentTarget, underFlood } from './helpers.js'
-import type { AgentProcess, AgentTarget } from './helpers.js'
+import { control, underFlood, useAgentTarget } from './helpers.js'
 import { H, moveAs, proposeAs, speak } from './attacker.js'
 import type { Body, Json, Transition } from './attacker.js'
 
@@ -29,28 +26,15 @@ interface InboxMessage { id: string, text: string, approval?: string }
 
 describe('an approval replayed onto another request, against a parley agent process', function () {
   this.timeout(60_000)
-  let relay: RelayProcess
-  let victim: AgentProcess
-  let key: PrivateKey
-  let attacker: Libp2p
-  let idle: number
-  let stillServes: () => Promise<void>
-  let target: AgentTarget | undefined
-
-  before(async () => {
-    target = await startAgentTarget('approver')
-    ;({ relay, victim, key, attacker, idle, stillServes } = target)
-  })
-
-  after(async () => { await target?.stop() })
+  const target = useAgentTarget('approver')
 
   /** The human decides, through the agent's dashboard route (as its page does). */
   async function approve (approval: string): Promise<void> {
-    await control(victim, `/api/approvals/${approval}`, { decision: 'approve' })
+    await control(target.victim, `/api/approvals/${approval}`, { decision: 'approve' })
   }
 
-  const pending = async (): Promise<Pending[]> => control<Pending[]>(victim, '/api/pending')
-  const inbox = async (): Promise<InboxMessage[]> => control<InboxMessage[]>(victim, '/api/inbox')
+  const pending = async (): Promise<Pending[]> => control<Pending[]>(target.victim, '/api/pending')
+  const inbox = async (): Promise<InboxMessage[]> => control<InboxMessage[]>(target.victim, '/api/inbox')
 
   function held (answer: Body): string {
     const result = answer.result as { status?: string, approval?: string } | null
@@ -60,8 +44,8 @@ describe('an approval replayed onto another request, against a parley agent proc
   }
 
   it('a held message: its approval delivers it once; the same envelope again is ERR_REPLAYED, the same request re-signed and another held request stay held, an outcome naming it for another request is ignored', async () => {
-    await underFlood('approvals replayed (messages)', victim.child.pid ?? 0, idle, async () => {
-      const s = await speak(attacker, key, relay.tcp, victim.peer)
+    await underFlood('approvals replayed (messages)', target.victim.child.pid ?? 0, target.idle, async () => {
+      const s = await speak(target.attacker, target.key, target.relay.tcp, target.victim.peer)
       const first = await s.request('message', { text: 'please pay invoice 1' })
       const a1 = held(first)
       const second = await s.request('message', { text: 'please pay invoice 2' })
@@ -86,7 +70,7 @@ describe('an approval replayed onto another request, against a parley agent proc
       const a3 = held(again)
       expect(a3, 'the approval does not carry over to other bytes').to.not.equal(a1)
       // 3. an approval/outcome naming the approval for the other held request: the victim awaits none from the attacker
-      const log = async (): Promise<Array<{ type: string, data: { approval?: string | null, peer?: string } }>> => control(victim, '/api/log?limit=500')
+      const log = async (): Promise<Array<{ type: string, data: { approval?: string | null, peer?: string } }>> => control(target.victim, '/api/log?limit=500')
       await s.notify('approval/outcome', { approval: a1, request: second.envelope.id, decision: 'approve' })
       let ignored: unknown
       for (let i = 0; i < 50 && ignored === undefined; i++) {
@@ -102,12 +86,12 @@ describe('an approval replayed onto another request, against a parley agent proc
       expect(open).to.not.include(a1)
       s.close()
     })
-    await stillServes()
+    await target.stillServes()
   })
 
   it('a held accept: its approval confirms that negotiation only; the same accept again is ERR_DUPLICATE, an identical accept on another negotiation stays held (ERR_CONFLICT when sent again)', async () => {
-    await underFlood('approvals replayed (accepts)', victim.child.pid ?? 0, idle, async () => {
-      const s = await speak(attacker, key, relay.tcp, victim.peer)
+    await underFlood('approvals replayed (accepts)', target.victim.child.pid ?? 0, target.idle, async () => {
+      const s = await speak(target.attacker, target.key, target.relay.tcp, target.victim.peer)
       // the victim's counters come to the attacker on this session: it takes them (protocols/negotiation §6.1)
       const counters: Transition[] = []
       s.answers.set('negotiation/transition', (body) => {
@@ -118,9 +102,9 @@ describe('an approval replayed onto another request, against a parley agent proc
       // two negotiations with the same terms; the victim counters both with the same terms
       const opened: Array<{ propose: Transition, counter: Transition }> = []
       for (const n of [1, 2]) {
-        const propose = await proposeAs(key, { counterparty: victim.peer, subject: 'roof repair', terms: GBP(900) })
+        const propose = await proposeAs(target.key, { counterparty: target.victim.peer, subject: 'roof repair', terms: GBP(900) })
         expect((await s.request('negotiation/transition', { transition: propose })).result).to.deep.include({ applied: true })
-        const moved = await control<{ status: string }>(victim, `/api/negotiations/${propose.negotiation}`, { move: 'counter', terms: GBP(1200) })
+        const moved = await control<{ status: string }>(target.victim, `/api/negotiations/${propose.negotiation}`, { move: 'counter', terms: GBP(1200) })
         expect(moved.status, `counter ${n}`).to.equal('sent')
         const counter = counters.find(t => t.negotiation === propose.negotiation)
         if (counter === undefined) throw new Error('the victim\'s counter did not come')
@@ -128,8 +112,8 @@ describe('an approval replayed onto another request, against a parley agent proc
       }
       const [one, two] = opened as [typeof opened[0], typeof opened[0]]
       // accepting binds the victim's human: each accept is held (an action, from a stranger)
-      const accept1 = await moveAs(key, one.counter, 'accept')
-      const accept2 = await moveAs(key, two.counter, 'accept')
+      const accept1 = await moveAs(target.key, one.counter, 'accept')
+      const accept2 = await moveAs(target.key, two.counter, 'accept')
       expect(accept2.termsHash, 'the same terms').to.equal(accept1.termsHash)
       const r1 = await s.request('negotiation/transition', { transition: accept1 })
       const r2 = await s.request('negotiation/transition', { transition: accept2 })
@@ -143,7 +127,7 @@ describe('an approval replayed onto another request, against a parley agent proc
       const applied = await s.receive('negotiation/applied', b => b.method === 'negotiation/applied')
       expect(applied.params).to.deep.equal({ negotiation: one.propose.negotiation, seq: 2, hash: H(accept1) })
       const states = async (): Promise<Record<string, string>> =>
-        Object.fromEntries((await control<Array<{ id: string, state: string }>>(victim, '/api/negotiations')).map(n => [n.id, n.state]))
+        Object.fromEntries((await control<Array<{ id: string, state: string }>>(target.victim, '/api/negotiations')).map(n => [n.id, n.state]))
       expect(await states()).to.deep.include({ [one.propose.negotiation]: 'confirmed', [two.propose.negotiation]: 'negotiating' })
 
       // the approved accept again (a new envelope): already applied
@@ -159,6 +143,6 @@ describe('an approval replayed onto another request, against a parley agent proc
       expect(s.received.filter(b => b.method === 'negotiation/applied'), 'applied once, for the approved accept').to.have.length(1)
       s.close()
     })
-    await stillServes()
+    await target.stillServes()
   })
 })

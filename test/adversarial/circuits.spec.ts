@@ -18,13 +18,7 @@ import { expect } from 'chai'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLibp2p } from 'libp2p'
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startRelayProcess, metric } from '../helpers/relay-process.js'
@@ -132,15 +126,7 @@ describe('circuits and reservations beyond a parley relay process\'s limits', fu
     try {
       await underFlood(`${tries} reservations against a total of ${MAX_RESERVATIONS}`, relay.child.pid ?? 0, idle, async () => {
         for (let i = 0; i < tries; i++) {
-          const node = await createLibp2p({
-            start: false,
-            addresses: { listen: [relay.tcp.encapsulate('/p2p-circuit').toString()] },
-            transports: [tcp(), circuitRelayTransport()],
-            connectionEncrypters: [noise()],
-            streamMuxers: [yamux()],
-            connectionGater: { denyDialMultiaddr: () => false },
-            services: { identify: identify() }
-          })
+          const node = await createAttacker(undefined, { reserveOn: relay.tcp, start: false })
           try {
             await node.start()
             held.push(node)

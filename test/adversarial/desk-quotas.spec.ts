@@ -24,10 +24,7 @@ import { utf8 } from '../../src/crypto/bytes.js'
 import { propose } from '../../src/negotiation/actions.js'
 import type { JsonValue } from '../../src/crypto/canonical-json.js'
 import type { JsonRpcParams } from '../../src/envelope/jsonrpc.js'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { control, createAttacker, rssOf, startAgentProcess, underFlood } from './helpers.js'
-import type { AgentProcess } from './helpers.js'
+import { control, underFlood, useAgentTarget } from './helpers.js'
 import { peerOf, speak } from './attacker.js'
 import type { Body } from './attacker.js'
 
@@ -357,44 +354,14 @@ describe('adversarial: per-peer quotas of the desk, expiry, outcomes, verified h
 
 describe('adversarial: a stranger\'s 200 held requests against a parley agent process', function () {
   this.timeout(60_000)
-  let dir: string
-  let relay: RelayProcess
-  let victim: AgentProcess
-  let client: Agent
-  let key: PrivateKey
-  let attacker: Libp2p
-  let idle: number
-  const handle = `quota-proc-${Math.random().toString(36).slice(2, 8)}`
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'parley-quotas-proc-'))
-    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
-    victim = await startAgentProcess(relay, handle, join(dir, handle))
-    client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
-    await client.start()
-    key = await generateKeyPair('Ed25519')
-    attacker = await createAttacker(key)
-    // warm up: one legitimate round trip
-    const session = await client.connect(`@${handle}`)
-    expect(await session.request('ping')).to.equal('pong')
-    await session.close()
-    idle = rssOf(victim.child.pid ?? 0)
-  })
-
-  after(async () => {
-    await attacker?.stop()
-    await client?.stop()
-    await victim?.stop()
-    await relay?.stop('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
-  })
+  const target = useAgentTarget('quota-proc')
 
   it('(a) at most its quota pend, the rest get -32005 ERR_QUOTA; another stranger is still held and a ping answered; RSS below 1.5× idle', async () => {
     const quota = DEFAULT_QUOTAS.approvalsPerPeer[0]
     // the attacker's own codec and key (./attacker.ts): `message` from a stranger is held for the human
-    const s = await speak(attacker, key, relay.tcp, victim.peer)
+    const s = await speak(target.attacker, target.key, target.relay.tcp, target.victim.peer)
     const answers: Body[] = []
-    await underFlood('200 held requests from a stranger', victim.child.pid ?? 0, idle, async () => {
+    await underFlood('200 held requests from a stranger', target.victim.child.pid ?? 0, target.idle, async () => {
       for (let i = 0; i < 200; i += 10) {
         answers.push(...await Promise.all(Array.from({ length: 10 }, async (_, j) => s.request('message', { text: `flood ${i + j}` }))))
       }
@@ -407,12 +374,12 @@ describe('adversarial: a stranger\'s 200 held requests against a parley agent pr
       expect(r.error?.code).to.equal(QUOTA_EXCEEDED)
       expect(r.error?.data).to.include({ code: 'ERR_QUOTA', scope: 'peer', limit: quota })
     }
-    const pending = await control<Array<{ peer: string }>>(victim, '/api/pending')
-    expect(pending.filter(p => p.peer === peerOf(key)), 'pending for the attacker').to.have.length(quota)
+    const pending = await control<Array<{ peer: string }>>(target.victim, '/api/pending')
+    expect(pending.filter(p => p.peer === peerOf(target.key)), 'pending for the attacker').to.have.length(quota)
     s.close()
     // another stranger is still held, and a ping answered
-    expect(victim.alive()).to.equal(true)
-    const other = await client.connect(`@${handle}`)
+    expect(target.victim.alive()).to.equal(true)
+    const other = await target.client.connect(`@${target.handle}`)
     expect(isHeld(await ask(other, 'message', { text: 'hello, a different stranger' }))).to.equal(true)
     expect(await other.request('ping')).to.equal('pong')
     await other.close()

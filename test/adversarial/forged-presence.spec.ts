@@ -23,7 +23,7 @@ import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
-import { BITS, rssOf, underFlood } from './helpers.js'
+import { BITS, pingTime, rssOf, underFlood } from './helpers.js'
 import { PRESENCE, announcement, peerOf, pubsubAttacker } from './attacker.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -95,12 +95,7 @@ describe('forged presence announcements at a parley relay process', function () 
       const view = (await state()).peers.find(p => p.peer === holder.peerId)
       return view?.presence?.status === 'valid' && view.presence.ts >= since - 1000 && view.handle === handle && view.verified
     })
-    const session = await client.connect(`@${handle}`)
-    try {
-      expect(await session.request('ping')).to.equal('pong')
-    } finally {
-      await session.close()
-    }
+    await pingTime(client, handle)
   }
 
   /** Publishes `bytes`; once the relay shows the announcement of `ts` from the attacker refused with `reason`, checks nothing of it is shown as verified, and returns the relay's state. */

@@ -22,8 +22,7 @@ import { checkAgentOptions } from '../../src/agent/options.js'
 import type { Agent } from '../../src/agent/index.js'
 import { signEnvelope } from '../../src/envelope/envelope.js'
 import { TokenBuckets } from '../../src/util/token-bucket.js'
-import { BITS, RawSession, SESSION, createAttacker, rssOf, startVictimProcess, underFlood } from './helpers.js'
-import type { AgentProcess } from './helpers.js'
+import { BITS, RawSession, SESSION, createAttacker, underFlood, useAgentTarget } from './helpers.js'
 import { envelope, speak } from './attacker.js'
 
 describe('token buckets (src/util/token-bucket)', () => {
@@ -121,47 +120,18 @@ describe('a peer pipelining past its frame rate', function () {
 
 describe('a peer pipelining past its frame rate, against an agent process', function () {
   this.timeout(60_000)
-  let dir: string
-  let relay: RelayProcess
-  let victim: AgentProcess
-  let client: Agent
-  let attacker: Libp2p
-  let key: PrivateKey
-  let idle: number
-  const handle = `rate-proc-${Math.random().toString(36).slice(2, 8)}`
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'parley-adv-rate-proc-'))
-    relay = await startRelayProcess({ dataDir: join(dir, 'relay') })
-    victim = await startVictimProcess(relay, handle, join(dir, handle), { maxFramesPerSecond: 50 })
-    client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
-    await client.start()
-    key = await generateKeyPair('Ed25519')
-    attacker = await createAttacker(key)
-    const warm = await client.connect(`@${handle}`)
-    expect(await warm.request('ping')).to.equal('pong')
-    await warm.close()
-    idle = rssOf(victim.child.pid ?? 0)
-  })
-
-  after(async () => {
-    await attacker?.stop()
-    await client?.stop()
-    await victim?.stop()
-    await relay?.stop('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
-  })
+  const target = useAgentTarget('rate-proc', { victim: { maxFramesPerSecond: 50 } })
 
   it('is answered at its rate, another peer at once, and the victim\'s RSS stays below 1.5× idle', async () => {
-    const s = await speak(attacker, key, relay.tcp, victim.peer)
+    const s = await speak(target.attacker, target.key, target.relay.tcp, target.victim.peer)
     const frames: Uint8Array[] = []
-    for (let i = 0; i < 400; i++) frames.push((await envelope(key, { to: { peer: victim.peer }, body: { jsonrpc: '2.0', id: i, method: 'ping' } })).bytes)
+    for (let i = 0; i < 400; i++) frames.push((await envelope(target.key, { to: { peer: target.victim.peer }, body: { jsonrpc: '2.0', id: i, method: 'ping' } })).bytes)
     let pingMs = 0
     let elapsed = 0
-    await underFlood('400 pipelined signed requests at 50 frames/s', victim.child.pid ?? 0, idle, async () => {
+    await underFlood('400 pipelined signed requests at 50 frames/s', target.victim.child.pid ?? 0, target.idle, async () => {
       const t0 = Date.now()
       for (const f of frames) s.raw.send(f)
-      const session = await client.connect(`@${handle}`)
+      const session = await target.client.connect(`@${target.handle}`)
       const p0 = Date.now()
       expect(await session.request('ping')).to.equal('pong')
       pingMs = Date.now() - p0
@@ -173,7 +143,7 @@ describe('a peer pipelining past its frame rate, against an agent process', func
     expect(pingMs, 'another peer\'s ping during the flood (ms)').to.be.below(1000)
     expect(answered, `answered in ${elapsed.toFixed(1)} s`).to.be.at.most(100 + Math.ceil(50 * elapsed) + 5)
     expect(answered).to.be.at.least(100)
-    expect(victim.alive()).to.equal(true)
+    expect(target.victim.alive()).to.equal(true)
     s.close()
   })
 })

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -191,20 +192,33 @@ async function spawnAgent (args: string[], dataDir: string): Promise<AgentProces
   }
 }
 
-/**
- * A stock js-libp2p node: TCP, Noise, yamux, circuit relay transport, identify.
- * `maxStreamWindowSize` caps how far yamux lets a stream's receive window grow
- * (its default grows it up to 16 MiB), so that a paused stream stops the far
- * side's sends after a known number of bytes.
- */
-export async function createAttacker (privateKey: PrivateKey, options: { maxStreamWindowSize?: number } = {}): Promise<Libp2p> {
+/** How {@link createAttacker}'s node differs from the stock one. */
+export interface AttackerOptions {
+  /**
+   * Caps how far yamux lets a stream's receive window grow (its default grows
+   * it up to 16 MiB), so that a paused stream stops the far side's sends after
+   * a known number of bytes.
+   */
+  maxStreamWindowSize?: number
+  /** Outbound identify streams it may open at once (identify's own default is 1). */
+  maxIdentifyStreams?: number
+  /** A relay to reserve on (it listens on `<relay>/p2p-circuit`). */
+  reserveOn?: Multiaddr
+  /** Start it at once (default true); a node that reserves may want to be started, and its refusal caught, by the caller. */
+  start?: boolean
+}
+
+/** A stock js-libp2p node: TCP, Noise, yamux, circuit relay transport, identify (a random key when `privateKey` is undefined). */
+export async function createAttacker (privateKey: PrivateKey | undefined, options: AttackerOptions = {}): Promise<Libp2p> {
   return createLibp2p({
-    privateKey,
+    ...(privateKey === undefined ? {} : { privateKey }),
+    ...(options.start === undefined ? {} : { start: options.start }),
+    ...(options.reserveOn === undefined ? {} : { addresses: { listen: [options.reserveOn.encapsulate('/p2p-circuit').toString()] } }),
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(options.maxStreamWindowSize === undefined ? {} : { streamOptions: { maxStreamWindowSize: options.maxStreamWindowSize } })],
     connectionGater: { denyDialMultiaddr: () => false },
-    services: { identify: identify() }
+    services: { identify: identify(options.maxIdentifyStreams === undefined ? {} : { maxOutboundStreams: options.maxIdentifyStreams }) }
   })
 }
 
@@ -290,47 +304,85 @@ export interface AgentTarget {
   attacker: Libp2p
   /** The victim's RSS once warmed up (one legitimate ping answered). */
   idle: number
-  /** The victim is up and a legitimate client's ping is answered. */
-  stillServes: () => Promise<void>
+  /** The victim is up and a legitimate client's ping is answered; resolves with how long the ping took (ms). */
+  stillServes: () => Promise<number>
   /** Stops everything and deletes the temporary directory. */
   stop: () => Promise<void>
 }
 
-/** Starts a relay and a victim agent named `name-…` (child processes), a client and an attacker, in a fresh temporary directory. */
-export async function startAgentTarget (name: string): Promise<AgentTarget> {
+/** How a suite's target differs from the usual one. */
+export interface AgentTargetOptions {
+  /** The victim is ./victim.ts (`startVictimProcess`) with these `createAgent` options, not `parley agent`. */
+  victim?: Record<string, unknown>
+  /** More arguments for `parley relay`. */
+  relayArgs?: string[]
+  /** The attacker's node (see {@link createAttacker}). */
+  attacker?: AttackerOptions
+}
+
+/** A legitimate client's `ping` to `@handle` in a session of its own: resolves with how long the ping took (ms) once `pong` came back. */
+export async function pingTime (client: Agent, handle: string): Promise<number> {
+  const session = await client.connect(`@${handle}`)
+  try {
+    const start = performance.now()
+    expect(await session.request('ping')).to.equal('pong')
+    return performance.now() - start
+  } finally {
+    await session.close()
+  }
+}
+
+/**
+ * Starts a relay and a victim agent named `name-…` (child processes), a
+ * client and an attacker, in a fresh temporary directory; warms the victim up
+ * with a legitimate ping before measuring its idle RSS. What it started is
+ * stopped again if a later step fails.
+ */
+export async function startAgentTarget (name: string, options: AgentTargetOptions = {}): Promise<AgentTarget> {
   const dir = await mkdtemp(join(tmpdir(), `parley-adv-${name}-`))
   const handle = `${name}-${Math.random().toString(36).slice(2, 8)}`
-  const relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
-  const victim = await startAgentProcess(relay, handle, join(dir, handle))
-  const client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
-  await client.start()
-  const key = await generateKeyPair('Ed25519')
-  const attacker = await createAttacker(key)
-  const stillServes = async (): Promise<void> => {
-    expect(victim.alive(), `the agent exited:\n${victim.stderr().slice(-3000)}`).to.equal(true)
-    const session = await client.connect(`@${handle}`)
-    try {
-      expect(await session.request('ping')).to.equal('pong')
-    } finally {
-      await session.close()
-    }
+  /** What to undo, the last started first. */
+  const undo: Array<() => Promise<unknown>> = [async () => { await rm(dir, { recursive: true, force: true }) }]
+  const stop = async (): Promise<void> => {
+    for (const step of undo.splice(0)) await step()
   }
-  await stillServes()
-  return {
-    relay,
-    victim,
-    handle,
-    client,
-    key,
-    attacker,
-    idle: rssOf(victim.child.pid ?? 0),
-    stillServes,
-    stop: async () => {
-      await attacker.stop()
-      await client.stop()
-      await victim.stop()
-      await relay.stop('SIGKILL')
-      await rm(dir, { recursive: true, force: true })
+  try {
+    const relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS, ...(options.relayArgs === undefined ? {} : { args: options.relayArgs }) })
+    undo.unshift(async () => relay.stop('SIGKILL'))
+    const victim = options.victim === undefined
+      ? await startAgentProcess(relay, handle, join(dir, handle))
+      : await startVictimProcess(relay, handle, join(dir, handle), options.victim)
+    undo.unshift(victim.stop)
+    const client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
+    undo.unshift(async () => { await client.stop() })
+    await client.start()
+    const key = await generateKeyPair('Ed25519')
+    const attacker = await createAttacker(key, options.attacker)
+    undo.unshift(async () => { await attacker.stop() })
+    const stillServes = async (): Promise<number> => {
+      expect(victim.alive(), `the agent exited:\n${victim.stderr().slice(-3000)}`).to.equal(true)
+      return pingTime(client, handle)
     }
+    await stillServes()
+    return { relay, victim, handle, client, key, attacker, idle: rssOf(victim.child.pid ?? 0), stillServes, stop }
+  } catch (err) {
+    await stop()
+    throw err
   }
+}
+
+/**
+ * The calling suite's target: started by {@link startAgentTarget} in a
+ * `before` hook, stopped in an `after` hook. The object returned is empty
+ * until that `before` hook has run; its fields are the target's from then on.
+ */
+export function useAgentTarget (name: string, options: AgentTargetOptions = {}): AgentTarget {
+  const target = {} as AgentTarget
+  let started: AgentTarget | undefined
+  before(async () => {
+    started = await startAgentTarget(name, options)
+    Object.assign(target, started)
+  })
+  after(async () => { await started?.stop() })
+  return target
 }

@@ -25,7 +25,7 @@ import type { RelayProcess } from '../helpers/relay-process.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
 import { signEnvelope } from '../../src/envelope/envelope.js'
-import { BITS, RawSession, SESSION, createAttacker, frame } from './helpers.js'
+import { BITS, RawSession, SESSION, createAttacker, frame, pingTime } from './helpers.js'
 
 const FLOOD_MS = 6000
 const FRAMES_PER_SECOND = 20
@@ -73,16 +73,7 @@ describe('a peer writing faster than the agent reads', function () {
     await rm(dir, { recursive: true, force: true })
   })
 
-  async function ping (): Promise<number> {
-    const session = await client.connect(`@${handle}`)
-    try {
-      const start = performance.now()
-      expect(await session.request('ping')).to.equal('pong')
-      return performance.now() - start
-    } finally {
-      await session.close()
-    }
-  }
+  const ping = async (): Promise<number> => pingTime(client, handle)
 
   it('holds at most its read-ahead and window, while a legitimate client is served; the relay holds nothing either', async () => {
     await ping() // warm: the client's connection and the code paths a ping takes

@@ -11,17 +11,10 @@ import { expect } from 'chai'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLibp2p } from 'libp2p'
-import type { Libp2p } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import type { KadDHT } from '@libp2p/kad-dht'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
+import { createTestPeer } from '../helpers/peer.js'
+import type { TestPeer } from '../helpers/peer.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
 import { createIdentity } from '../../src/identity/index.js'
@@ -35,7 +28,7 @@ describe('hostile handle records put to a relay', function () {
   let relay: RelayProcess
   let holder: Agent
   let resolver: Agent
-  let attacker: Libp2p<{ dht: KadDHT }>
+  let attacker: TestPeer
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-adv-records-'))
@@ -44,17 +37,8 @@ describe('hostile handle records put to a relay', function () {
     await holder.start()
     resolver = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
     await resolver.start()
-    attacker = await createLibp2p({
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: {
-        identify: identify(),
-        ping: ping(),
-        dht: kadDHT({ protocol: '/parley/kad/1.0.0', clientMode: true, peerInfoMapper: passthroughMapper, validators: { handle: async () => {}, x: async () => {} }, selectors: { handle: () => 0, x: () => 0 } })
-      }
-    })
+    // a DHT client whose validators accept anything, in its own namespace `x` too
+    attacker = await createTestPeer({ webrtc: false, validators: { handle: async () => {}, x: async () => {} }, selectors: { handle: () => 0, x: () => 0 } })
     await attacker.dial(relay.tcp)
     await new Promise(resolve => setTimeout(resolve, 1000))
   })

@@ -24,14 +24,13 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { startRelayProcess, metric } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
-import { BITS, rssOf, sampleRss, underFlood, withinBound } from './helpers.js'
+import { BITS, createAttacker, rssOf, sampleRss, underFlood, withinBound } from './helpers.js'
 
 /** The relay's limits in this test (its flags). */
 const MAX_RESERVATIONS = 6
@@ -73,16 +72,7 @@ describe('relay reservation churn from one IP', function () {
 
   /** Connects a stock js-libp2p node that reserves on the relay; a refusal stops it again. */
   const reserve = async (privateKey?: PrivateKey): Promise<Attempt> => {
-    const node = await createLibp2p({
-      start: false,
-      ...(privateKey === undefined ? {} : { privateKey }),
-      addresses: { listen: [relay.tcp.encapsulate('/p2p-circuit').toString()] },
-      transports: [tcp(), circuitRelayTransport()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: { identify: identify() }
-    })
+    const node = await createAttacker(privateKey, { reserveOn: relay.tcp, start: false })
     try {
       await node.start()
     } catch (err) {

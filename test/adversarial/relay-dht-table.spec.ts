@@ -17,14 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createLibp2p } from 'libp2p'
-import type { Libp2p } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
+import type { QueryEvent } from '@libp2p/kad-dht'
 import { MemoryDatastore } from 'datastore-core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startRelayProcess } from '../helpers/relay-process.js'
@@ -33,7 +26,6 @@ import { createTestPeer } from '../helpers/peer.js'
 import type { TestPeer } from '../helpers/peer.js'
 import { createIdentity, loadOrCreateIdentity } from '../../src/identity/index.js'
 import { handleKey } from '../../src/handles/record.js'
-import { DHT_PROTOCOL } from '../../src/node/constants.js'
 import { forgetUntrustedDhtPeers, KAD_PEER_TAG, trustedDhtMapper } from '../../src/node/dht-trust.js'
 
 /** The peers relay `from` named in its answers to `events` (closer peers of each of its PEER_RESPONSEs). */
@@ -58,7 +50,7 @@ describe('a relay\'s DHT routing table', function () {
   let relayA: RelayProcess
   let relayB: RelayProcess
   let relayC: RelayProcess
-  let rogue: Libp2p<{ dht: KadDHT }>
+  let rogue: TestPeer
   let client: TestPeer
 
   before(async () => {
@@ -68,19 +60,7 @@ describe('a relay\'s DHT routing table', function () {
     const cIdentity = await loadOrCreateIdentity({ dataDir: join(dir, 'c'), kind: 'agent' })
     relayB = await startRelayProcess({ dataDir: join(dir, 'b'), args: ['--bootstrap', relayA.tcp.toString(), '--dht-server', cIdentity.peerIdString] })
     relayC = await startRelayProcess({ dataDir: join(dir, 'c'), args: ['--bootstrap', relayB.tcp.toString()] })
-    rogue = await createLibp2p({
-      datastore: new MemoryDatastore(),
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: {
-        identify: identify(),
-        ping: ping(),
-        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, validators: { handle: async () => {} }, selectors: { handle: () => 0 } })
-      }
-    })
+    rogue = await createTestPeer({ dhtServer: true, webrtc: false })
     await rogue.dial(relayB.tcp)
     client = await createTestPeer({ webrtc: false })
     await client.dial(relayB.tcp)

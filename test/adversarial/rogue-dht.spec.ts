@@ -13,31 +13,24 @@ import { expect } from 'chai'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLibp2p } from 'libp2p'
-import type { Libp2p } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
-import { kadDHT, passthroughMapper, Record } from '@libp2p/kad-dht'
+import { Record } from '@libp2p/kad-dht'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { toString } from 'uint8arrays/to-string'
-import type { KadDHT } from '@libp2p/kad-dht'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
+import { createTestPeer } from '../helpers/peer.js'
+import type { TestPeer } from '../helpers/peer.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { createHandleRecord, handleKey } from '../../src/handles/record.js'
-import { DHT_PROTOCOL } from '../../src/node/constants.js'
 
 describe('a rogue DHT server', function () {
   this.timeout(90_000)
   let dir: string
   let relay: RelayProcess
-  let rogue: Libp2p<{ dht: KadDHT }>
+  let rogue: TestPeer
   let holder: Agent
   let resolver: Agent
   let caller: Agent
@@ -64,21 +57,8 @@ describe('a rogue DHT server', function () {
     }
     holder = await agent('held-name')
     rogueIdentity = await createIdentity({ kind: 'agent' })
-    rogue = await createLibp2p({
-      privateKey: rogueIdentity.privateKey,
-      datastore: rogueStore,
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: {
-        identify: identify(),
-        ping: ping(),
-        // a DHT server that keeps whatever it is given and picks the highest seq, owner-blind
-        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, validators: { handle: async () => {} }, selectors: { handle: () => 0 } })
-      }
-    })
+    // a DHT server that keeps whatever it is given, owner-blind (its validators accept anything)
+    rogue = await createTestPeer({ privateKey: rogueIdentity.privateKey, datastore: rogueStore, dhtServer: true, webrtc: false })
     await rogue.dial(relay.tcp)
     // the relay's DHT adds the rogue as a server once identify has run
     await new Promise(resolve => setTimeout(resolve, 1500))

@@ -30,8 +30,7 @@ import { signEnvelope } from '../../src/envelope/envelope.js'
 import { SessionLimitError } from '../../src/session/session.js'
 import type { Session } from '../../src/session/session.js'
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WRITE_BUFFER_BYTES, TOO_MANY_REQUESTS } from '../../src/session/constants.js'
-import { BITS, RawSession, SESSION, createAttacker, rssOf, startVictimProcess, underFlood, varint } from './helpers.js'
-import type { AgentProcess } from './helpers.js'
+import { BITS, RawSession, SESSION, createAttacker, pingTime, underFlood, useAgentTarget, varint } from './helpers.js'
 import { envelope, peerOf, speak } from './attacker.js'
 
 const HELLO_TIMEOUT_MS = 500
@@ -146,16 +145,7 @@ describe('session deadlines and limits against an attacker', function () {
   }
 
   /** A legitimate client still gets `pong`, quickly. */
-  async function answersPing (): Promise<number> {
-    const session = await client.connect(`@${handle}`)
-    try {
-      const start = performance.now()
-      expect(await session.request('ping')).to.equal('pong')
-      return performance.now() - start
-    } finally {
-      await session.close()
-    }
-  }
+  const answersPing = async (): Promise<number> => pingTime(client, handle)
 
   /** Nothing stays held: within a moment the victim has no session stream from the attacker left, and no session. */
   async function noneHeld (): Promise<void> {
@@ -349,71 +339,35 @@ describe('session deadlines and limits against an attacker', function () {
 
 describe('session limits against an agent process: the floods, with its RSS', function () {
   this.timeout(60_000)
-  let dir: string
-  let relay: RelayProcess
-  let victim: AgentProcess
-  let client: Agent
-  let key: PrivateKey
-  let attacker: Libp2p
-  let idle: number
-  const handle = `victim-proc-${Math.random().toString(36).slice(2, 8)}`
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'parley-limits-proc-'))
-    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
-    // the same deadlines as above, in a process of its own, serving `slow`, `release` and `big` (./victim.ts)
-    victim = await startVictimProcess(relay, handle, join(dir, handle), { helloTimeoutMs: HELLO_TIMEOUT_MS, frameTimeoutMs: FRAME_TIMEOUT_MS, writeTimeoutMs: WRITE_TIMEOUT_MS })
-    client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
-    await client.start()
-    key = await generateKeyPair('Ed25519')
-    attacker = await createAttacker(key, { maxStreamWindowSize: WINDOW })
-    await answersPing()
-    idle = rssOf(victim.child.pid ?? 0)
+  // the same deadlines as above, in a process of its own, serving `slow`, `release` and `big` (./victim.ts)
+  const target = useAgentTarget('victim-proc', {
+    victim: { helloTimeoutMs: HELLO_TIMEOUT_MS, frameTimeoutMs: FRAME_TIMEOUT_MS, writeTimeoutMs: WRITE_TIMEOUT_MS },
+    attacker: { maxStreamWindowSize: WINDOW }
   })
-
-  after(async () => {
-    await attacker?.stop()
-    await client?.stop()
-    await victim?.stop()
-    await relay?.stop('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  async function answersPing (): Promise<number> {
-    expect(victim.alive(), `the victim exited:\n${victim.stderr().slice(-3000)}`).to.equal(true)
-    const session = await client.connect(`@${handle}`)
-    try {
-      const start = performance.now()
-      expect(await session.request('ping')).to.equal('pong')
-      return performance.now() - start
-    } finally {
-      await session.close()
-    }
-  }
 
   /** `count` requests for `method`, signed by the attacker with its own codec, ids 1…count. */
   async function requests (method: string, count: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = []
-    for (let id = 1; id <= count; id++) out.push((await envelope(key, { to: { peer: victim.peer }, body: { jsonrpc: '2.0', id, method } })).bytes)
+    for (let id = 1; id <= count; id++) out.push((await envelope(target.key, { to: { peer: target.victim.peer }, body: { jsonrpc: '2.0', id, method } })).bytes)
     return out
   }
 
   it(`(c) 500 pipelined requests to a slow handler: ${DEFAULT_MAX_IN_FLIGHT} handled, the rest ERR_TOO_MANY_REQUESTS, a legitimate ping meanwhile in under 1 s`, async () => {
-    const s = await speak(attacker, key, relay.tcp, victim.peer)
+    const s = await speak(target.attacker, target.key, target.relay.tcp, target.victim.peer)
     const count = 500
     const flood = await requests('slow', count)
     const refused = count - DEFAULT_MAX_IN_FLIGHT
-    const pingMs = await underFlood(`${count} pipelined requests`, victim.child.pid ?? 0, idle, async () => {
+    const pingMs = await underFlood(`${count} pipelined requests`, target.victim.child.pid ?? 0, target.idle, async () => {
       for (const r of flood) s.raw.send(r)
       await s.raw.frame(refused, 20_000)
-      return answersPing()
+      return target.stillServes()
     })
     const answers = s.bodies().slice(1)
     expect(answers).to.have.length(refused)
     for (const a of answers) expect(a.error).to.deep.include({ code: TOO_MANY_REQUESTS, data: { code: 'ERR_TOO_MANY_REQUESTS' } })
     expect(pingMs, 'a legitimate ping during the flood (ms)').to.be.below(1000)
     // the legitimate client lets the slow handlers finish: as many ran as the limit, never more at once
-    const release = await client.connect(`@${handle}`)
+    const release = await target.client.connect(`@${target.handle}`)
     expect(await release.request('release')).to.deep.equal({ calls: DEFAULT_MAX_IN_FLIGHT, most: DEFAULT_MAX_IN_FLIGHT })
     await release.close()
     await s.raw.frame(count, 10_000)
@@ -422,19 +376,19 @@ describe('session limits against an agent process: the floods, with its RSS', fu
   })
 
   it('(d) 400 responses of 64 KiB to a peer that reads none: the session is cut off (ERR_WRITE_BUFFER_FULL), the buffer bounded', async () => {
-    const s = await speak(attacker, key, relay.tcp, victim.peer)
+    const s = await speak(target.attacker, target.key, target.relay.tcp, target.victim.peer)
     const flood = await requests('big', 400)
-    await underFlood('400 × 64 KiB responses never read', victim.child.pid ?? 0, idle, async () => {
+    await underFlood('400 × 64 KiB responses never read', target.victim.child.pid ?? 0, target.idle, async () => {
       s.raw.stream.pause() // reads nothing more: no window updates go back, so the victim's sends block
       for (const r of flood) s.raw.send(r)
       const deadline = Date.now() + 15_000
-      while (!victim.events().some(e => e.event === 'closed' && e.peer === peerOf(key))) {
+      while (!target.victim.events().some(e => e.event === 'closed' && e.peer === peerOf(target.key))) {
         if (Date.now() > deadline) throw new Error('the victim did not cut the session off')
         await sleep(50)
       }
     })
-    expect(victim.events().filter(e => e.event === 'closed' && e.peer === peerOf(key)).map(e => e.code)).to.deep.equal(['ERR_WRITE_BUFFER_FULL'])
+    expect(target.victim.events().filter(e => e.event === 'closed' && e.peer === peerOf(target.key)).map(e => e.code)).to.deep.equal(['ERR_WRITE_BUFFER_FULL'])
     s.close()
-    expect(await answersPing()).to.be.below(1000)
+    expect(await target.stillServes()).to.be.below(1000)
   })
 })

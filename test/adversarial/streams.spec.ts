@@ -13,25 +13,11 @@
  * of session streams against an agent in the test's own process.
  */
 import { expect } from 'chai'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createLibp2p } from 'libp2p'
-import type { Connection, Libp2p, Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startRelayProcess } from '../helpers/relay-process.js'
-import type { RelayProcess } from '../helpers/relay-process.js'
-import { createAgent } from '../../src/agent/index.js'
-import type { Agent } from '../../src/agent/index.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { BITS, RawSession, SESSION, createAttacker, rssOf, startAgentProcess, underFlood } from './helpers.js'
-import type { AgentProcess } from './helpers.js'
+import { RawSession, SESSION, createAttacker, rssOf, underFlood, useAgentTarget } from './helpers.js'
 import { Speaker } from './attacker.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -55,59 +41,27 @@ const RELAY_PROTOCOLS = ['/floodsub/1.0.0', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0'
 
 describe('more inbound streams of each protocol than a node takes', function () {
   this.timeout(120_000)
-  let dir: string
-  let relay: RelayProcess
-  let victim: AgentProcess
-  let client: Agent
-  let attacker: Libp2p
+  // its own identify handler would hold it to one outbound identify stream
+  const target = useAgentTarget('streams', { attacker: { maxIdentifyStreams: 1000 } })
   /** Each node's RSS once warmed up (a legitimate client reached the agent through the relay), before any flood. */
   const idle = { agent: 0, relay: 0 }
-  const handle = `streams-${Math.random().toString(36).slice(2, 8)}`
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'parley-adv-streams-'))
-    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
-    victim = await startAgentProcess(relay, handle, join(dir, handle))
-    client = await createAgent({ relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, webrtc: false })
-    await client.start()
-    attacker = await createLibp2p({
-      transports: [tcp(), circuitRelayTransport()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      // its own identify handler would hold it to one outbound identify stream
-      services: { identify: identify({ maxOutboundStreams: 1000 }) }
-    })
-    await stillServed()
-    idle.agent = rssOf(victim.child.pid ?? 0)
-    idle.relay = rssOf(relay.child.pid ?? 0)
-  })
-
-  after(async () => {
-    await attacker?.stop()
-    await client?.stop()
-    await victim?.stop()
-    await relay?.stop('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
+  before(() => {
+    idle.agent = target.idle
+    idle.relay = rssOf(target.relay.child.pid ?? 0)
   })
 
   /** Both nodes are up, and a client reaches the agent through the relay and gets `pong`. */
   async function stillServed (): Promise<void> {
-    expect(relay.child.exitCode, `the relay exited:\n${relay.stderr().slice(-3000)}`).to.equal(null)
-    expect(victim.alive(), `the agent exited:\n${victim.stderr().slice(-3000)}`).to.equal(true)
-    const session = await client.connect(`@${handle}`)
-    try {
-      expect(await session.request('ping')).to.equal('pong')
-    } finally {
-      await session.close()
-    }
+    expect(target.relay.child.exitCode, `the relay exited:\n${target.relay.stderr().slice(-3000)}`).to.equal(null)
+    await target.stillServes()
   }
 
   /** The protocols `peer` announced to the attacker (identify, once connected). */
   async function announced (peer: string): Promise<string[]> {
     const deadline = Date.now() + 10_000
     while (true) {
-      const protocols = await attacker.peerStore.get(peerIdFromString(peer)).then(p => p.protocols, () => [])
+      const protocols = await target.attacker.peerStore.get(peerIdFromString(peer)).then(p => p.protocols, () => [])
       if (protocols.length > 0) return [...protocols].sort()
       if (Date.now() > deadline) throw new Error(`${peer} announced no protocols`)
       await sleep(100)
@@ -143,8 +97,8 @@ describe('more inbound streams of each protocol than a node takes', function () 
   }
 
   it('a parley agent process, reached through the relay: every protocol it serves', async () => {
-    await floodEach('agent', victim.child.pid ?? 0, async () =>
-      attacker.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peer}`), { signal: AbortSignal.timeout(10_000) }), victim.peer, AGENT_PROTOCOLS)
+    await floodEach('agent', target.victim.child.pid ?? 0, async () =>
+      target.attacker.dial(multiaddr(`${target.relay.tcp.toString()}/p2p-circuit/p2p/${target.victim.peer}`), { signal: AbortSignal.timeout(10_000) }), target.victim.peer, AGENT_PROTOCOLS)
   })
 
   it(`session streams from one peer over several connections: at most ${LIMITS['/parley/session/1.0.0']} sessions in all`, async () => {
@@ -152,14 +106,14 @@ describe('more inbound streams of each protocol than a node takes', function () 
     const key = await generateKeyPair('Ed25519')
     const node = await createAttacker(key)
     try {
-      const sessions = await underFlood(`${cap} sessions on each of 3 connections from one peer`, victim.child.pid ?? 0, idle.agent, async () => {
+      const sessions = await underFlood(`${cap} sessions on each of 3 connections from one peer`, target.victim.child.pid ?? 0, idle.agent, async () => {
         // three circuits to the agent (a new connection each), a full per-connection quota of sessions on each
         const connections: Connection[] = []
-        for (let i = 0; i < 3; i++) connections.push(await node.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peer}`), { force: true, signal: AbortSignal.timeout(10_000) }))
+        for (let i = 0; i < 3; i++) connections.push(await node.dial(multiaddr(`${target.relay.tcp.toString()}/p2p-circuit/p2p/${target.victim.peer}`), { force: true, signal: AbortSignal.timeout(10_000) }))
         expect(new Set(connections.map(c => c.id)).size, 'connections').to.equal(3)
         const opened = await Promise.allSettled(connections.flatMap(c => Array.from({ length: cap }, async () => {
           const stream = await c.newStream(SESSION, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) })
-          return new Speaker(new RawSession(stream), key, victim.peer).hello()
+          return new Speaker(new RawSession(stream), key, target.victim.peer).hello()
         })))
         await sleep(1000)
         return opened.filter((o): o is PromiseFulfilledResult<Speaker> => o.status === 'fulfilled').map(o => o.value)
@@ -181,10 +135,10 @@ describe('more inbound streams of each protocol than a node takes', function () 
     const node = await createAttacker(await generateKeyPair('Ed25519'))
     const protocol = '/webrtc-signaling/0.0.1'
     try {
-      const kept = await underFlood(`32 ${protocol} streams on each of 15 connections from one peer`, victim.child.pid ?? 0, idle.agent, async () => {
+      const kept = await underFlood(`32 ${protocol} streams on each of 15 connections from one peer`, target.victim.child.pid ?? 0, idle.agent, async () => {
         const connections: Connection[] = []
         for (let i = 0; i < 15; i++) {
-          connections.push(await node.dial(multiaddr(`${relay.tcp.toString()}/p2p-circuit/p2p/${victim.peer}`), { force: true, signal: AbortSignal.timeout(10_000) }))
+          connections.push(await node.dial(multiaddr(`${target.relay.tcp.toString()}/p2p-circuit/p2p/${target.victim.peer}`), { force: true, signal: AbortSignal.timeout(10_000) }))
           await sleep(250) // libp2p takes 5 new connections a second from one host (the relay, for circuits)
         }
         const opened = await Promise.all(connections.map(async c => Promise.allSettled(Array.from({ length: 32 }, async () =>
@@ -204,6 +158,6 @@ describe('more inbound streams of each protocol than a node takes', function () 
   })
 
   it('a parley relay process, reached directly: every protocol it serves', async () => {
-    await floodEach('relay', relay.child.pid ?? 0, async () => attacker.dial(relay.tcp, { signal: AbortSignal.timeout(10_000) }), relay.peerId, RELAY_PROTOCOLS)
+    await floodEach('relay', target.relay.child.pid ?? 0, async () => target.attacker.dial(target.relay.tcp, { signal: AbortSignal.timeout(10_000) }), target.relay.peerId, RELAY_PROTOCOLS)
   })
 })

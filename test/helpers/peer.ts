@@ -1,7 +1,8 @@
 /**
  * Plain js-libp2p peers for tests: no Parley code beyond the DHT record
- * validators, no public listen address (reachable only through a relay),
- * WebRTC bound to loopback with no STUN servers.
+ * validators, no public listen address (reachable only through a relay)
+ * unless they run the DHT as a server, WebRTC bound to loopback with no STUN
+ * servers.
  */
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from '@libp2p/interface'
@@ -18,6 +19,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { KadDHT, ValidateFn, SelectFn } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { DHT_PROTOCOL } from '../../src/node/constants.js'
 
@@ -29,6 +31,10 @@ export interface TestPeerOptions {
   /** Also listen for WebRTC (direct upgrade). Default true. */
   webrtc?: boolean
   privateKey?: PrivateKey
+  /** Run kad-dht as a server (not in client mode), listening on TCP on 127.0.0.1. Default false. */
+  dhtServer?: boolean
+  /** Where the node (and a DHT server's records) are kept; default in memory. */
+  datastore?: Datastore
   /** DHT validators for the `handle` namespace; default accepts anything, so the relay's checks are what is tested. */
   validators?: Record<string, ValidateFn>
   selectors?: Record<string, SelectFn>
@@ -40,8 +46,10 @@ export async function createTestPeer (options: TestPeerOptions = {}): Promise<Te
   const webrtc = options.webrtc !== false
   return createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    ...(options.datastore === undefined ? {} : { datastore: options.datastore }),
     addresses: {
       listen: [
+        ...(options.dhtServer === true ? ['/ip4/127.0.0.1/tcp/0'] : []),
         ...(options.relays ?? []).map(r => r.encapsulate('/p2p-circuit').toString()),
         ...(webrtc ? ['/webrtc'] : [])
       ]
@@ -55,13 +63,30 @@ export async function createTestPeer (options: TestPeerOptions = {}): Promise<Te
       ping: ping(),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
-        clientMode: true,
+        clientMode: options.dhtServer !== true,
         peerInfoMapper: passthroughMapper,
         validators: options.validators ?? { handle: () => {} },
         selectors: options.selectors ?? { handle: () => 0 }
       })
     }
   })
+}
+
+/**
+ * Test peers for the calling suite: returns a function that creates one
+ * (with `options`; no WebRTC by default), and registers an `afterEach` hook
+ * that stops every peer created during the test.
+ */
+export function testPeersPerTest (options: TestPeerOptions = { webrtc: false }): () => Promise<TestPeer> {
+  const peers: TestPeer[] = []
+  afterEach(async () => {
+    await Promise.all(peers.splice(0).map(async p => p.stop()))
+  })
+  return async () => {
+    const p = await createTestPeer(options)
+    peers.push(p)
+    return p
+  }
 }
 
 /** Resolves when `peer` advertises a circuit address through `relayId` (its reservation is in place). */

@@ -14,7 +14,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createRelayNode } from '../../src/node/relay.js'
 import type { RelayNode } from '../../src/node/relay.js'
 import { DHT_PROTOCOL } from '../../src/node/constants.js'
-import { createTestPeer } from '../helpers/peer.js'
+import { testPeersPerTest } from '../helpers/peer.js'
 import type { TestPeer } from '../helpers/peer.js'
 
 const PER_IP = 3
@@ -61,7 +61,7 @@ describe('relay WebSocket listener limits', function () {
   let relay: RelayNode
   let ws: Multiaddr
   let tcp: Multiaddr
-  const peers: TestPeer[] = []
+  const peer = testPeersPerTest()
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-ws-limits-'))
@@ -77,20 +77,10 @@ describe('relay WebSocket listener limits', function () {
     tcp = addrs.find(a => !a.toString().includes('/ws/')) ?? expect.fail('no tcp address')
   })
 
-  afterEach(async () => {
-    await Promise.all(peers.splice(0).map(async p => p.stop()))
-  })
-
   after(async () => {
     await relay?.stop()
     await rm(dir, { recursive: true, force: true })
   })
-
-  async function peer (): Promise<TestPeer> {
-    const p = await createTestPeer({ webrtc: false })
-    peers.push(p)
-    return p
-  }
 
   it('refuses WebSocket connections from one IP beyond the per-IP cap, and keeps serving the others', async () => {
     const clients = await Promise.all(Array.from({ length: PER_IP + 2 }, async () => peer()))

@@ -14,8 +14,7 @@ import { createRelayNode } from '../../src/node/relay.js'
 import type { RelayNode } from '../../src/node/relay.js'
 import { loadRelayConfig } from '../../relay/config.js'
 import { UsageError } from '../../src/cli/command.js'
-import { createTestPeer } from '../helpers/peer.js'
-import type { TestPeer } from '../helpers/peer.js'
+import { testPeersPerTest } from '../helpers/peer.js'
 
 /** Short, so that the test sees an upgraded TLS connection outlive the handshake deadline. */
 const HANDSHAKE_MS = 1000
@@ -29,7 +28,7 @@ describe('relay WebSocket over TLS (wsTls)', function () {
   let key: string
   let relay: RelayNode
   let wss: Multiaddr
-  const peers: TestPeer[] = []
+  const peer = testPeersPerTest()
   const defaultCAs = tls.getCACertificates('default')
 
   before(async () => {
@@ -46,19 +45,12 @@ describe('relay WebSocket over TLS (wsTls)', function () {
 
   afterEach(async () => {
     tls.setDefaultCACertificates(defaultCAs)
-    await Promise.all(peers.splice(0).map(async p => p.stop()))
   })
 
   after(async () => {
     await relay?.stop()
     await rm(dir, { recursive: true, force: true })
   })
-
-  async function peer (): Promise<TestPeer> {
-    const p = await createTestPeer({ webrtc: false })
-    peers.push(p)
-    return p
-  }
 
   it('serves its /ws listen address as /tls/ws, and no plain /ws', () => {
     expect(relay.multiaddrs().map(String).filter(a => /\/ws\//.test(a) && !a.includes('/tls/ws/'))).to.deep.equal([])
