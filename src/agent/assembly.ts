@@ -47,6 +47,7 @@ import { parleyDHT } from './dht.js'
 import { walkPacer } from './walk-pacer.js'
 import type { WalkPacer } from './walk-pacer.js'
 import { AGENT_EVENTS } from './events.js'
+import { INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, MAX_INCOMING_PENDING_CONNECTIONS } from './constants.js'
 import type { AgentEvents } from './events.js'
 import type { Desk, InboxMessage } from './desk.js'
 import type { Negotiations, MoveResult } from './negotiations.js'
@@ -230,6 +231,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       addresses: { listen: [...o.relays.map(() => '/p2p-circuit'), ...(webrtc ? ['/webrtc'] : [])] },
       // a failed heartbeat ping must not take the relay connection, and every circuit on it, down
       connectionMonitor: { abortConnectionOnPingFailure: false },
+      // every relayed caller comes from the relay's IP: libp2p's per-host limits would be shared by all of them
+      connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS },
       // read for each new peer connection: our relays' STUN servers are added as they are learnt
       transports: [
         ...(this.#platform.transports() as Libp2pOptions['transports'] & object),

@@ -20,3 +20,15 @@ export const PUBLISH_TIMEOUT_MS = 15_000
 /** The libp2p service names the Parley service looks up among the node's services by default. */
 export const DEFAULT_DHT_SERVICE = 'dht'
 export const DEFAULT_PUBSUB_SERVICE = 'pubsub'
+
+/**
+ * New inbound connections a second libp2p accepts from one IP address
+ * (its `inboundConnectionThreshold`, 5 by default). Everything relayed to an
+ * agent arrives from its relay's IP, so the default let all its callers
+ * together open five sessions a second, and a refused circuit left its caller
+ * waiting for its Noise handshake to time out. The relay bounds circuits per
+ * destination; the agent bounds sessions and frames per peer.
+ */
+export const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 100
+/** Inbound connections being upgraded at once (libp2p's `maxIncomingPendingConnections`, 10 by default): relayed callers share it too. */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 64

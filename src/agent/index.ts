@@ -20,6 +20,7 @@ export type { ParleyInit, ParleyComponents } from './service.js'
 export { parleyDHT } from './dht.js'
 export type { ParleyDHTInit } from './dht.js'
 export { AGENT_EVENTS } from './events.js'
+export { INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, MAX_INCOMING_PENDING_CONNECTIONS } from './constants.js'
 export type { IcePath, IceCandidate } from './ice-path.js'
 export { HandleResolver } from './resolver.js'
 // Node-only (node:fs), like the rest of this assembly: the store module (parley-mesh/store) stays free of it

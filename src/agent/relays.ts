@@ -97,13 +97,14 @@ export class RelayLink {
     return this.#init.relays.filter(r => reserved.has(r))
   }
 
-  /** Resolves once a relay holds a reservation for us (our addresses change: `self:peer:update`); `ERR_NO_RELAY` after `timeoutMs`, or when stopped. */
+  /** Resolves once a relay holds a reservation for us (a listener says so: `transport:listening`, or our addresses change); `ERR_NO_RELAY` after `timeoutMs`, or when stopped. */
   async reservation (timeoutMs = RESERVATION_TIMEOUT_MS): Promise<void> {
     if (this.#init.relays.length === 0 || this.reserved().length > 0) return
     const events = this.#components.events
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer)
+        events.removeEventListener('transport:listening', check)
         events.removeEventListener('self:peer:update', check)
         this.#waiting.delete(fail)
         if (err === undefined) resolve()
@@ -113,6 +114,9 @@ export class RelayLink {
       const fail = (): void => { done(new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer`)) }
       const timer = setTimeout(fail, timeoutMs)
       this.#waiting.add(fail)
+      // a circuit listener says it listens as soon as a relay grants a reservation; the address
+      // manager's own update comes a second later (debounced)
+      events.addEventListener('transport:listening', check)
       events.addEventListener('self:peer:update', check)
       check()
     })

@@ -5,7 +5,10 @@
  * speaks Parley: it registers a handle, serves methods, opens signed sessions
  * to `@handles`, negotiates and holds what its policy reserves for the human.
  * `createAgent` assembles exactly this service on a node of its own; this is
- * the way in for an application that already runs a libp2p node.
+ * the way in for an application that already runs a libp2p node. A node that
+ * is called through relays should raise libp2p's per-host inbound limits as
+ * `createAgent` does (`INBOUND_CONNECTIONS_PER_SECOND_PER_HOST`): every
+ * relayed caller arrives from the relay's IP address.
  *
  * @example
  * ```ts
