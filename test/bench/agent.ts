@@ -144,7 +144,7 @@ export async function benchAgent (quick: boolean): Promise<string> {
       const cold = await measure('resolve, fresh (DHT get from the relay)', async () => asker.resolve(h, { fresh: true }), { iterations: cfg.coldResolves, warmup: 5 })
       const cached = await measure('resolve, cached', async () => asker.resolve(h), { iterations: cfg.cachedResolves, warmup: 100 })
       out.push(table([cold, cached]))
-      out.push('', `Fresh: ${cfg.coldResolves} lookups of one record by an agent that has been up a while (DHT get to the relay, the only DHT server, and record validation: signature, proof of work, expiry); cached: the in-process record cache. The very first lookup of a just-started agent (no handle) took ${fmt(firstMs, 0)} ms: kad-dht holds every query until its initial self-query, which starts 1 s after the DHT starts (\`QUERY_SELF_INITIAL_INTERVAL\`); an agent with a handle pays this inside \`start()\` (its publish looks the handle up first).`)
+      out.push('', `Fresh: ${cfg.coldResolves} lookups of one record by an agent that has been up a while (DHT get to the relay, the only DHT server, and record validation: signature, proof of work, expiry); cached: the in-process record cache. The very first lookup of a just-started agent (no handle) took ${fmt(firstMs, 0)} ms: kad-dht holds every query until its first self-query, which \`parleyDHT\` starts at once (kad-dht's default is a second after start).`)
       await stopAgent(asker)
       await stopAgent(target)
     } catch (err) {
