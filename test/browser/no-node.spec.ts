@@ -5,7 +5,9 @@
  * say), add it to {@link BROWSER_ENTRIES}.
  */
 import { expect } from 'chai'
-import { bundleForBrowser, buildErrors } from './harness.js'
+import { join } from 'node:path'
+import ts from 'typescript'
+import { bundleForBrowser, buildErrors, ROOT } from './harness.js'
 
 /** Browser entry points: compiled files under dist/, or a package subpath as a browser app imports it. */
 export const BROWSER_ENTRIES: ReadonlyArray<{ name: string, entry: string }> = [
@@ -48,5 +50,14 @@ describe('nothing Node-only on the browser path (esbuild, platform browser)', fu
       errors = buildErrors(err)
     }
     expect(errors).to.include('Could not resolve "node:fs/promises"')
+  })
+
+  it('TypeScript with the browser condition types a browser app against the browser entries', () => {
+    const options: ts.CompilerOptions = { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, customConditions: ['browser'] }
+    const from = join(ROOT, 'app.ts')
+    const resolved = (name: string): string | undefined => ts.resolveModuleName(name, from, options, ts.sys).resolvedModule?.resolvedFileName.slice(join(ROOT, 'x').length - 1)
+    expect([resolved('parley-mesh'), resolved('parley-mesh/agent'), resolved('parley-mesh/identity')]).to.deep.equal(['dist/src/browser.d.ts', 'dist/src/agent/browser.d.ts', 'dist/src/identity/browser.d.ts'])
+    // without it, the Node declarations
+    expect(ts.resolveModuleName('parley-mesh', from, { ...options, customConditions: [] }, ts.sys).resolvedModule?.resolvedFileName).to.equal(join(ROOT, 'dist/src/index.d.ts'))
   })
 })
