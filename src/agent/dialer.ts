@@ -69,51 +69,83 @@ export class Dialer {
     const within = async <T>(p: Promise<T>): Promise<T> => signal === undefined ? p : raceSignal(p, signal)
     let peer: string
     let relays: string[] = []
-    let connection: Connection
+    let opened: { connection: Connection, session: Session }
     if (target.startsWith('@') || HANDLE_PATTERN.test(target)) {
       let record = await within(this.#host.resolve(target))
       try {
-        connection = await this.dial(record.peer, record.relays, signal)
+        opened = await this.#open(record.peer, record.relays, signal)
       } catch (err) {
         signal?.throwIfAborted()
         // the cached record may be stale: the handle moved relays, or to a new key
         const fresh = await within(this.#host.resolve(target, { fresh: true }))
         if (fresh === record) throw err
         record = fresh
-        connection = await this.dial(record.peer, record.relays, signal)
+        opened = await this.#open(record.peer, record.relays, signal)
       }
       peer = record.peer
       relays = [...record.relays]
     } else {
       peer = peerIdFromString(target).toString()
-      connection = await this.dial(peer, relays, signal)
+      opened = await this.#open(peer, relays, signal)
     }
-    const session = await this.#host.open(connection, peer, signal)
+    const { connection, session } = opened
     this.#host.connected(session)
     if (connection.limits !== undefined && relays.length > 0 && this.#host.webrtc) void this.#upgrade(session, relays, connection)
     return session
   }
 
-  /** An open connection to `peer` (a direct one first), or a new one through one of `relays`. */
-  async dial (peer: string, relays: readonly string[], signal?: AbortSignal): Promise<Connection> {
+  /**
+   * A session with `peer` on a connection {@link dial} gives. A connection
+   * that was already open may be dead without libp2p knowing yet (the peer
+   * restarted, or rotated its key, and its WebRTC transport is torn down):
+   * when the session cannot open on it, one new connection is dialled.
+   */
+  async #open (peer: string, relays: readonly string[], signal: AbortSignal | undefined): Promise<{ connection: Connection, session: Session }> {
+    const reused = this.#openConnection(peer) !== undefined
+    const connection = await this.dial(peer, relays, signal)
+    try {
+      return { connection, session: await this.#host.open(connection, peer, signal) }
+    } catch (err) {
+      if (!reused) throw err
+      signal?.throwIfAborted()
+      log('no session on the open connection to %s (%e): dialling a new one', peer, err)
+      const again = await this.dial(peer, relays, signal, { fresh: true })
+      return { connection: again, session: await this.#host.open(again, peer, signal) }
+    }
+  }
+
+  /**
+   * An open connection to `peer` (a direct one first), or a new one through
+   * one of `relays`; with `fresh`, always a new one.
+   */
+  async dial (peer: string, relays: readonly string[], signal?: AbortSignal, options: { fresh?: boolean } = {}): Promise<Connection> {
     const cm = this.#host.connectionManager
-    const open = cm.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-    const best = open.find(c => c.limits === undefined) ?? open[0]
-    if (best !== undefined) return best
+    if (options.fresh !== true) {
+      const open = this.#openConnection(peer)
+      if (open !== undefined) return open
+    }
     // each attempt gets DIAL_TIMEOUT_MS, within what is left of connect()'s
     const attempt = (): AbortSignal => signal === undefined ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+    const force = options.fresh === true
     let lastError: unknown
     for (const relay of relays) {
       signal?.throwIfAborted()
       try {
-        return await cm.openConnection(multiaddr(`${relay}/p2p-circuit/p2p/${peer}`), { signal: attempt() })
+        return await cm.openConnection(multiaddr(`${relay}/p2p-circuit/p2p/${peer}`), { signal: attempt(), force })
       } catch (err) {
         lastError = err
       }
     }
-    if (relays.length === 0) return cm.openConnection(peerIdFromString(peer), { signal: attempt() })
+    if (relays.length === 0) return cm.openConnection(peerIdFromString(peer), { signal: attempt(), force })
     throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
   }
+
+  /** The best connection to `peer` open now: a direct one before a relayed one. */
+  #openConnection (peer: string): Connection | undefined {
+    const open = this.#host.connectionManager.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+    return open.find(c => c.limits === undefined) ?? open[0]
+  }
+
 
   /**
    * Dials a direct WebRTC connection through one of `relays` and moves
