@@ -7,8 +7,9 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { logger } from '@libp2p/logger'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
 import { parseHandle, succession } from '../handles/record.js'
-import { lookupHandle } from '../handles/lookup.js'
-import type { LookupHandleOptions } from '../handles/lookup.js'
+import { chooseFromAnswers, lookupHandle } from '../handles/lookup.js'
+import type { LookupHandleOptions, RawAnswer } from '../handles/lookup.js'
+import { handleKey } from '../handles/record.js'
 import type { HandleRecord } from '../handles/record.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 
@@ -17,11 +18,17 @@ const log = logger('parley:resolver')
 /** How often one peer's claim to one handle may send {@link HandleResolver.confirm} back to the DHT. */
 export const RECHECK_MS = 60_000
 
-/** How a {@link HandleResolver} validates and caches records. */
 /** Options of a {@link HandleResolver}: those of each lookup, and the cache's size. */
 export interface ResolverOptions extends LookupHandleOptions {
   /** Records cached at most (default 1024). */
   cacheSize?: number
+  /**
+   * Asks the trusted DHT servers the agent is connected to for a key, each
+   * once (§15, "Asking connected servers"): tried before a DHT query, which
+   * runs only when none of them holds a valid record, and for every fresh
+   * lookup.
+   */
+  askConnected?: (key: Uint8Array) => Promise<RawAnswer[]>
 }
 
 /** Resolves `@handle` to its current, validated handle record through the DHT, with a cache bounded by each record's expiry. */
@@ -62,7 +69,7 @@ export class HandleResolver {
     if (options.fresh !== true && cached !== undefined && cached.expires > Date.now()) return cached
     let record: HandleRecord | undefined
     try {
-      record = await this.lookup(handle)
+      record = await this.lookup(handle, options)
     } catch (err) {
       // servers disagree: keep what we have seen (§14), or say so
       if (cached !== undefined && cached.expires > Date.now()) return cached
@@ -94,10 +101,22 @@ export class HandleResolver {
   /**
    * Asks the DHT, without the cache: every trusted server's answer is
    * validated, and {@link chooseRecord} picks among them (protocols/handle-record
-   * §15). Undefined when no trusted server holds a valid record; throws
-   * `ERR_HANDLE_CONFLICT` when they hold different owners' records equally often.
+   * §15). Unless `fresh`, the trusted servers already connected are asked
+   * first, and the DHT query runs only when none of them holds a valid record
+   * (or they conflict). Undefined when no trusted server holds a valid
+   * record; throws `ERR_HANDLE_CONFLICT` when they hold different owners'
+   * records equally often.
    */
-  async lookup (handle: string): Promise<HandleRecord | undefined> {
+  async lookup (handle: string, options: { fresh?: boolean } = {}): Promise<HandleRecord | undefined> {
+    const ask = this.#options.askConnected
+    if (ask !== undefined && options.fresh !== true) {
+      try {
+        const record = await chooseFromAnswers(handle, await ask(handleKey(handle)), this.#options)
+        if (record !== undefined) return record
+      } catch (err) {
+        log('@%s: the connected servers did not settle it (%e); asking the DHT', handle, err)
+      }
+    }
     return lookupHandle(this.#dht, handle, this.#options)
   }
 

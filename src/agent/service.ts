@@ -74,13 +74,16 @@ import { HumanBridge, inboxMessage, recordEnvelope } from './bridge.js'
 import { Negotiations, DECLINED_METHOD } from './negotiations.js'
 import type { MoveResult } from './negotiations.js'
 import { HandleResolver } from './resolver.js'
+import { getValueFrom } from './dht-get.js'
+import type { RawAnswer } from '../handles/lookup.js'
+import { DHT_PROTOCOL } from '../node/constants.js'
 import { HandlePublisher } from './publisher.js'
 import { RelayLink } from './relays.js'
 import { Dialer } from './dialer.js'
 import { checkAgentOptions, relayPeer } from './options.js'
 import type { AgentOptions } from './options.js'
 import type { AgentEvents } from './events.js'
-import { DEFAULT_DHT_SERVICE, DEFAULT_MAX_SESSIONS_PER_PEER, DEFAULT_PUBSUB_SERVICE, PRUNE_INTERVAL_MS } from './constants.js'
+import { DEFAULT_DHT_SERVICE, DEFAULT_MAX_SESSIONS_PER_PEER, DIRECT_GET_TIMEOUT_MS, DEFAULT_PUBSUB_SERVICE, PRUNE_INTERVAL_MS } from './constants.js'
 
 const log = logger('parley:agent')
 
@@ -312,7 +315,11 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     this.#pruneTimer = setInterval(() => { this.#prune() }, PRUNE_INTERVAL_MS)
     this.#pruneTimer.unref?.()
     const minPowBits = init.minPowBits ?? DEFAULT_POW_BITS
-    const resolver = this.#resolver = new HandleResolver(this.#dht(), { minPowBits, trusted: (peer) => this.#trusted.has(peer) })
+    const resolver = this.#resolver = new HandleResolver(this.#dht(), {
+      minPowBits,
+      trusted: (peer) => this.#trusted.has(peer),
+      askConnected: async (key) => this.#askConnected(key)
+    })
     const relays = this.#relays = new RelayLink(this.#components, {
       relays: init.relays,
       stun: init.webrtc !== false,
@@ -458,6 +465,26 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   async resolve (handle: string, options: { fresh?: boolean } = {}): Promise<HandleRecord> {
     if (this.#resolver === undefined) throw notStarted()
     return this.#resolver.resolve(handle, options)
+  }
+
+  /** What each trusted DHT server we have a direct connection to stores under `key` (one GET each, at once). */
+  async #askConnected (key: Uint8Array): Promise<RawAnswer[]> {
+    const byPeer = new Map<string, Connection>()
+    for (const c of this.#components.connectionManager.getConnections()) {
+      const peer = c.remotePeer.toString()
+      if (c.status === 'open' && c.limits === undefined && this.#trusted.has(peer) && !byPeer.has(peer)) byPeer.set(peer, c)
+    }
+    const signal = AbortSignal.timeout(DIRECT_GET_TIMEOUT_MS)
+    const answers = await Promise.all([...byPeer].map(async ([server, connection]) => {
+      try {
+        const value = await getValueFrom(connection, DHT_PROTOCOL, key, signal)
+        return value === undefined ? undefined : { server, value }
+      } catch (err) {
+        log('asking %s for a record failed: %e', server, err)
+        return undefined
+      }
+    }))
+    return answers.filter((a): a is RawAnswer => a !== undefined)
   }
 
   /** Publishes (or republishes) our handle record: a handle held by another key is `ERR_HANDLE_TAKEN`. */

@@ -25,6 +25,13 @@ export interface LookupHandleOptions {
   timeoutMs?: number
 }
 
+/** What one DHT server answered to a GET of a handle's key: the record's bytes, not yet validated. */
+export interface RawAnswer {
+  /** The server's peer id. */
+  server: string
+  value: Uint8Array
+}
+
 /**
  * Asks `dht` for `handle`'s record: undefined when no trusted server holds a
  * valid one; throws `ERR_HANDLE_CONFLICT` when they hold different owners'
@@ -32,23 +39,36 @@ export interface LookupHandleOptions {
  */
 export async function lookupHandle (dht: Pick<KadDHT, 'get'>, handle: string, options: LookupHandleOptions): Promise<HandleRecord | undefined> {
   const key = handleKey(handle)
-  const trusted = options.trusted ?? (() => true)
-  const answers: Array<ServerAnswer<HandleRecord>> = []
-  let ignored = 0
+  const answers: RawAnswer[] = []
   try {
     for await (const event of dht.get(key, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) })) {
       if (event.name !== 'PEER_RESPONSE' || event.messageName !== 'GET_VALUE' || event.record == null) continue
-      const server = event.from.toString()
-      if (!trusted(server)) { ignored++; continue }
-      try {
-        answers.push({ server, record: await validateHandleRecord(event.record.value, { key, minPowBits: options.minPowBits }) })
-      } catch (err) {
-        log('@%s: %s answered an invalid record: %e', handle, server, err)
-      }
+      answers.push({ server: event.from.toString(), value: event.record.value })
     }
   } catch (err) {
     // kad-dht ends a get by correcting servers with the value it prefers: that may fail, and is not ours to judge
     log('lookup of @%s ended with: %e', handle, err)
+  }
+  return chooseFromAnswers(handle, answers, options)
+}
+
+/**
+ * Rules 1–5 of §15 over what servers answered: only trusted servers count,
+ * each once; each answer is validated; {@link chooseRecord} picks. Undefined
+ * when no trusted server answered a valid record.
+ */
+export async function chooseFromAnswers (handle: string, raw: readonly RawAnswer[], options: LookupHandleOptions): Promise<HandleRecord | undefined> {
+  const key = handleKey(handle)
+  const trusted = options.trusted ?? (() => true)
+  const answers: Array<ServerAnswer<HandleRecord>> = []
+  let ignored = 0
+  for (const { server, value } of raw) {
+    if (!trusted(server)) { ignored++; continue }
+    try {
+      answers.push({ server, record: await validateHandleRecord(value, { key, minPowBits: options.minPowBits }) })
+    } catch (err) {
+      log('@%s: %s answered an invalid record: %e', handle, server, err)
+    }
   }
   if (ignored > 0) log('@%s: ignored %d answers from DHT servers not trusted', handle, ignored)
   const choice = chooseRecord(answers, Date.now())
