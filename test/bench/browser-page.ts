@@ -3,7 +3,8 @@
  * it creates an agent at once (new identity, no handle), starts it, connects
  * to `to` and sends `ping`, and leaves on `window.bench.result` when each
  * step ended, in ms since navigation start; without `to` it only loads (the
- * heap baseline). `window.bench.stop()` closes the agent.
+ * heap baseline). `window.bench.stop()` closes the agent. With `&report` it
+ * reports over http instead (see `report`).
  */
 import { createAgent } from '../../src/browser.js'
 import type { Agent } from '../../src/browser.js'
@@ -27,8 +28,20 @@ async function run (relays: string[], to: string): Promise<Record<string, number
   return { loaded, created, started, connected, replied: performance.now() }
 }
 
+/**
+ * With `report`, no harness is attached: the page posts its result to
+ * `/report`, closes the agent and goes where the server's answer says.
+ */
+async function report (outcome: { result?: Record<string, number>, error?: string }): Promise<void> {
+  const answer = await fetch('/report', { method: 'POST', body: JSON.stringify(outcome) })
+  const { next } = await answer.json() as { next?: string }
+  await agent?.close().catch(() => {})
+  if (next !== undefined) location.replace(next)
+}
+
 const params = new URLSearchParams(location.search)
 const to = params.get('to')
 if (to !== null) {
-  run(params.getAll('relay'), to).then(r => { bench.result = r }, (err: Error) => { bench.error = err.message })
+  const done = run(params.getAll('relay'), to).then(r => { bench.result = r }, (err: Error) => { bench.error = err.message })
+  if (params.has('report')) void done.then(async () => report(bench))
 }

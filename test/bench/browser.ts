@@ -7,7 +7,9 @@
  *   browser node with the same transports and services but no Parley;
  * - a tab's cold start: page load → `createAgent` → `start()` → `connect()`
  *   to a Node agent's handle → the first verified reply, in headless
- *   Chromium on loopback, each run a new page with a new identity;
+ *   Chromium on loopback, each run a new page with a new identity: in a
+ *   Chromium with nothing attached (the page reports over http), from a
+ *   just-spawned Chromium, and under Playwright;
  * - the tab's JS heap after `start()` (after a forced GC), beside the same
  *   page before it created an agent;
  * - Node `start()` with and without a handle (proof of work 0 bits: its cost
@@ -15,7 +17,10 @@
  *   relay and waits for its reservation.
  */
 import { gzipSync } from 'node:zlib'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import { spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
@@ -85,6 +90,93 @@ async function heapUsed (page: Page): Promise<number> {
   return usedSize
 }
 
+/** What one page run reported: ms since its navigation started, per step. */
+type PhaseTimes = Record<string, number>
+
+/**
+ * Tab runs in Chromium with nothing attached to it (no Playwright, no
+ * DevTools protocol, whose instrumentation costs the browser process about
+ * half a second of CPU a run on two cores): an http server on 127.0.0.1 and
+ * 127.0.0.2 serves the page; each run is a navigation to the other host (a
+ * new site, so a new renderer process) with the script's source made unique
+ * (so no V8 code cache), and the page posts its times to `/report` and
+ * navigates itself to the next run. `launches` Chromium processes are
+ * started, each from a new profile, and their first run is also timed from
+ * the process's spawn; the last launch then does `runs` more runs.
+ */
+async function tabRunsWithoutDevTools (pageJs: string, query: string, launches: number, runs: number, dir: string): Promise<{ runs: PhaseTimes[], fromLaunch: number[] }> {
+  const hosts = ['127.0.0.1', '127.0.0.2']
+  const results: PhaseTimes[] = []
+  const fromLaunch: number[] = []
+  let run = 0
+  let wanted = 1
+  let spawnedAt = 0
+  let settle: ((err?: Error) => void) | undefined
+  const urlOf = (n: number, port: number): string => `http://${hosts[n % 2] ?? ''}:${port}/run/${n}${query}&report`
+  let port = 0
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    const match = /^\/run\/(\d+)$/.exec(path)
+    const script = /^\/page-(\d+)\.js$/.exec(path)
+    if (match !== null) {
+      res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'no-store' })
+      res.end(`<!doctype html><meta charset="utf-8"><title>parley bench ${match[1]}</title><script type="module" src="/page-${match[1]}.js"></script>\n`)
+    } else if (script !== null) {
+      res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' })
+      res.end(`${pageJs}\n// run ${script[1]} ${Math.random()}\n`)
+    } else if (path === '/report' && req.method === 'POST') {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const outcome = JSON.parse(Buffer.concat(chunks).toString()) as { result?: PhaseTimes, error?: string }
+        if (outcome.result === undefined) {
+          res.end('{}')
+          settle?.(new Error(`run ${run} in the tab: ${outcome.error ?? 'no result'}`))
+          return
+        }
+        if (results.length === 0 && fromLaunch.length < launches) fromLaunch.push(performance.now() - spawnedAt)
+        results.push(outcome.result)
+        run++
+        const more = results.length < wanted
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(more ? { next: urlOf(run, port) } : {}))
+        if (!more) settle?.()
+      })
+    } else {
+      res.writeHead(404).end()
+    }
+  }
+  const servers: Server[] = []
+  for (const host of hosts) {
+    const server = createServer(handler)
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => { resolve() }) })
+    const address = server.address()
+    if (port === 0 && typeof address === 'object' && address !== null) port = address.port
+    servers.push(server)
+  }
+  try {
+    for (let launch = 0; launch < launches; launch++) {
+      const last = launch === launches - 1
+      results.length = 0
+      wanted = last ? 1 + runs : 1
+      const done = new Promise<void>((resolve, reject) => { settle = (err) => { if (err === undefined) resolve(); else reject(err) } })
+      spawnedAt = performance.now()
+      const chromium = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${join(dir, `profile-${launch}`)}`, urlOf(run, port)], { stdio: 'ignore' })
+      const exited = new Promise<void>(resolve => chromium.once('exit', () => { resolve() }))
+      try {
+        await within(done, 60_000 + 10_000 * wanted, 'tab runs')
+      } finally {
+        chromium.kill('SIGKILL')
+        await exited
+      }
+      if (last) return { runs: results.slice(1), fromLaunch }
+    }
+    return { runs: [], fromLaunch }
+  } finally {
+    for (const server of servers) { server.closeAllConnections(); server.close() }
+  }
+}
+
 export async function benchBrowser (quick: boolean): Promise<string> {
   const out: string[] = []
   const runs = quick ? 5 : 15
@@ -148,12 +240,33 @@ export async function benchBrowser (quick: boolean): Promise<string> {
     // served from 127.0.0.1, like the relay: Chromium's local network access checks let a local page reach a local relay
     served = await servePage('dist/test/bench/browser-page.js', 'parley bench', { minify: true })
     const pageBytes = (await stat(join(served.dir, 'page.js'))).size
+    const query = `?relay=${encodeURIComponent(relay.ws.toString())}&to=${encodeURIComponent(`@${callee.handleName ?? ''}`)}`
+    const phaseRows = (phases: Record<string, number[]>): string[][] => [
+      row('the bundle evaluated (page script running)', phases.loaded ?? []),
+      row('`createAgent()` resolved (a new identity, WebCrypto)', phases.created ?? []),
+      row('`start()` resolved (relay reached over WebSocket; no handle)', phases.started ?? []),
+      row('`connect(\'@handle\')` resolved (record from the relay, circuit, hellos verified)', phases.connected ?? []),
+      row('**the first verified reply** (`ping` on the session)', phases.replied ?? []),
+      row('the agent alone: `createAgent()` called → the first verified reply', (phases.replied ?? []).map((r, k) => r - (phases.loaded?.[k] ?? NaN)))
+    ]
+    const byPhase = (runs: PhaseTimes[]): Record<string, number[]> => {
+      const phases: Record<string, number[]> = { loaded: [], created: [], started: [], connected: [], replied: [] }
+      for (const r of runs) for (const k of Object.keys(phases)) phases[k]?.push(r[k] ?? NaN)
+      return phases
+    }
+    const launches = quick ? 2 : 5
+    const free = await tabRunsWithoutDevTools(await readFile(join(served.dir, 'page.js'), 'utf8'), query, launches, runs, dir)
+    out.push('Chromium with nothing attached (no Playwright, no DevTools protocol), already running; each run a navigation to a new site (127.0.0.1 and 127.0.0.2 in turn: a new renderer process) and a script not seen before (no code cache):', '')
+    out.push(mdTable(['from navigation start to …', 'n', 'p50 ms', 'p99 ms', 'max ms'], phaseRows(byPhase(free.runs))))
+    out.push('', mdTable(['Chromium not running', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
+      row('Chromium process spawned (new profile) → the first verified reply in its first page', free.fromLaunch)
+    ]))
+    out.push('', 'The same page driven by Playwright (DevTools protocol attached: the harness\'s own CPU cost lands on the same two cores), and the heap:', '')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
     const context = await browser.newContext()
     const phases: Record<string, number[]> = { loaded: [], created: [], started: [], connected: [], replied: [] }
     const heapBefore: number[] = []
     const heapAfter: number[] = []
-    const query = `?relay=${encodeURIComponent(relay.ws.toString())}&to=${encodeURIComponent(`@${callee.handleName ?? ''}`)}`
     for (let i = 0; i <= runs; i++) {
       // the baseline: the page loaded, no agent
       const idle = await context.newPage()
@@ -177,24 +290,14 @@ export async function benchBrowser (quick: boolean): Promise<string> {
         await tab.close()
       }
     }
-    out.push(mdTable(['from navigation start to …', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
-      row('the bundle evaluated (page script running)', phases.loaded ?? []),
-      row('`createAgent()` resolved (a new identity, WebCrypto)', phases.created ?? []),
-      row('`start()` resolved (relay reached over WebSocket; no handle)', phases.started ?? []),
-      row('`connect(\'@handle\')` resolved (DHT lookup, circuit, hellos verified)', phases.connected ?? []),
-      row('**the first verified reply** (`ping` on the session)', phases.replied ?? [])
-    ]))
-    const agentOnly = (phases.replied ?? []).map((r, k) => r - (phases.loaded?.[k] ?? NaN))
-    out.push('', mdTable(['the agent alone, in the loaded page', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
-      row('`createAgent()` called → the first verified reply', agentOnly)
-    ]))
+    out.push(mdTable(['from navigation start to …', 'n', 'p50 ms', 'p99 ms', 'max ms'], phaseRows(phases)))
     const hb = msStats(heapBefore)
     const ha = msStats(heapAfter)
     out.push('', mdTable(['tab JS heap, after a forced GC', 'n', 'p50 MiB', 'max MiB'], [
       ['the page before it creates an agent (bundle loaded)', String(hb.n), fmt(hb.p50 / 2 ** 20), fmt(hb.max / 2 ** 20)],
       ['after `start()` and one session', String(ha.n), fmt(ha.p50 / 2 ** 20), fmt(ha.max / 2 ** 20)]
     ]))
-    out.push('', `Headless Chromium (Debian's, \`${CHROMIUM}\`) on the same machine; the page is served over http from 127.0.0.1; each run a new page (a cold load of the bundle, minified, ${kib(pageBytes)} KiB) and a new in-memory identity, no handle; the Node agent (\`webrtc: false\`) and the relay as above, the tab reaching the relay over WebSocket on 127.0.0.1 (\`dialPrivateAddresses\`). After one untimed warm-up run.`)
+    out.push('', `Headless Chromium (Debian's, \`${CHROMIUM}\`) on the same machine; the page is served over http from loopback with \`no-store\`; each run a new page (the bundle, minified, ${kib(pageBytes)} KiB, fetched and compiled anew) and a new in-memory identity, no handle; the Node agent (\`webrtc: false\`) and the relay as above, the tab reaching the relay over WebSocket on 127.0.0.1 (\`dialPrivateAddresses\`). Warm-up: the first run of each launch is only in the "not running" row; the Playwright loop has one untimed run.`)
   } catch (err) {
     out.push(`**failed**: ${errorText(err)}`)
   } finally {
