@@ -67,7 +67,6 @@ export class Dialer {
 
   async #connect (target: string, signal: AbortSignal | undefined): Promise<Session> {
     const within = async <T>(p: Promise<T>): Promise<T> => signal === undefined ? p : raceSignal(p, signal)
-    let peer: string
     let relays: string[] = []
     let opened: { connection: Connection, session: Session }
     if (target.startsWith('@') || HANDLE_PATTERN.test(target)) {
@@ -82,11 +81,9 @@ export class Dialer {
         record = fresh
         opened = await this.#open(record.peer, record.relays, signal)
       }
-      peer = record.peer
       relays = [...record.relays]
     } else {
-      peer = peerIdFromString(target).toString()
-      opened = await this.#open(peer, relays, signal)
+      opened = await this.#open(peerIdFromString(target).toString(), relays, signal)
     }
     const { connection, session } = opened
     this.#host.connected(session)

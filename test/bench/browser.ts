@@ -19,7 +19,7 @@
 import { gzipSync } from 'node:zlib'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -114,7 +114,7 @@ async function tabRunsWithoutDevTools (pageJs: string, query: string, launches: 
   let settle: ((err?: Error) => void) | undefined
   const urlOf = (n: number, port: number): string => `http://${hosts[n % 2] ?? ''}:${port}/run/${n}${query}&report`
   let port = 0
-  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     const match = /^\/run\/(\d+)$/.exec(path)
     const script = /^\/page-(\d+)\.js$/.exec(path)
