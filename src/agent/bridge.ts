@@ -23,7 +23,7 @@
  * ```
  */
 import { logger } from '@libp2p/logger'
-import { RpcError, handlerParams } from '../session/session.js'
+import { RpcError, handlerFor, handlerParams } from '../session/session.js'
 import type { Caller, EnvelopeRecord, Handler, HandlerContext, HandlerParams, Session } from '../session/session.js'
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 import { canonicalize } from '../crypto/canonical-json.js'
@@ -38,6 +38,7 @@ import type { Party, Terms, Transition } from '../negotiation/transition.js'
 import type { Desk, InboxMessage } from './desk.js'
 import type { Negotiations } from './negotiations.js'
 import { lenientUtf8, lenientUtf8Prefix } from '../util/lenient-utf8.js'
+import { MCP_TOOL_CALL } from '../mcp/constants.js'
 
 const log = logger('parley:agent:bridge')
 
@@ -89,8 +90,9 @@ export class HumanBridge {
   async gate (method: string, handler: Handler, params: HandlerParams, context: HandlerContext): Promise<JsonValue | undefined> {
     const desk = this.#host.desk
     const amount = amountOf(params)
-    // a node may class one topic of a method on its own (`info/request:dispute`)
-    const topic = (params as { topic?: unknown } | undefined)?.topic
+    // a node may class one topic of a method on its own (`info/request:dispute`),
+    // and an MCP tool call is classed by its tool (`mcp/tools/call:book`)
+    const topic = method === MCP_TOOL_CALL ? (params as { name?: unknown } | undefined)?.name : (params as { topic?: unknown } | undefined)?.topic
     const classed = typeof topic === 'string' && desk.policy.classes?.[`${method}:${topic}`] !== undefined ? `${method}:${topic}` : method
     const verdict = desk.gate(context.caller, classed, amount)
     if (verdict.decision === 'allow') return handler(params, context)
@@ -225,7 +227,7 @@ export class HumanBridge {
         const approved = approval.decision.decision === 'approve'
         let result: JsonValue | undefined
         if (approved) {
-          const handler = held.method === METHODS.message ? undefined : this.#host.handlers.get(held.method)
+          const handler = held.method === METHODS.message ? undefined : handlerFor(this.#host.handlers, held.method)
           // the handler gets the session, so its peer must be reachable first
           const session = handler === undefined ? undefined : await this.#host.sessionWith(party)
           if (approval.status !== 'used') await desk.approvals.redeem(approval.decision, bytes)
@@ -234,7 +236,7 @@ export class HumanBridge {
             result = { status: 'delivered' }
           } else if (handler !== undefined && session !== undefined) {
             try {
-              result = await handler(handlerParams(body?.params), { caller: held.caller, session, envelope: subject as never }) ?? null
+              result = await handler(handlerParams(body?.params), { caller: held.caller, session, envelope: subject as never, method: held.method }) ?? null
             } catch (err) {
               result = { error: err instanceof RpcError ? err.message : 'internal error' }
             }

@@ -270,7 +270,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
    */
   handle (method: string, handler: Handler): this {
     this.#handlers.set(method, handler)
-    this.#gated.set(method, BUILT_IN.has(method) ? handler : async (params, context) => this.#bridge.gate(method, handler, params, context))
+    this.#gated.set(method, BUILT_IN.has(method) ? handler : async (params, context) => this.#bridge.gate(context.method, handler, params, context))
     return this
   }
 

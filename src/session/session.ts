@@ -67,6 +67,19 @@ export interface HandlerContext {
   session: Session
   /** The verified envelope that carried the request. */
   envelope: Envelope
+  /** The method called (what a namespace handler, `mcp/*`, serves). */
+  method: string
+}
+
+/**
+ * The handler for `method` in `handlers`: its own, else its namespace's
+ * (`mcp/*` serves `mcp/tools/call`), else none.
+ */
+export function handlerFor<H> (handlers: ReadonlyMap<string, H>, method: string): H | undefined {
+  const own = handlers.get(method)
+  if (own !== undefined) return own
+  const slash = method.indexOf('/')
+  return slash > 0 ? handlers.get(`${method.slice(0, slash)}/*`) : undefined
 }
 
 /**
@@ -630,7 +643,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
 
   async #dispatch (envelope: Envelope, body: JsonRpcRequest | JsonRpcNotification): Promise<void> {
     const caller = this.remote
-    const handler = this.#host.handlers.get(body.method)
+    const handler = handlerFor(this.#host.handlers, body.method)
     const request = isRequest(body) ? body : undefined
     if (request === undefined) {
       if (handler !== undefined) {
@@ -642,7 +655,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         }
         this.#inFlight++
         try {
-          await handler(handlerParams(body.params), { caller, session: this, envelope })
+          await handler(handlerParams(body.params), { caller, session: this, envelope, method: body.method })
         } catch (err) {
           log('notification handler %s failed: %e', clip(body.method), err)
         } finally {
@@ -668,7 +681,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       if (this.listenerCount('request') > 0) this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
       this.#inFlight++
       try {
-        const result = await handler(handlerParams(request.params), { caller, session: this, envelope })
+        const result = await handler(handlerParams(request.params), { caller, session: this, envelope, method: body.method })
         response = { jsonrpc: '2.0', id: request.id, result: result ?? null }
       } catch (err) {
         response = err instanceof RpcError
