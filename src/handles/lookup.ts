@@ -29,6 +29,7 @@ export interface LookupHandleOptions {
 export interface RawAnswer {
   /** The server's peer id. */
   server: string
+  /** The record's bytes as the server sent them. */
   value: Uint8Array
 }
 

@@ -24,8 +24,10 @@
  *
  * Methods are classed by {@link DEFAULT_METHOD_CLASSES} overlaid with the
  * node's `classes`; a method in neither is `defaultClass` (`action` unless
- * set: what the node does not know is treated as binding). For `tools/call`,
- * class the tool's name.
+ * set: what the node does not know is treated as binding). MCP's methods
+ * arrive as `mcp/<method>` (protocols/mcp): those that only describe, and
+ * `mcp/notifications/…`, are routine; an MCP tool call is classed by its tool
+ * (`mcp/tools/call:<name>`) when the policy names it, else as `mcp/tools/call`.
  */
 import { PolicyError, PolicyErrorCode } from './errors.js'
 import { formatAmount, isAmount } from '../methods/amount.js'
@@ -33,6 +35,7 @@ import type { Amount } from '../methods/amount.js'
 import type { TrustLevel, TrustLimits } from './trust.js'
 import { describe } from './signed.js'
 import { resolveQuotas } from './quotas.js'
+import { MCP_NOTIFICATIONS, MCP_ROUTINE_METHODS } from '../mcp/constants.js'
 import type { QuotaOptions } from './quotas.js'
 
 /** How binding a method is. */
@@ -50,7 +53,9 @@ export const DEFAULT_METHOD_CLASSES: Readonly<Record<string, MethodClass>> = Obj
   'negotiation/reject': 'routine',
   'negotiation/cancel': 'routine',
   message: 'message',
-  'negotiation/accept': 'action'
+  'negotiation/accept': 'action',
+  // MCP over Parley (protocols/mcp): what only describes is routine; tools/call, resources/read, prompts/get are not listed
+  ...Object.fromEntries(MCP_ROUTINE_METHODS.map(m => [m, 'routine' as const]))
 })
 
 /** A node's own policy. */
@@ -129,6 +134,8 @@ function classOf (method: string, policy: NodePolicy): MethodClass {
   const own = policy.classes
   if (own !== undefined && Object.hasOwn(own, method)) return own[method] as MethodClass
   if (Object.hasOwn(DEFAULT_METHOD_CLASSES, method)) return DEFAULT_METHOD_CLASSES[method] as MethodClass
+  // MCP notifications (progress, cancelled, list changes) report; they never act
+  if (method.startsWith(MCP_NOTIFICATIONS)) return 'routine'
   return policy.defaultClass ?? 'action'
 }
 
