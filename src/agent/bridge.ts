@@ -66,7 +66,8 @@ export interface BridgeHost {
   /** The handlers as registered, without the gate. */
   readonly handlers: ReadonlyMap<string, Handler>
   /** An open session with `party`, or a new one. */
-  sessionWith: (party: Party) => Promise<Session>
+  /** An open session with `party` (`preferred`, by id, when it is open), or a new one. */
+  sessionWith: (party: Party, preferred?: string) => Promise<Session>
   /** A session's recent envelopes, for the transcript handed to the human. */
   history: (session: Session) => EnvelopeRecord[] | undefined
 }
@@ -120,7 +121,7 @@ export class HumanBridge {
       quota: desk.approvalQuota(context.caller.peer)
     })
     desk.record('policy.verdict', verdictEntry)
-    await desk.hold({ approval: approval.id, caller: context.caller, method, request: context.envelope.id })
+    await desk.hold({ approval: approval.id, caller: context.caller, method, request: context.envelope.id, ...(context.session.id === undefined ? {} : { session: context.session.id }) })
     desk.record('approval.request', { approval: approval.id, method, peer: context.caller.peer, request: context.envelope.id })
     return { status: 'held', approval: approval.id }
   }
@@ -229,7 +230,7 @@ export class HumanBridge {
         if (approved) {
           const handler = held.method === METHODS.message ? undefined : handlerFor(this.#host.handlers, held.method)
           // the handler gets the session, so its peer must be reachable first
-          const session = handler === undefined ? undefined : await this.#host.sessionWith(party)
+          const session = handler === undefined ? undefined : await this.#host.sessionWith(party, held.session)
           if (approval.status !== 'used') await desk.approvals.redeem(approval.decision, bytes)
           if (held.method === METHODS.message) {
             await desk.deliver({ ...inboxMessage(body?.params, { caller: held.caller, envelope: subject as never }), approval: id })
@@ -245,7 +246,8 @@ export class HumanBridge {
         held = { ...held, outcome: { approval: id, request: held.request, decision: approval.decision.decision, ...(reply === undefined ? {} : { reply }), ...(result === undefined ? {} : { result }) } }
         await desk.hold(held)
       }
-      const session = await this.#host.sessionWith(party)
+      // on the session the request came on while it is open: the outcome then follows the held answer
+      const session = await this.#host.sessionWith(party, held.session)
       await session.notify(METHODS.outcome, held.outcome as unknown as JsonRpcParams)
       await desk.held(id, true)
       this.#retries.get(id)?.stop()

@@ -81,6 +81,11 @@ export interface HeldRequest {
   /** The envelope id of the request. */
   request: string
   /**
+   * The session it arrived on: the outcome goes back on it while it is open,
+   * after the held answer on the same stream, so it cannot overtake it.
+   */
+  session?: string
+  /**
    * What is sent back as `approval/outcome` once the decision was carried out;
    * kept until the requester has it (it may be offline), then the whole
    * record goes.
@@ -149,6 +154,8 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   #ignoredOutcomes = 0
   /** Notifications of ours a peer may hold for its human: envelope id → that peer (no answer says whether it did). */
   readonly #notified = new Map<string, string>()
+  /** Writes of {@link awaitOutcome} under way, by approval id. */
+  readonly #awaitWrites = new Map<string, Promise<void>>()
 
   private constructor (datastore: Datastore, log: EventLog, trust: TrustStore, approvals: Approvals, policy: NodePolicy) {
     super()
@@ -299,7 +306,14 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     /** When the peer answered that it holds it (ms). */
     at: number
   }): Promise<void> {
-    await this.#datastore.put(new Key(AWAITING + awaited.approval), utf8(JSON.stringify(awaited)))
+    // takeOutcome waits for this write: the outcome may follow the held answer at once
+    const write = Promise.resolve(this.#datastore.put(new Key(AWAITING + awaited.approval), utf8(JSON.stringify(awaited)))).then(() => {})
+    this.#awaitWrites.set(awaited.approval, write)
+    try {
+      await write
+    } finally {
+      if (this.#awaitWrites.get(awaited.approval) === write) this.#awaitWrites.delete(awaited.approval)
+    }
   }
 
   /**
@@ -325,6 +339,7 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
       return true
     }
     if (typeof approval === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(approval)) {
+      await this.#awaitWrites.get(approval)?.catch(() => {})
       const key = new Key(AWAITING + approval)
       try {
         const awaited = JSON.parse(fromUtf8(await this.#datastore.get(key))) as { peer?: unknown, request?: unknown }

@@ -185,7 +185,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       get negotiations () { return service.negotiations },
       get identity () { return service.identity },
       handlers: this.#handlers,
-      sessionWith: async (party) => this.#sessionWith(party),
+      sessionWith: async (party, preferred) => this.#sessionWith(party, preferred),
       history: (session) => this.#history.get(session)
     })
     const fps = init.maxFramesPerSecond ?? DEFAULT_FRAMES_PER_SECOND_BY_TRUST
@@ -640,8 +640,9 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   }
 
   /** An open session with `party`, or a new one (by handle when it has one). */
-  async #sessionWith (party: Party): Promise<Session> {
-    const open = [...this.#sessions].find(s => s.remotePeer === party.peer && !s.closed && s.remote !== undefined)
+  async #sessionWith (party: Party, preferred?: string): Promise<Session> {
+    const open = [...this.#sessions].filter(s => s.remotePeer === party.peer && !s.closed && s.remote !== undefined)
+      .sort((a, b) => Number(b.id === preferred) - Number(a.id === preferred))[0]
     if (open !== undefined) return open
     return this.connect(party.handle === undefined ? party.peer : `@${party.handle}`)
   }
