@@ -14,8 +14,9 @@ import { resolveCommand } from './commands/resolve.js'
 import { humanCommands } from './commands/human.js'
 import { verifyCommand } from './commands/verify.js'
 import { demoCommand } from './commands/demo.js'
+import { mcpCommand } from './commands/mcp.js'
 
-const commands: Command[] = [relayCommand, agentCommand, resolveCommand, ...humanCommands, verifyCommand, demoCommand, idCommand]
+const commands: Command[] = [relayCommand, agentCommand, resolveCommand, ...humanCommands, mcpCommand, verifyCommand, demoCommand, idCommand]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
