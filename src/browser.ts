@@ -38,6 +38,8 @@ export { INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, MAX_INCOMING_PENDING_CONNECTIO
 export type { ParleyDHTInit } from './agent/dht.js'
 export { Session, RpcError, RequestTimeoutError, SessionClosedError, SessionLimitError } from './session/session.js'
 export type { Caller, Handler, HandlerContext, HandlerParams, SessionEvents, EnvelopeRecord } from './session/session.js'
+export { BlobError, BlobErrorCode, BLOB_PROTOCOL, isBlobRef } from './session/blob.js'
+export type { BlobRef } from './session/blob.js'
 export { SESSION_PROTOCOL } from './session/constants.js'
 export { Desk } from './agent/desk.js'
 export type { InboxMessage } from './agent/desk.js'

@@ -15,6 +15,8 @@ export const RESERVATION_TIMEOUT_MS = 15_000
 export const PRUNE_INTERVAL_MS = 60 * 60 * 1000
 /** Sessions a peer may have open with us at once, across its connections, by default. */
 export const DEFAULT_MAX_SESSIONS_PER_PEER = 8
+/** Payload pulls (protocols/blob) one connection may have open at once. */
+export const MAX_BLOB_PULLS_PER_CONNECTION = 8
 /** How long asking the connected relays for a handle record may take before the DHT query instead (ms). */
 export const DIRECT_GET_TIMEOUT_MS = 2_000
 /** How long a DHT put of our handle record may take (ms). */

@@ -13,6 +13,7 @@ import { AgentError, AgentErrorCode } from '../errors.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
 import type { HandleRecord } from '../handles/record.js'
 import { SESSION_PROTOCOL } from '../session/constants.js'
+import { BLOB_PROTOCOL } from '../session/blob.js'
 import type { Session } from '../session/session.js'
 import { raceSignal } from '../util/abort.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_UPGRADE_TIMEOUT_MS, DIAL_TIMEOUT_MS } from './constants.js'
@@ -187,15 +188,16 @@ export class Dialer {
   }
 
   /**
-   * Closes a relayed connection once no session stream is left on it: the far
-   * side closes a session's old stream when it has adopted the new one, and
-   * closing the circuit before then could end the session there. Gives up
+   * Closes a relayed connection once no session stream (nor a payload being
+   * pulled, protocols/blob) is left on it: the far side closes a session's old
+   * stream when it has adopted the new one, and closing the circuit before
+   * then could end the session there. Gives up
    * (leaves it open) after `waitMs`, if another session still uses it.
    */
   async #dropCircuit (circuit: Connection, waitMs = 5000): Promise<void> {
     const deadline = Date.now() + waitMs
     while (circuit.status === 'open' && !this.#host.stopping()) {
-      if (!circuit.streams.some(s => s.protocol === SESSION_PROTOCOL)) {
+      if (!circuit.streams.some(s => s.protocol === SESSION_PROTOCOL || s.protocol === BLOB_PROTOCOL)) {
         log('closing the relayed connection to %p: its sessions are direct now', circuit.remotePeer)
         await circuit.close().catch(err => { circuit.abort(err as Error) })
         return

@@ -75,6 +75,7 @@ import { Negotiations, DECLINED_METHOD } from './negotiations.js'
 import type { MoveResult } from './negotiations.js'
 import { HandleResolver } from './resolver.js'
 import { getValueFrom } from './dht-get.js'
+import { BLOB_PROTOCOL, Blobs } from '../session/blob.js'
 import type { RawAnswer } from '../handles/lookup.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { HandlePublisher } from './publisher.js'
@@ -83,7 +84,7 @@ import { Dialer } from './dialer.js'
 import { checkAgentOptions, relayPeer } from './options.js'
 import type { AgentOptions } from './options.js'
 import type { AgentEvents } from './events.js'
-import { DEFAULT_DHT_SERVICE, DEFAULT_MAX_SESSIONS_PER_PEER, DIRECT_GET_TIMEOUT_MS, DEFAULT_PUBSUB_SERVICE, PRUNE_INTERVAL_MS } from './constants.js'
+import { MAX_BLOB_PULLS_PER_CONNECTION, DEFAULT_DHT_SERVICE, DEFAULT_MAX_SESSIONS_PER_PEER, DIRECT_GET_TIMEOUT_MS, DEFAULT_PUBSUB_SERVICE, PRUNE_INTERVAL_MS } from './constants.js'
 
 const log = logger('parley:agent')
 
@@ -151,6 +152,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   #identity: Identity | undefined
   /** What `handle()` registered, as given. */
   readonly #handlers = new Map<string, Handler>()
+  readonly #blobs = new Blobs({ newStream: async (peer, protocol, signal) => this.#newStream(peer, protocol, signal) })
   /** The same, behind the policy gate: what sessions call. */
   readonly #gated = new Map<string, Handler>()
   readonly #history = new WeakMap<Session, EnvelopeRecord[]>()
@@ -354,6 +356,11 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       runOnLimitedConnection: true,
       maxInboundStreams: init.maxSessionsPerPeer ?? DEFAULT_MAX_SESSIONS_PER_PEER
     })
+    // payloads beyond a frame (protocols/blob): pulled by the receiver, on a connection we share
+    await this.#components.registrar.handle(BLOB_PROTOCOL, (stream, connection) => { void this.#blobs.serve(stream, connection.remotePeer.toString()) }, {
+      runOnLimitedConnection: true,
+      maxInboundStreams: MAX_BLOB_PULLS_PER_CONNECTION
+    })
     this.#components.events.addEventListener('peer:disconnect', this.#onDisconnect)
     this.#started = Date.now()
     this.#running = true
@@ -404,6 +411,8 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     if (!this.#running) return
     this.#running = false
     await this.#components.registrar.unhandle(SESSION_PROTOCOL).catch(() => {})
+    await this.#components.registrar.unhandle(BLOB_PROTOCOL).catch(() => {})
+    this.#blobs.clear()
     await this.#desk?.close()
     if (this.#init.replay === undefined && this.#replay instanceof ReplayStore) await this.#replay.close?.()
     this.#desk = undefined
@@ -585,6 +594,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       handlers: this.#gated,
       replayGuard: replay,
       verifyHello: async (remotePeer, claimed, record) => this.#verifyHello(remotePeer, claimed, record),
+      blobs: this.#blobs,
       ...(o.maxEnvelopeBytes === undefined ? {} : { maxBytes: o.maxEnvelopeBytes }),
       ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
       ...(o.keepAliveMs === undefined ? {} : { keepAliveMs: o.keepAliveMs }),
@@ -595,6 +605,15 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       ...(o.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: o.maxWriteBufferBytes }),
       ...(this.#frameRates.every(r => r === undefined) ? {} : { admit: (peer: string) => this.#frameRates[this.#desk?.trust.level(peer) ?? 0]?.wait(peer) ?? 0 })
     }
+  }
+
+  /** A new stream to `peer` on the best connection we have with it: a direct one before a relayed one. */
+  async #newStream (peer: string, protocol: string, signal: AbortSignal): Promise<Stream> {
+    const open = this.#components.connectionManager.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+    const connection = open.find(c => c.limits === undefined) ?? open[0]
+    if (connection === undefined) throw new Error(`no connection to ${peer}`)
+    log('%s to %s on %a', protocol, peer, connection.remoteAddr)
+    return connection.newStream(protocol, { signal, runOnLimitedConnection: true })
   }
 
   /** Stamps the remote side from what can be verified: a valid record of this peer that the DHT confirms is current. */

@@ -33,5 +33,14 @@ export const MCP_NOTIFICATIONS = 'mcp/notifications/'
 /** How often a client transport reports progress while the far side's human decides on a held call. */
 export const HELD_PROGRESS_INTERVAL_MS = 10_000
 
+/** An MCP result whose JSON is longer than this travels as a blob (protocols/blob), its reference in the response. */
+export const MCP_INLINE_RESULT_BYTES = 128 * 1024
+
+/** The one member of a response whose result travels as a blob: `{ "parley/blob": { blob, bytes, sha256 } }`. */
+export const MCP_BLOB_RESULT = 'parley/blob'
+
+/** Default cap on a result pulled as a blob. */
+export const DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
+
 /** How long a request may wait for its answer, held approvals apart (the MCP SDK keeps its own, shorter, timeouts). */
 export const MCP_REQUEST_TIMEOUT_MS = 10 * 60_000

@@ -18,7 +18,7 @@
  */
 export { ParleyClientTransport, ParleyServerTransport, ParleyMcpTransport, McpRouter, serveMcp } from './transport.js'
 export type { McpAuthInfo, McpHost, McpOutcome, McpMessageExtra, McpSendOptions, McpServerLike, McpTransportOptions, ParleyAuthInfo } from './transport.js'
-export { toParley, fromParley, heldApproval } from './mapping.js'
+export { toParley, fromParley, heldApproval, blobResult } from './mapping.js'
 export type { CarriedMcp, McpError, McpMessage, McpNotification, McpRequest, McpRequestId, McpResult } from './mapping.js'
 export { McpBindingError, McpBindingErrorCode } from './errors.js'
-export { MCP_NAMESPACE, MCP_HANDLER, MCP_TOOL_CALL, MCP_ROUTINE_METHODS, MCP_NOTIFICATIONS } from './constants.js'
+export { MCP_NAMESPACE, MCP_HANDLER, MCP_TOOL_CALL, MCP_ROUTINE_METHODS, MCP_NOTIFICATIONS, MCP_BLOB_RESULT, MCP_INLINE_RESULT_BYTES } from './constants.js'

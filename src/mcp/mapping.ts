@@ -4,7 +4,9 @@
  */
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
-import { MCP_NAMESPACE } from './constants.js'
+import { MCP_BLOB_RESULT, MCP_NAMESPACE } from './constants.js'
+import { isBlobRef } from '../session/blob.js'
+import type { BlobRef } from '../session/blob.js'
 import { McpBindingError, McpBindingErrorCode } from './errors.js'
 
 /** An MCP JSON-RPC id. */
@@ -96,6 +98,14 @@ export function fromParley (method: string, params: JsonRpcParams | undefined, i
   const mcpMethod = method.slice(MCP_NAMESPACE.length)
   const base = params === undefined ? { jsonrpc: '2.0' as const, method: mcpMethod } : { jsonrpc: '2.0' as const, method: mcpMethod, params: params as Record<string, unknown> }
   return id === undefined ? base : { ...base, id }
+}
+
+/** The blob reference when `result` is a result carried as a blob (`{ "parley/blob": ref }`, protocols/mcp §3); undefined otherwise. */
+export function blobResult (result: JsonValue): BlobRef | undefined {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return undefined
+  const keys = Object.keys(result)
+  const ref = result[MCP_BLOB_RESULT]
+  return keys.length === 1 && isBlobRef(ref) ? ref : undefined
 }
 
 /**

@@ -10,9 +10,10 @@ import { RpcError } from '../session/session.js'
 import type { Caller, Handler, HandlerContext, Session } from '../session/session.js'
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
-import { HELD_PROGRESS_INTERVAL_MS, MCP_HANDLER, MCP_REQUEST_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_MAX_RESULT_BYTES, HELD_PROGRESS_INTERVAL_MS, MCP_BLOB_RESULT, MCP_HANDLER, MCP_INLINE_RESULT_BYTES, MCP_REQUEST_TIMEOUT_MS } from './constants.js'
+import { fromUtf8, utf8 } from '../crypto/bytes.js'
 import { McpBindingError, McpBindingErrorCode } from './errors.js'
-import { fromParley, heldApproval, toParley } from './mapping.js'
+import { blobResult, fromParley, heldApproval, toParley } from './mapping.js'
 import type { McpMessage, McpRequestId } from './mapping.js'
 
 const log = logger('parley:mcp')
@@ -94,6 +95,8 @@ export interface McpHost {
 export interface McpTransportOptions {
   /** How often a held call reports progress to the SDK, in ms (default 10 s). */
   heldProgressMs?: number
+  /** Largest result pulled when the far side sends one as a blob (default 64 MiB); a larger one is an error, and is not pulled. */
+  maxResultBytes?: number
 }
 
 /** An MCP answer being waited for by the far side: the Parley handler's promise. */
@@ -120,11 +123,13 @@ export abstract class ParleyMcpTransport {
   #nextInbound = 1
   #closed = false
   readonly #heldProgressMs: number
+  readonly #maxResultBytes: number
   readonly #onSessionClose = (): void => { this.#finish() }
 
   constructor (router: McpRouter, session: Session, options: McpTransportOptions = {}) {
     this.#router = router
     this.#heldProgressMs = options.heldProgressMs ?? HELD_PROGRESS_INTERVAL_MS
+    this.#maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES
     this.session = session
     router.attach(session, this)
     session.addEventListener('close', this.#onSessionClose)
@@ -155,8 +160,24 @@ export abstract class ParleyMcpTransport {
       return
     }
     this.#inbound.delete(message.id as number)
-    if ('error' in message) inbound.reject(new RpcError(message.error.code, message.error.message, message.error.data as JsonValue | undefined))
-    else inbound.resolve(message.result as JsonValue)
+    if ('error' in message) {
+      inbound.reject(new RpcError(message.error.code, message.error.message, message.error.data as JsonValue | undefined))
+      return
+    }
+    // a result longer than a frame goes as a blob the far side pulls (protocols/mcp §3)
+    const json = JSON.stringify(message.result)
+    if (json.length > MCP_INLINE_RESULT_BYTES / 4) {
+      const bytes = utf8(json)
+      if (bytes.byteLength > MCP_INLINE_RESULT_BYTES) {
+        try {
+          inbound.resolve({ [MCP_BLOB_RESULT]: { ...this.session.offerBlob(bytes) } })
+        } catch (err) {
+          inbound.reject(err as Error)
+        }
+        return
+      }
+    }
+    inbound.resolve(message.result as JsonValue)
   }
 
   /** Stops carrying MCP on the session (the session itself stays open); requests of the far side still unanswered fail. */
@@ -188,6 +209,8 @@ export abstract class ParleyMcpTransport {
       result = await this.session.request(method, params, { timeoutMs: MCP_REQUEST_TIMEOUT_MS })
       const held = heldApproval(result)
       if (held !== undefined) result = await this.#waitForHuman(id, held, params)
+      const blob = blobResult(result)
+      if (blob !== undefined) result = JSON.parse(fromUtf8(await this.session.fetchBlob(blob, { maxBytes: this.#maxResultBytes }))) as JsonValue
     } catch (err) {
       if (this.#closed) return
       const e = err as Error & { code?: unknown, data?: unknown }

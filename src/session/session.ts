@@ -21,6 +21,8 @@
  * ```
  */
 import type { Stream } from '@libp2p/interface'
+import { BlobError, BlobErrorCode } from './blob.js'
+import type { BlobRef, Blobs } from './blob.js'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import { EnvelopeError, EnvelopeErrorCode } from '../errors.js'
@@ -137,6 +139,8 @@ export interface SessionHost {
   readonly replayGuard: ReplayCheck
   /** Verifies a hello's record for `remotePeer`; returns the stamped caller. */
   verifyHello: (remotePeer: string, claimedHandle: string | undefined, record: unknown) => Promise<Caller>
+  /** Payloads larger than a frame (protocols/blob): {@link Session.offerBlob}, {@link Session.fetchBlob}. */
+  readonly blobs?: Blobs
   readonly maxBytes?: number
   readonly requestTimeoutMs?: number
   /** Silence after which a `session/ping` is sent (default 30 s; 0 disables). */
@@ -425,6 +429,28 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       throw err
     }
     return result
+  }
+
+  /**
+   * Offers `bytes` to this session's peer (protocols/blob): put the returned
+   * reference in a message; the peer pulls the bytes if it wants them.
+   */
+  offerBlob (bytes: Uint8Array): BlobRef {
+    return this.#blobs().offer(this.remotePeer, bytes)
+  }
+
+  /**
+   * Pulls a payload the peer offered (its reference came in a message of this
+   * session, so the peer signed it): refused unpulled over `maxBytes`
+   * (default 64 MiB), checked against the reference's length and SHA-256.
+   */
+  async fetchBlob (ref: BlobRef, options: { maxBytes?: number, signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    return this.#blobs().fetch(this.remotePeer, ref, options)
+  }
+
+  #blobs (): Blobs {
+    if (this.#host.blobs === undefined) throw new BlobError(BlobErrorCode.UNAVAILABLE, 'this node does not carry payloads beyond a frame')
+    return this.#host.blobs
   }
 
   /** Sends a notification (no response). */

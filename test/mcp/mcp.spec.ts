@@ -12,17 +12,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import { z } from 'zod'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent } from '../../src/agent/index.js'
-import { ParleyClientTransport, serveMcp, toParley, fromParley, heldApproval, McpBindingErrorCode } from '../../src/mcp/index.js'
+import { ParleyClientTransport, serveMcp, toParley, fromParley, heldApproval, blobResult, McpBindingErrorCode } from '../../src/mcp/index.js'
 import type { McpMessage } from '../../src/mcp/index.js'
 import vectors from '../../protocols/mcp/vectors.json' with { type: 'json' }
 
 const BITS = 8
+/** 10 MiB of text, a different character every KiB so a misplaced chunk shows. */
+const BIG = Array.from({ length: 10 * 1024 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(1024)).join('')
 
 describe('MCP over Parley (protocols/mcp)', function () {
   this.timeout(90_000)
@@ -42,6 +45,11 @@ describe('MCP over Parley (protocols/mcp)', function () {
         expect(run).to.throw().with.property('code', McpBindingErrorCode.INVALID_MESSAGE)
       })
     }
+    for (const v of vectors.blob) {
+      it(`blob result: ${v.name}`, () => {
+        expect(blobResult(v.result as never) ?? null).to.deep.equal(v.ref)
+      })
+    }
     for (const v of vectors.held) {
       it(`held answer: ${v.name}`, () => {
         expect(heldApproval(v.result as never)).to.equal(v.approval ?? undefined)
@@ -57,6 +65,22 @@ describe('MCP over Parley (protocols/mcp)', function () {
     let stranger: Agent
     const seen: Array<{ clientId: string, handle?: string, kind: string, envelope?: string }> = []
 
+    /** An unmodified SDK server: tools, resources (one of 10 MiB), a prompt. */
+    function makeServer (): McpServer {
+      const server = new McpServer({ name: 'weather', version: '1.0.0' })
+      server.registerTool('forecast', { description: 'The weather in a city', inputSchema: { city: z.string() } }, async ({ city }, extra) => {
+        const auth = extra.authInfo as unknown as { clientId: string, extra: { handle?: string, kind: string, envelope: string } }
+        seen.push({ clientId: auth.clientId, ...auth.extra })
+        await server.server.ping() // and a request the other way, server → client
+        return { content: [{ type: 'text', text: `sunny in ${city}` }] }
+      })
+      server.registerTool('book', { description: 'Books a table', inputSchema: { seats: z.number() } }, async ({ seats }) => ({ content: [{ type: 'text', text: `booked ${seats}` }] }))
+      server.registerResource('city', new ResourceTemplate('city://{name}', { list: undefined }), { description: 'A city' }, async (uri, { name }) => ({ contents: [{ uri: uri.href, text: `${String(name)}: ${'x'.repeat(2_000)}` }] }))
+      server.registerResource('big', 'big://file', { description: '10 MiB of text' }, async (uri) => ({ contents: [{ uri: uri.href, text: BIG }] }))
+      server.registerPrompt('plan', { argsSchema: { day: z.string() } }, ({ day }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `plan ${day}` } }] }))
+      return server
+    }
+
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'parley-mcp-'))
       relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
@@ -69,19 +93,7 @@ describe('MCP over Parley (protocols/mcp)', function () {
       await Promise.all([weather.start(), host.start(), stranger.start()])
       await Promise.all([host.stunReady(), stranger.stunReady()])
       // an unmodified SDK server, one per session
-      serveMcp(weather, () => {
-        const server = new McpServer({ name: 'weather', version: '1.0.0' })
-        server.registerTool('forecast', { description: 'The weather in a city', inputSchema: { city: z.string() } }, async ({ city }, extra) => {
-          const auth = extra.authInfo as unknown as { clientId: string, extra: { handle?: string, kind: string, envelope: string } }
-          seen.push({ clientId: auth.clientId, ...auth.extra })
-          await server.server.ping() // and a request the other way, server → client
-          return { content: [{ type: 'text', text: `sunny in ${city}` }] }
-        })
-        server.registerTool('book', { description: 'Books a table', inputSchema: { seats: z.number() } }, async ({ seats }) => ({ content: [{ type: 'text', text: `booked ${seats}` }] }))
-        server.registerResource('city', new ResourceTemplate('city://{name}', { list: undefined }), { description: 'A city' }, async (uri, { name }) => ({ contents: [{ uri: uri.href, text: `${String(name)}: ${'x'.repeat(2_000)}` }] }))
-        server.registerPrompt('plan', { argsSchema: { day: z.string() } }, ({ day }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `plan ${day}` } }] }))
-        return server
-      })
+      serveMcp(weather, makeServer)
       // the host is a trusted contact: its tool calls run at once; the stranger's are held for the human
       await weather.setTrust('@mcp-host', 2)
     })
@@ -114,6 +126,32 @@ describe('MCP over Parley (protocols/mcp)', function () {
       expect(again.content).to.deep.equal([{ type: 'text', text: 'booked 2' }])
       expect(host.libp2p.getConnections().some(c => c.remotePeer.toString() === weather.peerId && c.limits === undefined && c.remoteAddr.toString().includes('/webrtc'))).to.equal(true)
       await client.close()
+    })
+
+    it('gives the same results as the SDK\'s in-memory transport, and a 10 MiB resource intact as a blob', async () => {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+      await makeServer().connect(serverSide)
+      const local = new Client({ name: 'in-memory', version: '1.0.0' })
+      await local.connect(clientSide)
+      const remote = new Client({ name: 'over-parley', version: '1.0.0' })
+      await remote.connect(new ParleyClientTransport(host, await host.connect('@weather-mcp')))
+      for (const ask of [
+        async (c: Client) => c.listTools(),
+        async (c: Client) => c.callTool({ name: 'book', arguments: { seats: 5 } }),
+        async (c: Client) => c.getPrompt({ name: 'plan', arguments: { day: 'friday' } }),
+        async (c: Client) => c.readResource({ uri: 'city://hull' })
+      ]) {
+        // in memory the SDK hands objects over as they are; members set to undefined vanish on any JSON wire (stdio and HTTP alike)
+        expect(await ask(remote)).to.deep.equal(JSON.parse(JSON.stringify(await ask(local))))
+      }
+      const t0 = performance.now()
+      const big = await remote.readResource({ uri: 'big://file' })
+      const text = (big.contents[0] as { text: string }).text
+      console.log(`      a 10 MiB resource over Parley in ${(performance.now() - t0).toFixed(0)} ms`)
+      expect(text.length).to.equal(BIG.length)
+      expect(text === BIG, '10 MiB intact').to.equal(true)
+      await local.close()
+      await remote.close()
     })
 
     it('a tool call the server\'s policy holds keeps the client alive with progress until the human approves', async () => {
