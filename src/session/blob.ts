@@ -4,10 +4,12 @@
  * message; the receiver, if it wants them and they are within its cap, pulls
  * them over a stream of their own on the same peers' connection. The
  * signature on the reference binds the bytes to the sender; the stream
- * carries them in order with the transport's backpressure; the receiver's
- * read-ahead is bounded and it never takes more than the reference says.
+ * carries them in order, the sender writing as fast as the transport drains;
+ * the receiver copies each chunk into a buffer of the announced length as it
+ * arrives, so it holds the payload and nothing more, and never takes more
+ * than the reference says.
  */
-import type { Stream } from '@libp2p/interface'
+import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { ParleyError } from '../errors.js'
 import { sha256Base64url } from '../crypto/hash.js'
@@ -27,8 +29,6 @@ export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024
 export const DEFAULT_OFFER_TTL_MS = 120_000
 /** Default bytes on offer to one peer at once: past it, a new offer fails (`ERR_BLOB_OFFERS_FULL`). */
 export const DEFAULT_MAX_OFFERED_BYTES_PER_PEER = 256 * 1024 * 1024
-/** Bytes the receiver reads ahead of its copying (the stream is paused past it). */
-const READ_AHEAD_BYTES = 1024 * 1024
 /** Longest request frame (`{ "blob": id }`). */
 const MAX_REQUEST_BYTES = 256
 
@@ -155,19 +155,39 @@ export class Blobs {
     const out = new Uint8Array(ref.bytes)
     let got = 0
     try {
-      // listening before asking: nothing the sender writes may come before a listener
-      const chunks = boundedChunks(stream, READ_AHEAD_BYTES)[Symbol.asyncIterator]()
+      // each chunk is copied into its place as it arrives: the receiver holds the payload's
+      // length and no more (pausing the stream would not stop a WebRTC sender, whose data
+      // channel has no receiver-driven flow control, so nothing is queued instead)
+      const arrived = new Promise<void>((resolve, reject) => {
+        const done = (err?: Error): void => {
+          stream.removeEventListener('message', onMessage)
+          stream.removeEventListener('end', onEnd)
+          stream.removeEventListener('close', onClose)
+          signal.removeEventListener('abort', onAbort)
+          if (err === undefined) resolve()
+          else reject(err)
+        }
+        const onMessage = (evt: StreamMessageEvent): void => {
+          const chunk = evt.data
+          if (got + chunk.byteLength > out.byteLength) {
+            done(new BlobError(BlobErrorCode.CORRUPT, `more than the ${ref.bytes} bytes the reference says arrived`))
+            return
+          }
+          if (chunk instanceof Uint8Array) out.set(chunk, got)
+          else { let at = got; for (const part of chunk) { out.set(part, at); at += part.byteLength } }
+          got += chunk.byteLength
+        }
+        const onEnd = (): void => { done() }
+        const onClose = (evt: StreamCloseEvent): void => { done(evt.error) }
+        const onAbort = (): void => { done(signal.reason as Error) }
+        stream.addEventListener('message', onMessage)
+        stream.addEventListener('end', onEnd)
+        stream.addEventListener('close', onClose)
+        signal.addEventListener('abort', onAbort)
+      })
       await writeFrame(stream, utf8(JSON.stringify({ blob: ref.blob })))
       await stream.close({ signal }) // our side is done writing
-      for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) {
-        signal.throwIfAborted()
-        const chunk = next.value
-        const length = chunk.byteLength
-        if (got + length > out.byteLength) throw new BlobError(BlobErrorCode.CORRUPT, `more than the ${ref.bytes} bytes the reference says arrived`)
-        if (chunk instanceof Uint8Array) out.set(chunk, got)
-        else { let at = got; for (const part of chunk) { out.set(part, at); at += part.byteLength } }
-        got += length
-      }
+      await arrived
     } catch (err) {
       stream.abort(err as Error)
       if (err instanceof BlobError) throw err
