@@ -62,7 +62,7 @@ describe('the npm package, installed from its tarball into a fresh project', fun
     const [info] = JSON.parse(packed.stdout) as Array<{ filename: string }>
     if (info === undefined) throw new Error('npm pack printed no tarball')
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'parley-consumer', private: true, type: 'module' }, null, 2))
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, info.filename), '@types/node@22', '@modelcontextprotocol/sdk@1.32.2', 'zod@4'], { cwd: project, encoding: 'utf8', env: { ...process.env, PATH }, timeout: 400_000 })
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, info.filename), '@types/node@22', '@modelcontextprotocol/sdk@1.32.2', 'zod@4', '@a2a-js/sdk@1.3.0'], { cwd: project, encoding: 'utf8', env: { ...process.env, PATH }, timeout: 400_000 })
     // the files only: a folder (browser-agent/) is an example of its own, tested from the repository (test/browser/example-page.spec.ts)
     for (const entry of readdirSync(EXAMPLES, { withFileTypes: true })) if (entry.isFile()) copyFileSync(join(EXAMPLES, entry.name), join(project, entry.name))
     readmeBlocks().forEach((code, i) => { writeFileSync(join(project, `readme-${i}.mjs`), '// @ts-check\n' + code) })
@@ -127,6 +127,13 @@ describe('the npm package, installed from its tarball into a fresh project', fun
       const { stdout } = await inProject(process.execPath, ['mcp.mjs'])
       expect(stdout).to.include("[ 'forecast' ]")
       expect(stdout).to.include('sunny in Leeds, asked by @alices-mcp-host')
+    }
+  })
+
+  it('runs docs/examples/a2a.mjs (with the A2A SDK installed beside the package), twice against the same relay', async () => {
+    for (let i = 0; i < 2; i++) {
+      const { stdout } = await inProject(process.execPath, ['a2a.mjs'])
+      expect(stdout).to.include("[ 'one', 'two', 'three' ]")
     }
   })
 
