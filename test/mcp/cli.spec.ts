@@ -3,7 +3,8 @@
  * stdio MCP server (an SDK program run as a child process) on the mesh under
  * a handle; an MCP host's SDK `Client` runs `parley mcp connect @handle` as
  * its stdio server and calls the tools through it. The serving agent's
- * policy holds a tool named with `--action` until `parley approve`.
+ * policy holds a tool named with `--action` until `parley approve`. And the
+ * reference server, @modelcontextprotocol/server-everything, wrapped as is.
  */
 import { expect } from 'chai'
 import { spawn, execFile } from 'node:child_process'
@@ -93,6 +94,34 @@ describe('parley mcp serve / connect', function () {
     const result = await call
     expect(result.content).to.deep.equal([{ type: 'text', text: 'booked 3' }])
     await host.close()
+  })
+
+  it('wraps the reference MCP server (@modelcontextprotocol/server-everything) with no code, end to end', async () => {
+    const everything = fileURLToPath(new URL('../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url))
+    const wrapped = spawn(process.execPath, [PARLEY_BIN, 'mcp', 'serve', '--handle', 'everything-ref', '--relay', relay.tcp.toString(), '--data-dir', join(dir, 'everything'),
+      '--pow-bits', '8', '--min-pow-bits', '8', '--', process.execPath, everything, 'stdio'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = new Promise(resolve => wrapped.once('exit', resolve))
+    try {
+      let out = ''
+      wrapped.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+      const deadline = Date.now() + 30_000
+      while (!out.includes('"event":"ready"') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [PARLEY_BIN, 'mcp', 'connect', '@everything-ref', '--relay', relay.tcp.toString(), '--min-pow-bits', '8'],
+        stderr: 'inherit'
+      })
+      const host = new Client({ name: 'an MCP host', version: '1.0.0' })
+      await host.connect(transport)
+      const { tools } = await host.listTools()
+      expect(tools.map(t => t.name)).to.include('echo')
+      const echoed = await host.callTool({ name: 'echo', arguments: { message: 'across the mesh' } })
+      expect(JSON.stringify(echoed.content)).to.include('across the mesh')
+      await host.close()
+    } finally {
+      wrapped.kill('SIGTERM')
+      await exited
+    }
   })
 
   it('refuses bad usage with exit code 2', async () => {
