@@ -48,7 +48,8 @@ import { walkPacer } from './walk-pacer.js'
 import type { WalkPacer } from './walk-pacer.js'
 import { AGENT_EVENTS } from './events.js'
 import { INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, MAX_INCOMING_PENDING_CONNECTIONS } from './constants.js'
-import type { AgentEvents } from './events.js'
+import type { AgentEvents, VerifiedCard } from './events.js'
+import type { CardRecord } from '../handles/card.js'
 import type { Desk, InboxMessage } from './desk.js'
 import type { Negotiations, MoveResult } from './negotiations.js'
 
@@ -335,6 +336,14 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   async resolve (handle: string, options: { fresh?: boolean } = {}): Promise<HandleRecord> { return this.parley.resolve(handle, options) }
   /** Publishes (or republishes) our handle record: a handle held by another key is `ERR_HANDLE_TAKEN`. */
   async publish (): Promise<HandleRecord> { return this.parley.publish() }
+  /** Publishes our A2A Agent Card under our handle, in the DHT and on gossipsub (protocols/agent-card). */
+  async publishCard (card: { [key: string]: JsonValue }): Promise<CardRecord> { return this.parley.publishCard(card) }
+  /** The Agent Card of `@handle` from the DHT, signed by the handle's current owner; undefined when it has none. */
+  async agentCard (handle: string): Promise<VerifiedCard | undefined> { return this.parley.agentCard(handle) }
+  /** Agents whose Agent Card offers a skill (its `id` or a tag), each card checked against its handle's owner (needs `presence`). */
+  async findAgents (query: { skill: string }): Promise<VerifiedCard[]> { return this.parley.findAgents(query) }
+  /** The Agent Cards heard on gossipsub, unchecked (the dashboard shows them; {@link findAgents} checks ownership). */
+  heardCards (): CardRecord[] { return this.parley.heardCards() }
   /**
    * Opens a session to `@handle` (or a peer id): resolves, dials through the
    * peer's relay, exchanges hellos, and returns at once; meanwhile it dials a

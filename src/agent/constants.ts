@@ -21,6 +21,8 @@ export const MAX_BLOB_PULLS_PER_CONNECTION = 8
 export const DIRECT_GET_TIMEOUT_MS = 2_000
 /** How long a DHT put of our handle record may take (ms). */
 export const PUBLISH_TIMEOUT_MS = 15_000
+/** How long publishing or looking up an Agent Card may take. */
+export const CARD_PUBLISH_TIMEOUT_MS = 15_000
 /** The libp2p service names the Parley service looks up among the node's services by default. */
 export const DEFAULT_DHT_SERVICE = 'dht'
 export const DEFAULT_PUBSUB_SERVICE = 'pubsub'

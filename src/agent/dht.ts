@@ -7,6 +7,13 @@
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { handleDhtConfig } from '../handles/record.js'
+import { CARD_DHT_NAMESPACE, cardSelector, cardValidator } from '../handles/card.js'
+import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
+
+/** Handle records' validators and selectors, and Agent Cards' (protocols/agent-card). */
+function withCards (config: { validators: Record<string, ValidateFn>, selectors: Record<string, SelectFn> }): { validators: Record<string, ValidateFn>, selectors: Record<string, SelectFn> } {
+  return { validators: { ...config.validators, [CARD_DHT_NAMESPACE]: cardValidator }, selectors: { ...config.selectors, [CARD_DHT_NAMESPACE]: cardSelector } }
+}
 import { DEFAULT_POW_BITS } from '../handles/pow.js'
 import { relayPeer } from './options.js'
 
@@ -34,6 +41,6 @@ export function parleyDHT (init: ParleyDHTInit): ReturnType<typeof kadDHT> {
     clientMode: true,
     initialQuerySelfInterval: 0,
     peerInfoMapper: (info) => trusted.has(info.id.toString()) ? passthroughMapper(info) : { ...info, multiaddrs: [] },
-    ...handleDhtConfig({ minPowBits: init.minPowBits ?? DEFAULT_POW_BITS })
+    ...withCards(handleDhtConfig({ minPowBits: init.minPowBits ?? DEFAULT_POW_BITS }))
   })
 }

@@ -69,3 +69,18 @@ export interface AgentEvents {
 
 /** Every event name of {@link AgentEvents}, so that an assembly can forward them all. */
 export const AGENT_EVENTS = ['session', 'connected', 'pending', 'message', 'suggestion', 'direct', 'relayed', 'outcome'] as const satisfies ReadonlyArray<keyof AgentEvents>
+
+/** An Agent Card checked against its handle's current record (protocols/agent-card). */
+export interface VerifiedCard {
+  /** The handle, without `@`. */
+  handle: string
+  /** Its owner, who signed the card. */
+  peer: string
+  /** The kind the handle record states. */
+  kind: 'agent' | 'human'
+  /** The A2A Agent Card, as published. */
+  card: { [key: string]: JsonValue }
+  /** The card record's sequence number. */
+  seq: number
+}
+

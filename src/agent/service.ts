@@ -76,6 +76,9 @@ import type { MoveResult } from './negotiations.js'
 import { HandleResolver } from './resolver.js'
 import { getValueFrom } from './dht-get.js'
 import { BLOB_PROTOCOL, Blobs } from '../session/blob.js'
+import { CardBoard } from '../presence/cards.js'
+import { CardRecordError, CardRecordErrorCode, cardKey, cardSkills, createCardRecord, validateCardRecord } from '../handles/card.js'
+import type { CardRecord } from '../handles/card.js'
 import type { RawAnswer } from '../handles/lookup.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { HandlePublisher } from './publisher.js'
@@ -83,8 +86,8 @@ import { RelayLink } from './relays.js'
 import { Dialer } from './dialer.js'
 import { checkAgentOptions, relayPeer } from './options.js'
 import type { AgentOptions } from './options.js'
-import type { AgentEvents } from './events.js'
-import { MAX_BLOB_PULLS_PER_CONNECTION, DEFAULT_DHT_SERVICE, DEFAULT_MAX_SESSIONS_PER_PEER, DIRECT_GET_TIMEOUT_MS, DEFAULT_PUBSUB_SERVICE, PRUNE_INTERVAL_MS } from './constants.js'
+import type { AgentEvents, VerifiedCard } from './events.js'
+import { CARD_PUBLISH_TIMEOUT_MS, MAX_BLOB_PULLS_PER_CONNECTION, DEFAULT_DHT_SERVICE, DEFAULT_MAX_SESSIONS_PER_PEER, DIRECT_GET_TIMEOUT_MS, DEFAULT_PUBSUB_SERVICE, PRUNE_INTERVAL_MS } from './constants.js'
 
 const log = logger('parley:agent')
 
@@ -168,6 +171,8 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   #relays: RelayLink | undefined
   #dialer: Dialer | undefined
   #presence: Presence | undefined
+  #cards: CardBoard | undefined
+  #ownCard: CardRecord | undefined
   #pruneTimer: ReturnType<typeof setInterval> | undefined
   #ready: Promise<void> | undefined
   #started: number | undefined
@@ -403,6 +408,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     clearInterval(this.#pruneTimer)
     this.#bridge.stop()
     this.#presence?.stop()
+    this.#cards?.stop()
     this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect)
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))
   }
@@ -445,6 +451,8 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     const name = this.#init.pubsubService ?? DEFAULT_PUBSUB_SERVICE
     const pubsub = this.#service<GossipSub>(name)
     if (pubsub === undefined) { log.error('presence is on, but the node has no gossipsub service named %s', name); return }
+    this.#cards = new CardBoard(pubsub)
+    this.#cards.start()
     const cm = this.#components.connectionManager
     this.#presence = startAgentPresence({
       identity: this.identity,
@@ -494,6 +502,75 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       }
     }))
     return answers.filter((a): a is RawAnswer => a !== undefined)
+  }
+
+  /**
+   * Publishes our A2A Agent Card (protocols/agent-card): signed, stored in
+   * the DHT under our handle (the relays take it only from the handle's
+   * owner) and announced on gossipsub when presence is on.
+   */
+  async publishCard (card: { [key: string]: JsonValue }): Promise<CardRecord> {
+    const handle = this.record?.handle
+    if (handle === undefined) throw new AgentError(AgentErrorCode.INVALID_OPTIONS, 'an Agent Card is published under a handle: start the agent with one')
+    const seq = Math.max(Date.now(), (this.#ownCard?.seq ?? 0) + 1)
+    const { record, bytes } = await createCardRecord(this.identity, { handle, card, seq })
+    let accepted = 0
+    for await (const event of this.#dht().put(cardKey(handle), bytes, { signal: AbortSignal.timeout(CARD_PUBLISH_TIMEOUT_MS) })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') accepted++
+    }
+    if (accepted === 0) throw new CardRecordError(CardRecordErrorCode.NOT_OWNER, `no DHT server took the card of @${handle}`)
+    this.#ownCard = record
+    await this.#cards?.announce(bytes)
+    return record
+  }
+
+  /**
+   * The Agent Card of `@handle`, from the DHT: only a card signed by the
+   * handle's current owner counts. Undefined when it has none.
+   */
+  async agentCard (handle: string): Promise<VerifiedCard | undefined> {
+    const owner = await this.resolve(handle)
+    const key = cardKey(owner.handle)
+    let answers = await this.#askConnected(key)
+    if (answers.length === 0) {
+      answers = []
+      try {
+        for await (const e of this.#dht().get(key, { signal: AbortSignal.timeout(CARD_PUBLISH_TIMEOUT_MS) })) {
+          if (e.name === 'PEER_RESPONSE' && e.messageName === 'GET_VALUE' && e.record != null && this.#trusted.has(e.from.toString())) answers.push({ server: e.from.toString(), value: e.record.value })
+        }
+      } catch (err) {
+        log('card lookup of @%s ended with %e', owner.handle, err)
+      }
+    }
+    let best: CardRecord | undefined
+    for (const { value } of answers) {
+      const r = await validateCardRecord(value, { key }).catch(() => undefined)
+      if (r !== undefined && r.peer === owner.peer && (best === undefined || r.seq > best.seq)) best = r
+    }
+    return best === undefined ? undefined : { handle: owner.handle, peer: owner.peer, kind: owner.kind, card: best.card, seq: best.seq }
+  }
+
+  /** The Agent Cards heard on gossipsub (not checked against their handles: {@link findAgents} does that). */
+  heardCards (): CardRecord[] {
+    return this.#cards?.cards() ?? []
+  }
+
+  /**
+   * Agents whose Agent Card offers `skill` (a skill's `id` or one of its
+   * `tags`), from the cards heard on gossipsub (presence on): each checked
+   * against its handle's current record, so a card from anyone but the
+   * handle's owner is never returned.
+   */
+  async findAgents (query: { skill: string }): Promise<VerifiedCard[]> {
+    const found = new Map<string, VerifiedCard>()
+    for (const r of this.#cards?.cards() ?? []) {
+      if (!cardSkills(r.card).includes(query.skill)) continue
+      const owner = await this.resolve(r.handle).catch(() => undefined)
+      if (owner === undefined || owner.peer !== r.peer) continue
+      const held = found.get(r.handle)
+      if (held === undefined || held.seq < r.seq) found.set(r.handle, { handle: r.handle, peer: r.peer, kind: owner.kind, card: r.card, seq: r.seq })
+    }
+    return [...found.values()]
   }
 
   /** Publishes (or republishes) our handle record: a handle held by another key is `ERR_HANDLE_TAKEN`. */

@@ -44,13 +44,15 @@ import { ApprovalError, ApprovalErrorCode } from '../store/errors.js'
 import type { PendingApproval } from '../store/approvals.js'
 import type { TrustEntry } from '../store/trust.js'
 import type { InboxMessage } from '../agent/desk.js'
+import { cardSkills } from '../handles/card.js'
+import type { CardRecord } from '../handles/card.js'
 import { fromUtf8 } from '../crypto/bytes.js'
 import { MAX_DEPTH } from '../crypto/canonical-json.js'
 import { lenientUtf8Prefix } from '../util/lenient-utf8.js'
 import { guarded } from '../util/guard.js'
 import { logger } from '@libp2p/logger'
 import { MeshBuilder, RelayKinds, presenceCounts } from './mesh.js'
-import type { ApprovalView, ContactView, DashboardSource, DashboardState, InboxView, MessageView, NegotiationView, SessionView, Transport } from './types.js'
+import type { ApprovalView, CardView, ContactView, DashboardSource, DashboardState, InboxView, MessageView, NegotiationView, SessionView, Transport } from './types.js'
 
 /** Bounds on what {@link agentSource} keeps and shows; every one has a default. */
 export interface AgentSourceOptions {
@@ -375,6 +377,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
       negotiations: negotiationList,
       approvals: approvalList,
       inbox,
+      ...(agent.presence === undefined ? {} : { cards: cardViews(agent.heardCards(), records) }),
       contacts: agent.desk.trust.list().map(contactView).sort((a, b) => b.level - a.level || (a.handle ?? a.peer).localeCompare(b.handle ?? b.peer)),
       metrics: {
         connections: connections.filter(c => c.status === 'open').length,
@@ -443,3 +446,20 @@ function contactView (e: TrustEntry): ContactView {
     ...(e.note === undefined ? {} : { note: e.note })
   }
 }
+
+/** Cards heard, each marked by whether the handle record this agent holds names its signer. */
+function cardViews (cards: CardRecord[], records: ReadonlyArray<{ handle: string, peer: string }>): CardView[] {
+  const owners = new Map(records.map(r => [r.handle, r.peer]))
+  return cards.map(c => {
+    const owner = owners.get(c.handle)
+    return {
+      handle: c.handle,
+      peer: c.peer,
+      name: typeof c.card.name === 'string' ? c.card.name.slice(0, 128) : '',
+      skills: cardSkills(c.card).slice(0, 32),
+      ...(owner === undefined ? {} : { verified: owner === c.peer }),
+      expires: c.expires
+    }
+  }).sort((a, b) => a.handle.localeCompare(b.handle))
+}
+

@@ -30,6 +30,22 @@ import type { HandleView } from '../handles/view.js'
 // defined below the dashboard, where the nodes and presence that produce them may import them
 export type { Transport, HandleView }
 
+/** An A2A Agent Card heard on gossipsub (protocols/agent-card). */
+export interface CardView {
+  /** The handle it is published under. */
+  handle: string
+  /** Its signer. */
+  peer: string
+  /** The card's `name`. */
+  name: string
+  /** What it offers: skill ids and tags. */
+  skills: string[]
+  /** True when the handle record this node holds names the signer; false when it names another peer; absent when the handle is not resolved here. */
+  verified?: boolean
+  /** When the card record expires, ms since the epoch. */
+  expires: number
+}
+
 /** Everything the page shows, at time `ts`. */
 export interface DashboardState {
   /** The node serving the dashboard. */
@@ -50,6 +66,8 @@ export interface DashboardState {
   inbox?: InboxView[]
   /** The peers the node's trust store knows, and the level its human gave each (agents only). */
   contacts?: ContactView[]
+  /** A2A Agent Cards heard on gossipsub (agents with presence on). */
+  cards?: CardView[]
   /** What the node relays (relays only). */
   relay?: RelayView
   /** Numbers to plot over time (the page keeps the history): name → current value. */

@@ -18,6 +18,9 @@ import type { HandleValidatorOptions } from '../handles/record.js'
 import { lenientUtf8 } from '../util/lenient-utf8.js'
 import { DHT_RECORD_PREFIX } from './constants.js'
 import type { Tally } from '../util/tally.js'
+import { CARD_DHT_NAMESPACE, CARD_KEY_PREFIX, CardRecordError, CardRecordErrorCode, cardSelector, cardValidator, validateCardRecord } from '../handles/card.js'
+import { Key as DatastoreKey } from 'interface-datastore'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 
 const log = logger('parley:node:records')
 
@@ -40,9 +43,18 @@ export function parleyDhtConfig (options: HandleValidatorOptions, rejections: Ta
           log('refused record for %s: %e', lenientUtf8(key), err)
           throw err
         }
+      },
+      [CARD_DHT_NAMESPACE]: async (key, value) => {
+        try {
+          await cardValidator(key, value)
+        } catch (err) {
+          rejections.add(err instanceof CardRecordError ? `card:${err.code}` : 'ERR_OTHER')
+          log('refused card for %s: %e', lenientUtf8(key), err)
+          throw err
+        }
       }
     },
-    selectors: { handle: handleSelector }
+    selectors: { handle: handleSelector, [CARD_DHT_NAMESPACE]: cardSelector }
   }
 }
 
@@ -59,7 +71,12 @@ export function guardHandleRecords<D extends Datastore> (store: D, options: Hand
     if (!name.startsWith(DHT_RECORD_PREFIX + '/')) return put(key, value, opts)
     const incoming = DhtRecord.deserialize(value)
     // any key, UTF-8 or not, is compared as text: the prefix is ASCII, which lenient decoding keeps
-    if (!lenientUtf8(incoming.key).startsWith(HANDLE_KEY_PREFIX)) return put(key, value, opts)
+    const textKey = lenientUtf8(incoming.key)
+    if (textKey.startsWith(CARD_KEY_PREFIX)) {
+      if (!await guardCard(store, incoming.value, incoming.key, clock(), rejections)) return key
+      return put(key, value, opts)
+    }
+    if (!textKey.startsWith(HANDLE_KEY_PREFIX)) return put(key, value, opts)
     const now = clock()
     const record = await validateHandleRecord(incoming.value, { ...options, key: incoming.key, now })
     let existing
@@ -82,3 +99,45 @@ export function guardHandleRecords<D extends Datastore> (store: D, options: Hand
   }
   return store
 }
+
+/**
+ * A card may be stored only by the handle's owner (protocols/agent-card §4):
+ * the handle record this server holds for it must be live and name the
+ * card's peer. False for a card of a lower `seq` than the one held from the
+ * same peer: ignored, as an older handle record is.
+ */
+async function guardCard (store: Datastore, value: Uint8Array, key: Uint8Array, now: number, rejections: Tally): Promise<boolean> {
+  const card = await validateCardRecord(value, { key, now })
+  const refuse = (code: CardRecordErrorCode, message: string): never => {
+    rejections.add(`card:${code}`)
+    log('refused the card of @%s by %s: %s', card.handle, card.peer, message)
+    throw new CardRecordError(code, message)
+  }
+  let owner
+  try {
+    owner = parseHandleRecord(DhtRecord.deserialize(await store.get(recordKey(utf8Of(HANDLE_KEY_PREFIX + card.handle)))).value)
+  } catch {
+    return refuse(CardRecordErrorCode.NOT_OWNER, `no handle record of @${card.handle} here: publish the handle first`)
+  }
+  if (owner.expires <= now || owner.peer !== card.peer) refuse(CardRecordErrorCode.NOT_OWNER, `@${card.handle} is held by another peer`)
+  try {
+    const held = JSON.parse(new TextDecoder().decode(DhtRecord.deserialize(await store.get(recordKey(key))).value)) as { peer?: unknown, seq?: unknown }
+    if (held.peer === card.peer && typeof held.seq === 'number' && held.seq > card.seq) {
+      log('ignored the card of @%s seq %d: holding seq %d', card.handle, card.seq, held.seq)
+      return false
+    }
+  } catch {
+    // nothing held, or unreadable: the valid newcomer is stored
+  }
+  return true
+}
+
+/** kad-dht's datastore key of a record key. */
+function recordKey (key: Uint8Array): DatastoreKey {
+  return new DatastoreKey(`${DHT_RECORD_PREFIX}/${uint8ArrayToString(key, 'base32')}`, false)
+}
+
+function utf8Of (text: string): Uint8Array {
+  return new TextEncoder().encode(text)
+}
+

@@ -61,6 +61,7 @@ import { registerRelayMetrics } from './relay-metrics.js'
 import { CircuitTracker } from './circuits.js'
 import { HandleStore } from './handle-store.js'
 import { Presence } from '../presence/presence.js'
+import { CardBoard } from '../presence/cards.js'
 import { presenceGossipsubOptions } from '../presence/scoring.js'
 import { lookupHandle } from '../handles/lookup.js'
 import { p2pPeerOf } from '../util/multiaddr.js'
@@ -290,6 +291,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const circuits = new CircuitTracker(libp2p.services.relay)
   const handles = new HandleStore(datastore, recordOptions)
   let presence: Presence | undefined
+  let cards: CardBoard | undefined
   if (options.presence !== false) {
     presence = new Presence(libp2p.services.pubsub, {
       self: libp2p.peerId.toString(),
@@ -303,6 +305,9 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
       }
     })
     presence.start()
+    // Agent Cards (protocols/agent-card §5): checked and routed beside presence
+    cards = new CardBoard(libp2p.services.pubsub)
+    cards.start()
   }
   // bootstrap discovery only announces peers; dial them so the DHT tables fill at once
   for (const addr of options.bootstrap ?? []) {
@@ -328,6 +333,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
     multiaddrs: () => libp2p.getMultiaddrs(),
     stop: async () => {
       presence?.stop()
+      cards?.stop()
       stopForgetting()
       await stun?.close()
       await libp2p.stop()

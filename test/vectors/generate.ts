@@ -14,6 +14,7 @@ import { approvalVectors } from './approval.js'
 import { presenceVectors } from './presence.js'
 import { sessionVectors } from './session.js'
 import { stunVectors } from './stun.js'
+import { agentCardVectors } from './agent-card.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -26,7 +27,8 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/approval/vectors.json', approvalVectors],
   ['protocols/presence/vectors.json', presenceVectors],
   ['protocols/session/vectors.json', sessionVectors],
-  ['protocols/stun/vectors.json', stunVectors]
+  ['protocols/stun/vectors.json', stunVectors],
+  ['protocols/agent-card/vectors.json', agentCardVectors]
 ]
 
 // `npm run vectors -- handle-record` regenerates only the files whose path contains an argument

@@ -17,7 +17,7 @@ import { Graph } from './graph.js'
 import type { GraphLinkInput, GraphNodeInput } from './graph.js'
 import { h, kindBadge, shortPeer, time } from './dom.js'
 import { setupInspector } from './inspector.js'
-import { renderApprovals, renderContacts, renderHandles, renderInbox, renderMetrics, renderNegotiations, renderPeer, renderRelay, renderSessions } from './panels.js'
+import { renderApprovals, renderCards, renderContacts, renderHandles, renderInbox, renderMetrics, renderNegotiations, renderPeer, renderRelay, renderSessions } from './panels.js'
 import type { PanelContext } from './panels.js'
 
 interface Timings {
@@ -112,6 +112,7 @@ function renderPanels (state: DashboardState): void {
   renderApprovals(state.approvals, ctx)
   renderInbox(state.inbox)
   renderContacts(state.contacts, ctx)
+  renderCards(state.cards, ctx)
   renderRelay(state.relay, state.node.role)
   renderPeer(state, selected)
 }

@@ -3,7 +3,7 @@
  * when that slice changed, so that open items, typed replies and scroll
  * positions survive the live updates.
  */
-import type { ApprovalView, ContactView, DashboardState, HandleView, InboxView, NegotiationView, PeerView, RelayView, SessionView, MessageView, LinkView } from '../types.js'
+import type { ApprovalView, CardView, ContactView, DashboardState, HandleView, InboxView, NegotiationView, PeerView, RelayView, SessionView, MessageView, LinkView } from '../types.js'
 import { bytes, empty, h, kindBadge, relative, renderIf, s, shortPeer, time, verifiedBadge } from './dom.js'
 import { inspect } from './inspector.js'
 
@@ -225,6 +225,26 @@ async function setLevel (ctx: PanelContext, c: ContactView, level: number): Prom
     trustOutcomes.set(c.peer, `failed: ${(err as Error).message}`)
   }
   ctx.refresh()
+}
+
+export function renderCards (cards: CardView[] | undefined, ctx: PanelContext): void {
+  hideUnless('cards-card', cards !== undefined)
+  if (cards === undefined) return
+  count('cards-count', `${cards.length} heard, ${cards.filter(c => c.verified === true).length} checked against their handle`)
+  renderIf(byId('cards'), JSON.stringify(cards), () => [
+    cards.length === 0
+      ? empty('No Agent Cards heard yet (agents publish theirs with agent.publishCard()).')
+      : h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'handle'), h('th', {}, 'name'), h('th', {}, 'skills'), h('th', {}, 'signer'), h('th', {}, 'expires'), h('th', {}, 'owner'))),
+        h('tbody', {}, ...cards.map(c => h('tr', { class: 'click', 'data-card': c.handle, onclick: () => { ctx.selectPeer(c.peer) } },
+          h('td', {}, h('b', {}, `@${c.handle}`)),
+          h('td', {}, c.name),
+          h('td', {}, c.skills.join(', ')),
+          h('td', { class: 'mono', title: c.peer }, shortPeer(c.peer)),
+          h('td', { title: new Date(c.expires).toISOString() }, relative(c.expires)),
+          h('td', {}, c.verified === undefined ? h('span', { class: 'muted' }, 'not resolved') : verifiedBadge(c.verified, c.verified ? undefined : 'the handle is held by another peer'))
+        ))))
+  ])
 }
 
 export function renderContacts (contacts: ContactView[] | undefined, ctx: PanelContext): void {
