@@ -13,6 +13,17 @@ import { DEFAULT_POW_BITS } from '../../handles/pow.js'
 import { parse, relayList, UsageError } from '../command.js'
 import type { Command } from '../command.js'
 
+/** The help lines of {@link AGENT_OPTIONS} (shared with `parley mcp serve`). */
+export const AGENT_OPTIONS_HELP = `  --handle NAME      handle to register (without @)
+  --relay ADDR       relay multiaddr with /p2p/<id>, repeatable (env PARLEY_RELAY)
+  --kind KIND        agent or human (default agent)
+  --data-dir DIR     keeps the identity (default ./.parley/agent-NAME)
+  --pow-bits N       proof of work for the record (default ${DEFAULT_POW_BITS})
+  --min-pow-bits N   least proof of work accepted from others (default ${DEFAULT_POW_BITS})
+  --http HOST:PORT   control API (and dashboard) address (default 127.0.0.1:0, a free port)
+  --threshold AMOUNT ask the human about any action above it, e.g. 100GBP
+  -h, --help         show this help`
+
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'run a long-lived agent node: registers @handle, answers ping, prints what it receives',
@@ -34,15 +45,7 @@ dashboard's URL, the token in its fragment (#token=…): open it in a browser to
 see the node's peers, sessions, negotiations and approvals, and to approve.
 
 Options:
-  --handle NAME      handle to register (without @)
-  --relay ADDR       relay multiaddr with /p2p/<id>, repeatable (env PARLEY_RELAY)
-  --kind KIND        agent or human (default agent)
-  --data-dir DIR     keeps the identity (default ./.parley/agent-NAME)
-  --pow-bits N       proof of work for the record (default ${DEFAULT_POW_BITS})
-  --min-pow-bits N   least proof of work accepted from others (default ${DEFAULT_POW_BITS})
-  --http HOST:PORT   control API (and dashboard) address (default 127.0.0.1:0, a free port)
-  --threshold AMOUNT ask the human about any action above it, e.g. 100GBP
-  -h, --help         show this help`,
+${AGENT_OPTIONS_HELP}`,
   async run (argv) {
     const { values } = parse(argv, AGENT_OPTIONS)
     if (values.help === true) { console.log(this.usage); return 0 }

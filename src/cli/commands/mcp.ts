@@ -9,7 +9,7 @@ import type { MethodClass } from '../../store/index.js'
 import { DEFAULT_POW_BITS } from '../../handles/pow.js'
 import { parse, relayList, UsageError } from '../command.js'
 import type { Command } from '../command.js'
-import { AGENT_OPTIONS, runAgentNode } from './agent.js'
+import { AGENT_OPTIONS, AGENT_OPTIONS_HELP, runAgentNode } from './agent.js'
 import { readLines, stdioServer, writeLine } from '../mcp-stdio.js'
 import { resolve } from 'node:path'
 
@@ -27,15 +27,7 @@ contact; other calls run.
 
 Options:
   --action TOOL      hold calls of this tool for the human (repeatable)
-  --handle NAME      handle to register (without @)
-  --relay ADDR       relay multiaddr with /p2p/<id>, repeatable (env PARLEY_RELAY)
-  --kind KIND        agent or human (default agent)
-  --data-dir DIR     keeps the identity (default ./.parley/agent-NAME)
-  --pow-bits N       proof of work for the record (default ${DEFAULT_POW_BITS})
-  --min-pow-bits N   least proof of work accepted from others (default ${DEFAULT_POW_BITS})
-  --http HOST:PORT   control API (and dashboard) address (default 127.0.0.1:0)
-  --threshold AMOUNT ask the human about any action above it, e.g. 100GBP
-  -h, --help         show this help
+${AGENT_OPTIONS_HELP}
 
 Example:
   parley mcp serve --handle files --relay $RELAY -- npx @modelcontextprotocol/server-filesystem ~/shared`
