@@ -173,6 +173,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   #presence: Presence | undefined
   #cards: CardBoard | undefined
   #ownCard: CardRecord | undefined
+  #cardTimer: ReturnType<typeof setTimeout> | undefined
   #pruneTimer: ReturnType<typeof setInterval> | undefined
   #ready: Promise<void> | undefined
   #started: number | undefined
@@ -402,6 +403,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
 
   async beforeStop (): Promise<void> {
     this.#stopping = true
+    clearTimeout(this.#cardTimer)
     this.#publisher?.stop()
     this.#relays?.stop()
     this.#negotiations?.stopExpiry()
@@ -521,6 +523,13 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     if (accepted === 0) throw new CardRecordError(CardRecordErrorCode.NOT_OWNER, `no DHT server took the card of @${handle}`)
     this.#ownCard = record
     await this.#cards?.announce(bytes)
+    // republished at half its lifetime, as the handle record is, while the agent runs
+    clearTimeout(this.#cardTimer)
+    this.#cardTimer = setTimeout(() => {
+      if (this.#stopping) return
+      this.publishCard(card).catch(err => { log('republishing the card of @%s failed: %e', handle, err) })
+    }, Math.max(1000, (record.expires - Date.now()) / 2))
+    this.#cardTimer.unref?.()
     return record
   }
 

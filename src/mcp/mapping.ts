@@ -108,13 +108,5 @@ export function blobResult (result: JsonValue): BlobRef | undefined {
   return keys.length === 1 && isBlobRef(ref) ? ref : undefined
 }
 
-/**
- * The approval id when `result` is Parley's answer to a request its
- * receiver's policy held for a human (`{ status: 'held', approval }`,
- * protocols/approval); undefined for any other result.
- */
-export function heldApproval (result: JsonValue): string | undefined {
-  if (result === null || typeof result !== 'object' || Array.isArray(result)) return undefined
-  const keys = Object.keys(result)
-  return keys.length === 2 && result.status === 'held' && typeof result.approval === 'string' ? result.approval : undefined
-}
+// the held answer is the approval protocol's, shared with A2A: defined with the methods
+export { heldApproval } from '../methods/index.js'

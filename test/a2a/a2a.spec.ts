@@ -59,7 +59,7 @@ describe('A2A over Parley (protocols/a2a)', function () {
     dir = await mkdtemp(join(tmpdir(), 'parley-a2a-'))
     relay = await startRelayProcess({ dataDir: join(dir, 'relay'), minPowBits: BITS })
     const options = { relays: [relay.tcp.toString()], powBits: BITS, minPowBits: BITS, rtcConfiguration: LOOPBACK_RTC }
-    server = await createAgent({ ...options, handle: 'a2a-counter', policy: { classes: { 'a2a/CancelTask': 'forbidden' } } })
+    server = await createAgent({ ...options, handle: 'a2a-counter', policy: { classes: { 'a2a/CancelTask': 'forbidden', 'a2a/ListTasks': 'action' } } })
     caller = await createAgent({ ...options, handle: 'a2a-caller' })
     await Promise.all([server.start(), caller.start()])
     card = {
@@ -161,6 +161,15 @@ describe('A2A over Parley (protocols/a2a)', function () {
     expect(counted).to.deep.equal(Array.from({ length: UPDATES }, (_, i) => `${i}`))
     expect((await c.getTask({ tenant: '', id: taskId, historyLength: undefined })).status?.state).to.equal(TaskState.TASK_STATE_COMPLETED)
     expect(legacyMethods).to.deep.equal(['message/stream', 'tasks/get'])
+  })
+
+  it('a call the server\'s policy holds waits for its human, then answers', async () => {
+    const c = await client()
+    const pending = new Promise<string>(resolve => { server.addEventListener('pending', (e) => { resolve(e.detail.id) }, { once: true }) })
+    const listed = c.listTasks({ tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageSize: 10, pageToken: '', historyLength: undefined, statusTimestampAfter: undefined, includeArtifacts: false } as never)
+    await server.approve(await pending)
+    const { tasks } = await listed
+    expect(tasks.length, 'the tasks the earlier tests made').to.be.at.least(3)
   })
 
   it('a method the server\'s policy forbids is refused with its code', async () => {
