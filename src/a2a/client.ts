@@ -12,51 +12,18 @@ import type { JsonValue } from '../crypto/canonical-json.js'
 import { randomToken } from '../envelope/envelope.js'
 import { A2A_PARLEY_BINDING, A2A_REQUEST_TIMEOUT_MS, A2A_STREAM_EVENT, A2A_STREAMING_METHODS } from './constants.js'
 import { a2aCall, a2aTarget } from './mapping.js'
-import { heldApproval } from '../methods/index.js'
-
-/** The `outcome` event of an agent: the far side's human decided on a request of ours it held. */
-export interface A2AOutcome {
-  /** The peer that decided, as verified. */
-  from: {
-    /** Its peer id. */
-    peer: string
-  }
-  /** The approval on its side that held our request. */
-  approval: string
-  /** What its human decided. */
-  decision: 'approve' | 'reject'
-  /** The human's words, if any. */
-  reply?: string
-  /** The call's result, when approved. */
-  result?: JsonValue
-}
+import { heldApproval, outcomeOf } from '../methods/held.js'
+import type { OutcomeSource } from '../methods/held.js'
 
 /** What the A2A client end needs of an agent: sessions by handle, and the outcomes of held calls. */
-export interface A2AHost {
+export interface A2AHost extends OutcomeSource {
   /** Opens (or reuses) a session with `@handle` or a peer id. */
   connect: (target: string) => Promise<Session>
-  /** Listens for outcomes of held requests. */
-  addEventListener: (type: 'outcome', listener: (event: CustomEvent<A2AOutcome>) => void) => void
-  /** Stops listening. */
-  removeEventListener: (type: 'outcome', listener: (event: CustomEvent<A2AOutcome>) => void) => void
 }
 
-/**
- * A call the far side's policy held for its human: the result once the
- * human approved (the call then ran), an error once they declined.
- */
+/** A call the far side's policy held for its human: its result once approved, an error once declined (within the call's time). */
 async function decided (host: A2AHost, peer: string, approval: string): Promise<JsonValue> {
-  return new Promise<JsonValue>((resolve, reject) => {
-    const timer = setTimeout(() => { done(); reject(new RpcError(-32603, `no decision on held call ${approval} within ${A2A_REQUEST_TIMEOUT_MS} ms`)) }, A2A_REQUEST_TIMEOUT_MS)
-    const done = (): void => { clearTimeout(timer); host.removeEventListener('outcome', onOutcome) }
-    const onOutcome = (e: CustomEvent<A2AOutcome>): void => {
-      if (e.detail.approval !== approval || e.detail.from.peer !== peer) return
-      done()
-      if (e.detail.decision === 'approve') resolve(e.detail.result ?? null)
-      else reject(new RpcError(-32001, `the far side's human declined${typeof e.detail.reply === 'string' ? `: ${e.detail.reply}` : ''}`, { code: 'ERR_DECLINED', approval }))
-    }
-    host.addEventListener('outcome', onOutcome)
-  })
+  return outcomeOf(host, { peer, approval, signal: AbortSignal.timeout(A2A_REQUEST_TIMEOUT_MS) })
 }
 
 const json = (body: unknown): Response => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } })

@@ -43,6 +43,12 @@ export interface DialerHost {
   upgradeTimeoutMs?: number
 }
 
+/** The best of `connections` open now: a direct one before a relayed one. */
+export function bestConnection (connections: readonly Connection[]): Connection | undefined {
+  const open = connections.filter(c => c.status === 'open')
+  return open.find(c => c.limits === undefined) ?? open[0]
+}
+
 export class Dialer {
   readonly #host: DialerHost
 
@@ -99,8 +105,9 @@ export class Dialer {
    * when the session cannot open on it, one new connection is dialled.
    */
   async #open (peer: string, relays: readonly string[], signal: AbortSignal | undefined): Promise<{ connection: Connection, session: Session }> {
-    const reused = this.#openConnection(peer) !== undefined
-    const connection = await this.dial(peer, relays, signal)
+    const open = this.#openConnection(peer)
+    const reused = open !== undefined
+    const connection = open ?? await this.dial(peer, relays, signal)
     try {
       return { connection, session: await this.#host.open(connection, peer, signal) }
     } catch (err) {
@@ -138,10 +145,8 @@ export class Dialer {
     throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
   }
 
-  /** The best connection to `peer` open now: a direct one before a relayed one. */
   #openConnection (peer: string): Connection | undefined {
-    const open = this.#host.connectionManager.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-    return open.find(c => c.limits === undefined) ?? open[0]
+    return bestConnection(this.#host.connectionManager.getConnections(peerIdFromString(peer)))
   }
 
 

@@ -6,10 +6,9 @@
 import type { KadDHT } from '@libp2p/kad-dht'
 import { logger } from '@libp2p/logger'
 import { HandleRecordError, HandleRecordErrorCode } from '../errors.js'
-import { parseHandle, succession } from '../handles/record.js'
+import { handleKey, parseHandle, succession } from '../handles/record.js'
 import { chooseFromAnswers, lookupHandle } from '../handles/lookup.js'
 import type { LookupHandleOptions, RawAnswer } from '../handles/lookup.js'
-import { handleKey } from '../handles/record.js'
 import type { HandleRecord } from '../handles/record.js'
 import { BoundedCache } from '../util/bounded-cache.js'
 

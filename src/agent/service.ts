@@ -79,11 +79,12 @@ import { BLOB_PROTOCOL, Blobs } from '../session/blob.js'
 import { CardBoard } from '../presence/cards.js'
 import { CardRecordError, CardRecordErrorCode, cardKey, cardSkills, createCardRecord, validateCardRecord } from '../handles/card.js'
 import type { CardRecord } from '../handles/card.js'
+import { dhtAnswers } from '../handles/lookup.js'
 import type { RawAnswer } from '../handles/lookup.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { HandlePublisher } from './publisher.js'
 import { RelayLink } from './relays.js'
-import { Dialer } from './dialer.js'
+import { Dialer, bestConnection } from './dialer.js'
 import { checkAgentOptions, relayPeer } from './options.js'
 import type { AgentOptions } from './options.js'
 import type { AgentEvents, VerifiedCard } from './events.js'
@@ -541,16 +542,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     const owner = await this.resolve(handle)
     const key = cardKey(owner.handle)
     let answers = await this.#askConnected(key)
-    if (answers.length === 0) {
-      answers = []
-      try {
-        for await (const e of this.#dht().get(key, { signal: AbortSignal.timeout(CARD_PUBLISH_TIMEOUT_MS) })) {
-          if (e.name === 'PEER_RESPONSE' && e.messageName === 'GET_VALUE' && e.record != null && this.#trusted.has(e.from.toString())) answers.push({ server: e.from.toString(), value: e.record.value })
-        }
-      } catch (err) {
-        log('card lookup of @%s ended with %e', owner.handle, err)
-      }
-    }
+    if (answers.length === 0) answers = (await dhtAnswers(this.#dht(), key, CARD_PUBLISH_TIMEOUT_MS)).filter(a => this.#trusted.has(a.server))
     let best: CardRecord | undefined
     for (const { value } of answers) {
       const r = await validateCardRecord(value, { key }).catch(() => undefined)
@@ -695,8 +687,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
 
   /** A new stream to `peer` on the best connection we have with it: a direct one before a relayed one. */
   async #newStream (peer: string, protocol: string, signal: AbortSignal): Promise<Stream> {
-    const open = this.#components.connectionManager.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-    const connection = open.find(c => c.limits === undefined) ?? open[0]
+    const connection = bestConnection(this.#components.connectionManager.getConnections(peerIdFromString(peer)))
     if (connection === undefined) throw new Error(`no connection to ${peer}`)
     log('%s to %s on %a', protocol, peer, connection.remoteAddr)
     return connection.newStream(protocol, { signal, runOnLimitedConnection: true })

@@ -39,18 +39,26 @@ export interface RawAnswer {
  * records equally often.
  */
 export async function lookupHandle (dht: Pick<KadDHT, 'get'>, handle: string, options: LookupHandleOptions): Promise<HandleRecord | undefined> {
-  const key = handleKey(handle)
+  return chooseFromAnswers(handle, await dhtAnswers(dht, handleKey(handle), options.timeoutMs), options)
+}
+
+/**
+ * What every server a DHT query for `key` reached answered (unvalidated,
+ * from trusted servers or not): the raw material of §15 for handle records
+ * and for Agent Cards alike.
+ */
+export async function dhtAnswers (dht: Pick<KadDHT, 'get'>, key: Uint8Array, timeoutMs = 10_000): Promise<RawAnswer[]> {
   const answers: RawAnswer[] = []
   try {
-    for await (const event of dht.get(key, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) })) {
+    for await (const event of dht.get(key, { signal: AbortSignal.timeout(timeoutMs) })) {
       if (event.name !== 'PEER_RESPONSE' || event.messageName !== 'GET_VALUE' || event.record == null) continue
       answers.push({ server: event.from.toString(), value: event.record.value })
     }
   } catch (err) {
     // kad-dht ends a get by correcting servers with the value it prefers: that may fail, and is not ours to judge
-    log('lookup of @%s ended with: %e', handle, err)
+    log('a DHT get ended with: %e', err)
   }
-  return chooseFromAnswers(handle, answers, options)
+  return answers
 }
 
 /**

@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 export { ParleyClientTransport, ParleyServerTransport, ParleyMcpTransport, McpRouter, serveMcp } from './transport.js'
-export type { McpAuthInfo, McpHost, McpOutcome, McpMessageExtra, McpSendOptions, McpServerLike, McpTransportOptions, ParleyAuthInfo } from './transport.js'
+export type { McpAuthInfo, McpHost, McpMessageExtra, McpSendOptions, McpServerLike, McpTransportOptions, ParleyAuthInfo } from './transport.js'
 export { toParley, fromParley, heldApproval, blobResult } from './mapping.js'
 export type { CarriedMcp, McpError, McpMessage, McpNotification, McpRequest, McpRequestId, McpResult } from './mapping.js'
 export { McpBindingError, McpBindingErrorCode } from './errors.js'

@@ -109,4 +109,4 @@ export function blobResult (result: JsonValue): BlobRef | undefined {
 }
 
 // the held answer is the approval protocol's, shared with A2A: defined with the methods
-export { heldApproval } from '../methods/index.js'
+export { heldApproval } from '../methods/held.js'

@@ -13,7 +13,9 @@ import type { JsonValue } from '../crypto/canonical-json.js'
 import { DEFAULT_MAX_RESULT_BYTES, HELD_PROGRESS_INTERVAL_MS, MCP_BLOB_RESULT, MCP_HANDLER, MCP_INLINE_RESULT_BYTES, MCP_REQUEST_TIMEOUT_MS } from './constants.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
 import { McpBindingError, McpBindingErrorCode } from './errors.js'
-import { blobResult, fromParley, heldApproval, toParley } from './mapping.js'
+import { blobResult, fromParley, toParley } from './mapping.js'
+import { heldApproval, outcomeOf } from '../methods/held.js'
+import type { OutcomeSource } from '../methods/held.js'
 import type { McpMessage, McpRequestId } from './mapping.js'
 
 const log = logger('parley:mcp')
@@ -63,32 +65,14 @@ export interface McpSendOptions {
   relatedRequestId?: McpRequestId
 }
 
-/** The `outcome` event of an agent: the far side's human decided on a request of ours it held. */
-export interface McpOutcome {
-  /** The peer that decided, as verified. */
-  from: Caller
-  /** The approval on its side that held our request. */
-  approval: string
-  /** What its human decided. */
-  decision: 'approve' | 'reject'
-  /** The human's words, if any. */
-  reply?: string
-  /** The call's result, when approved. */
-  result?: JsonValue
-}
-
 /**
  * Where transports register so that `mcp/…` requests arriving on a session
  * reach them, and hear the outcomes of held calls: an agent or a `parley()`
  * service.
  */
-export interface McpHost {
+export interface McpHost extends OutcomeSource {
   /** Registers a handler (the router's, under `mcp/*`). */
   handle: (method: string, handler: Handler) => unknown
-  /** Listens for outcomes of held requests. */
-  addEventListener: (type: 'outcome', listener: (event: CustomEvent<McpOutcome>) => void) => void
-  /** Stops listening. */
-  removeEventListener: (type: 'outcome', listener: (event: CustomEvent<McpOutcome>) => void) => void
 }
 
 /** Options of a transport. */
@@ -166,7 +150,8 @@ export abstract class ParleyMcpTransport {
     }
     // a result longer than a frame goes as a blob the far side pulls (protocols/mcp §3)
     const json = JSON.stringify(message.result)
-    if (json.length > MCP_INLINE_RESULT_BYTES / 4) {
+    // a UTF-16 unit is at most 3 UTF-8 bytes: only a result that may be over the limit is encoded to measure it
+    if (json.length * 3 > MCP_INLINE_RESULT_BYTES) {
       const bytes = utf8(json)
       if (bytes.byteLength > MCP_INLINE_RESULT_BYTES) {
         try {
@@ -231,37 +216,22 @@ export abstract class ParleyMcpTransport {
   async #waitForHuman (id: McpRequestId, approval: string, params: JsonRpcParams | undefined): Promise<JsonValue> {
     const token = progressTokenOf(params)
     const since = Date.now()
-    return new Promise<JsonValue>((resolve, reject) => {
-      const timer = token === undefined
-        ? undefined
-        : setInterval(() => {
-          const seconds = Math.round((Date.now() - since) / 1000)
-          this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: seconds, message: `held for the far side's human (approval ${approval}), ${seconds} s` } })
-        }, this.#heldProgressMs)
-      const host = this.#router.host
-      const done = (): void => {
-        if (timer !== undefined) clearInterval(timer)
-        host.removeEventListener('outcome', onOutcome)
-        this.session.removeEventListener('close', onClose)
-      }
-      // the outcome may come on any session with that peer (the one its agent finds or opens)
-      const onOutcome = (e: CustomEvent<McpOutcome>): void => {
-        const p = e.detail
-        if (p.approval !== approval || p.from.peer !== this.session.remotePeer) return
-        done()
-        if (p.decision === 'approve') {
-          const result = p.result as { error?: unknown } | undefined
-          if (result !== null && typeof result === 'object' && 'error' in result && Object.keys(result).length === 1) reject(new RpcError(-32603, String(result.error)))
-          else resolve(p.result ?? null)
-        } else {
-          reject(new RpcError(-32001, `the far side's human declined${typeof p.reply === 'string' ? `: ${p.reply}` : ''}`, { code: 'ERR_DECLINED', approval }))
-        }
-      }
-      const onClose = (): void => { done(); reject(new McpBindingError(McpBindingErrorCode.SESSION_CLOSED, 'the session closed while the call was held')) }
-      host.addEventListener('outcome', onOutcome)
-      this.session.addEventListener('close', onClose)
-      log('request %s held for approval %s', String(id), approval)
-    })
+    const timer = token === undefined
+      ? undefined
+      : setInterval(() => {
+        const seconds = Math.round((Date.now() - since) / 1000)
+        this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: seconds, message: `held for the far side's human (approval ${approval}), ${seconds} s` } })
+      }, this.#heldProgressMs)
+    const closed = new AbortController()
+    const onClose = (): void => { closed.abort(new McpBindingError(McpBindingErrorCode.SESSION_CLOSED, 'the session closed while the call was held')) }
+    this.session.addEventListener('close', onClose)
+    log('request %s held for approval %s', String(id), approval)
+    try {
+      return await outcomeOf(this.#router.host, { peer: this.session.remotePeer, approval, signal: closed.signal })
+    } finally {
+      clearInterval(timer)
+      this.session.removeEventListener('close', onClose)
+    }
   }
 
   #finish (): void {

@@ -178,14 +178,5 @@ export function amountOf (terms: unknown): Amount | undefined {
   return isAmount(price) ? { value: price.value, currency: price.currency } : undefined
 }
 
-/**
- * The approval id when `result` is Parley's answer to a request its
- * receiver's policy held for a human (`{ status: 'held', approval }`,
- * protocols/approval): what MCP and A2A callers wait out; undefined for any other result.
- */
-export function heldApproval (result: JsonValue): string | undefined {
-  if (result === null || typeof result !== 'object' || Array.isArray(result)) return undefined
-  const keys = Object.keys(result)
-  return keys.length === 2 && result.status === 'held' && typeof result.approval === 'string' ? result.approval : undefined
-}
-
+export { heldApproval, outcomeOf, DECLINED, ERR_DECLINED } from './held.js'
+export type { CallOutcome, OutcomeSource } from './held.js'

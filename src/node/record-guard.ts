@@ -13,7 +13,8 @@ import { Record as DhtRecord } from '@libp2p/kad-dht'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { Datastore, Key } from 'interface-datastore'
 import { HandleRecordError } from '../errors.js'
-import { handleSelector, handleValidator, succession, validateHandleRecord, parseHandleRecord, HANDLE_KEY_PREFIX } from '../handles/record.js'
+import { handleKey, handleSelector, handleValidator, succession, validateHandleRecord, parseHandleRecord, HANDLE_KEY_PREFIX } from '../handles/record.js'
+import { fromUtf8 } from '../crypto/bytes.js'
 import type { HandleValidatorOptions } from '../handles/record.js'
 import { lenientUtf8 } from '../util/lenient-utf8.js'
 import { DHT_RECORD_PREFIX } from './constants.js'
@@ -115,13 +116,13 @@ async function guardCard (store: Datastore, value: Uint8Array, key: Uint8Array, 
   }
   let owner
   try {
-    owner = parseHandleRecord(DhtRecord.deserialize(await store.get(recordKey(utf8Of(HANDLE_KEY_PREFIX + card.handle)))).value)
+    owner = parseHandleRecord(DhtRecord.deserialize(await store.get(recordKey(handleKey(card.handle)))).value)
   } catch {
     return refuse(CardRecordErrorCode.NOT_OWNER, `no handle record of @${card.handle} here: publish the handle first`)
   }
   if (owner.expires <= now || owner.peer !== card.peer) refuse(CardRecordErrorCode.NOT_OWNER, `@${card.handle} is held by another peer`)
   try {
-    const held = JSON.parse(new TextDecoder().decode(DhtRecord.deserialize(await store.get(recordKey(key))).value)) as { peer?: unknown, seq?: unknown }
+    const held = JSON.parse(fromUtf8(DhtRecord.deserialize(await store.get(recordKey(key))).value)) as { peer?: unknown, seq?: unknown }
     if (held.peer === card.peer && typeof held.seq === 'number' && held.seq > card.seq) {
       log('ignored the card of @%s seq %d: holding seq %d', card.handle, card.seq, held.seq)
       return false
@@ -132,12 +133,8 @@ async function guardCard (store: Datastore, value: Uint8Array, key: Uint8Array, 
   return true
 }
 
-/** kad-dht's datastore key of a record key. */
+/** kad-dht's datastore key of a record key (as its `bufferToRecordKey`, which it does not export). */
 function recordKey (key: Uint8Array): DatastoreKey {
   return new DatastoreKey(`${DHT_RECORD_PREFIX}/${uint8ArrayToString(key, 'base32')}`, false)
-}
-
-function utf8Of (text: string): Uint8Array {
-  return new TextEncoder().encode(text)
 }
 
