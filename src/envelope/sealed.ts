@@ -7,7 +7,9 @@
  * epk ‖ recipientPublic, info = "parley/sealed/v1", 32 bytes)`; nonce = 12
  * zero bytes (the key is never reused); AAD = UTF-8 of `from.peer "\n" id`,
  * which binds the ciphertext to its signed envelope so it cannot be re-wrapped
- * under another sender or id. The plaintext is the canonical JSON of the body.
+ * under another sender or id. The plaintext is the canonical JSON of the body,
+ * padded with spaces (0x20, which JSON ignores) to the next size bucket
+ * ({@link sealedPlaintextLength}), so a relay learns a size class, not a size.
  *
  * @example
  * ```ts
@@ -47,6 +49,26 @@ export interface SealRecipient {
 }
 
 const NONCE = new Uint8Array(12)
+const SPACE = 0x20
+
+/**
+ * The padded length of a sealed plaintext of `length` bytes (protocols/envelope
+ * §5): the smallest power of two from 256 to 64 KiB that holds it, above that
+ * the next multiple of 64 KiB.
+ */
+export function sealedPlaintextLength (length: number): number {
+  if (length > 65_536) return Math.ceil(length / 65_536) * 65_536
+  let bucket = 256
+  while (bucket < length) bucket *= 2
+  return bucket
+}
+
+function padded (json: string): Uint8Array {
+  const bytes = utf8(json)
+  const out = new Uint8Array(sealedPlaintextLength(bytes.byteLength)).fill(SPACE)
+  out.set(bytes)
+  return out
+}
 
 function sealKey (shared: Uint8Array, epk: Uint8Array, recipient: Uint8Array): Uint8Array {
   if (shared.every(b => b === 0)) throw new EnvelopeError(Code.UNSEALABLE, 'X25519 produced the all-zero secret (low-order key)')
@@ -58,15 +80,17 @@ function aad (fromPeer: string, id: string): Uint8Array {
 }
 
 /**
- * Encrypts `body` to `recipientKey` for an envelope from `fromPeer` with id `id`.
- * `ephemeralSecret` exists for test vectors only: never pass one otherwise.
+ * Encrypts `body` to `recipientKey` for an envelope from `fromPeer` with id
+ * `id`, padded to its size bucket (`pad: false` for none, as version 1
+ * senders before padding did; openers take both). `ephemeralSecret` exists
+ * for test vectors only: never pass one otherwise.
  */
-export function sealBody (body: JsonRpcMessage, recipientKey: Uint8Array, fromPeer: string, id: string, ephemeralSecret?: Uint8Array): SealedPayload {
+export function sealBody (body: JsonRpcMessage, recipientKey: Uint8Array, fromPeer: string, id: string, ephemeralSecret?: Uint8Array, options: { pad?: boolean } = {}): SealedPayload {
   validateJsonRpc(body)
   const eph = ephemeralSecret ?? x25519.utils.randomSecretKey()
   const epk = x25519.getPublicKey(eph)
   const key = sealKey(x25519.getSharedSecret(eph, recipientKey), epk, recipientKey)
-  const ct = chacha20poly1305(key, NONCE, aad(fromPeer, id)).encrypt(utf8(canonicalize(body)))
+  const ct = chacha20poly1305(key, NONCE, aad(fromPeer, id)).encrypt(options.pad === false ? utf8(canonicalize(body)) : padded(canonicalize(body)))
   return { alg: SEALED_ALG, epk: toBase64url(epk), ct: toBase64url(ct) }
 }
 

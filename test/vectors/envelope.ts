@@ -64,13 +64,20 @@ export async function envelopeVectors (): Promise<Obj> {
   add('numbers', 'Numbers in their ECMAScript form: exponent, fraction, negative zero written as 0.', await signRaw(alice, base({ body: { jsonrpc: '2.0', method: 'quote', params: { big: 1e21, small: 1e-7, price: 180.5, zero: 0 } } })), 'valid')
   {
     const eph = utf8('parley test ephemeral x25519 key').subarray(0, 32)
-    const sealed = sealBody(request, bob.x25519PublicKey, alice.peerIdString, 'AAECAwQFBgcICQoLDA0ODw', eph)
+    const sealed = sealBody(request, bob.x25519PublicKey, alice.peerIdString, 'AAECAwQFBgcICQoLDA0ODw', eph, { pad: false })
     const unsigned = base({ sealed })
     delete unsigned.body
-    add('sealed', 'A body sealed to bob\'s X25519 key (bob\'s X25519 secret is in `recipientX25519Secret`; the ephemeral secret is `ephemeralSecret`).', await signRaw(alice, unsigned), 'valid', opts, {
+    add('sealed', 'A body sealed to bob\'s X25519 key, unpadded (bob\'s X25519 secret is in `recipientX25519Secret`; the ephemeral secret is `ephemeralSecret`).', await signRaw(alice, unsigned), 'valid', opts, {
       opened: request,
       ...{ recipientX25519Secret: toHex(bob.x25519Secret), ephemeralSecret: toHex(eph) }
     })
+    const padded = base({ sealed: sealBody(request, bob.x25519PublicKey, alice.peerIdString, 'AAECAwQFBgcICQoLDA0ODw', eph) })
+    delete padded.body
+    add('sealed-padded', 'The same body sealed padded: its canonical JSON followed by spaces to 256 bytes (§5.1), so `ct` is 272 bytes.', await signRaw(alice, padded), 'valid', opts, {
+      opened: request,
+      ...{ recipientX25519Secret: toHex(bob.x25519Secret), ephemeralSecret: toHex(eph) }
+    })
+    add('sealed-forwarded', 'The padded sealed envelope, signed by alice for bob, received by mallory: refused before anything is opened.', await signRaw(alice, padded), 'ERR_WRONG_RECIPIENT', { ...opts, self: { peer: mallory.peerIdString } })
   }
 
   // size and syntax
