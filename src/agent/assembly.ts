@@ -6,6 +6,7 @@
  * keys and stores live, the connection gater) is an {@link AgentPlatform},
  * given by `createAgent` in `node.ts` or `browser.ts`.
  */
+import type { OutboxEntry } from '../mailbox/outbox.js'
 import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import type { AbortOptions, Libp2p, Transport, ConnectionGater } from '@libp2p/interface'
@@ -358,8 +359,17 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   async approve (id: string, options: { reply?: string } = {}): Promise<PendingApproval> { return this.parley.approve(id, options) }
   /** Rejects what approval `id` holds (the caller hears `approval/outcome`; a held accept of ours becomes a reject). */
   async reject (id: string, options: { reply?: string } = {}): Promise<PendingApproval> { return this.parley.reject(id, options) }
-  /** Sends a free-text `message` to `@handle` (or a peer id); the result says whether it was queued or held. */
+  /**
+   * Sends a free-text `message` to `@handle` (or a peer id). On a live
+   * session the result is the recipient's answer: `queued` in its inbox, or
+   * `held` for its human. When the recipient cannot be reached, the message
+   * is sealed to it and left at the relays its record lists: `{ status:
+   * 'queued', id, relays, waiting }` (or `pending` while no relay has it
+   * yet); {@link outbox} and the `mail` event follow it to its receipts.
+   */
   async send (to: string, text: string, options: { conversation?: string, inReplyTo?: string } = {}): Promise<JsonValue> { return this.parley.send(to, text, options) }
+  /** Our outgoing mail, oldest first: where each message is queued and the receipts that came back. */
+  outbox (): OutboxEntry[] { return this.parley.outbox() }
   /** Sets a contact's trust level (a human decision): `@handle` or a peer id. */
   async setTrust (who: string, level: TrustLevel, options: { limits?: TrustLimits, note?: string } = {}): Promise<TrustEntry> { return this.parley.setTrust(who, level, options) }
   /** Opens a negotiation with `@handle` (or a peer id) and sends the first offer. */

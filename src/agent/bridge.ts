@@ -55,6 +55,9 @@ export function quotaRefusal (scope: string, limit: number, reason: string): Rpc
   return new RpcError(QUOTA_EXCEEDED, `refused: ${reason}`, { code: QUOTA_EXCEEDED_CODE, scope, limit, reason })
 }
 
+/** What a request picked up by mail has instead of a {@link HandlerContext}: no session (protocols/mailbox). */
+export type MailContext = Omit<HandlerContext, 'session'> & { session?: undefined }
+
 /** What the bridge needs of the agent it serves. */
 export interface BridgeHost {
   /** The agent's desk: policy, approvals, held requests, inbox and log. */
@@ -87,8 +90,12 @@ export class HumanBridge {
     this.#host = host
   }
 
-  /** Runs `handler` for `method` if the policy allows it now; otherwise queues or holds the request for the human. */
-  async gate (method: string, handler: Handler, params: HandlerParams, context: HandlerContext): Promise<JsonValue | undefined> {
+  /**
+   * Runs `handler` for `method` if the policy allows it now; otherwise queues
+   * or holds the request for the human. Mail picked up from a relay comes
+   * through here too, with a {@link MailContext} (no session).
+   */
+  async gate<C extends HandlerContext | MailContext> (method: string, handler: (params: HandlerParams, context: C) => ReturnType<Handler>, params: HandlerParams, context: C): Promise<JsonValue | undefined> {
     const desk = this.#host.desk
     const amount = amountOf(params)
     // a node may class one topic of a method on its own (`info/request:dispute`),
@@ -116,12 +123,12 @@ export class HumanBridge {
       ...(context.caller.handle === undefined ? {} : { handle: context.caller.handle }),
       method,
       summary: clip((method === METHODS.message ? `${who} says: ${messageParams(params).text}` : `${who} asks ${method} ${canonicalize(params ?? null).slice(0, 300)} (${verdict.reason})`) +
-        transcriptOf(this.#host.history(context.session))),
+        transcriptOf(context.session === undefined ? undefined : this.#host.history(context.session))),
       ...(amount === undefined ? {} : { amount }),
       quota: desk.approvalQuota(context.caller.peer)
     })
     desk.record('policy.verdict', verdictEntry)
-    await desk.hold({ approval: approval.id, caller: context.caller, method, request: context.envelope.id, ...(context.session.id === undefined ? {} : { session: context.session.id }) })
+    await desk.hold({ approval: approval.id, caller: context.caller, method, request: context.envelope.id, ...(context.session?.id === undefined ? {} : { session: context.session.id }) })
     desk.record('approval.request', { approval: approval.id, method, peer: context.caller.peer, request: context.envelope.id })
     return { status: 'held', approval: approval.id }
   }

@@ -2,6 +2,7 @@
  * The events the Parley service (and so an agent) emits, shared by the
  * service and both assemblies.
  */
+import type { OutboxEntry } from '../mailbox/outbox.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import type { Session, Caller } from '../session/session.js'
 import type { PendingApproval, TrustSuggestion } from '../store/index.js'
@@ -18,6 +19,8 @@ export interface AgentEvents {
   pending: CustomEvent<PendingApproval>
   /** A message reached the human's inbox. */
   message: CustomEvent<InboxMessage>
+  /** An outgoing message by mail changed: queued at a relay, delivered, read or failed (protocols/mailbox). */
+  mail: CustomEvent<OutboxEntry>
   /** After a run of settled negotiations with a contact, the node suggests trusting it more (the human decides: {@link Agent.setTrust}). */
   suggestion: CustomEvent<TrustSuggestion>
   /**

@@ -82,6 +82,15 @@ import type { CardRecord } from '../handles/card.js'
 import { dhtAnswers } from '../handles/lookup.js'
 import type { RawAnswer } from '../handles/lookup.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { Mail } from './mail.js'
+import type { MailHost, MailSent } from './mail.js'
+import { RECEIPT_METHOD } from '../mailbox/constants.js'
+import type { OutboxEntry } from '../mailbox/outbox.js'
+import { RpcError, handlerParams } from '../session/session.js'
+import type { HandlerContext, HandlerParams } from '../session/session.js'
+import type { MailContext } from './bridge.js'
+import type { JsonRpcParams } from '../envelope/jsonrpc.js'
 import { HandlePublisher } from './publisher.js'
 import { RelayLink } from './relays.js'
 import { Dialer, bestConnection } from './dialer.js'
@@ -93,7 +102,7 @@ import { CARD_PUBLISH_TIMEOUT_MS, MAX_BLOB_PULLS_PER_CONNECTION, DEFAULT_DHT_SER
 const log = logger('parley:agent')
 
 /** Methods the node answers itself, whatever the policy (their own logic gates what matters). */
-const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, DECLINED_METHOD, METHODS.outcome])
+const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, DECLINED_METHOD, METHODS.outcome, RECEIPT_METHOD])
 
 /**
  * The Parley service's options: an agent's options (see `createAgent`)
@@ -167,6 +176,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   #replay: ReplayCheck | undefined
   #desk: Desk | undefined
   #negotiations: Negotiations | undefined
+  #mail: Mail | undefined
   #resolver: HandleResolver | undefined
   #publisher: HandlePublisher | undefined
   #relays: RelayLink | undefined
@@ -201,14 +211,12 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     // by trust level; each a burst of two seconds' worth, then the rate
     this.#frameRates = (typeof fps === 'number' ? [fps, fps, fps] : fps).map(r => r === 0 ? undefined : new TokenBuckets<string>({ rate: r, burst: 2 * r }))
     this.handle('ping', () => 'pong')
-    this.handle(METHODS.message, async (params, context) => {
-      const message = inboxMessage(params, context)
-      await this.desk.deliver(message)
-      return { status: 'queued' }
-    })
+    this.handle(METHODS.message, this.#message)
     this.handle(METHODS.transition, async (params, context) => this.negotiations.onTransition(params, context))
     this.handle(METHODS.applied, async (params, context) => { await this.negotiations.onDecided(params, context, true); return null })
     this.handle(DECLINED_METHOD, async (params, context) => { await this.negotiations.onDecided(params, context, false); return null })
+    // a receipt for mail we sent (protocols/mailbox §7), on a live session
+    this.handle(RECEIPT_METHOD, async (params, context) => { await this.mail.receipt(context.caller.peer, params); return null })
     this.handle(METHODS.outcome, async (params, context) => {
       const p = params as { approval: string, request: string, decision: 'approve' | 'reject', reply?: string, result?: JsonValue }
       // only from the peer that holds that request of ours, once; anything else is ignored and counted
@@ -249,6 +257,18 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   get negotiations (): Negotiations {
     if (this.#negotiations === undefined) throw notStarted()
     return this.#negotiations
+  }
+
+  /** The agent's mail: its outbox, deposits at relays and pickup (protocols/mailbox). */
+  get mail (): Mail {
+    if (this.#mail === undefined) throw notStarted()
+    return this.#mail
+  }
+
+  /** A `message` goes to the human's inbox (the policy gate in front decides whether it is held first). */
+  readonly #message = async (params: HandlerParams, context: HandlerContext | MailContext): Promise<JsonValue> => {
+    await this.desk.deliver(inboxMessage(params, context))
+    return { status: 'queued' }
   }
 
   /** The handle records this node holds: those it resolved (validated when resolved) and its own. */
@@ -320,6 +340,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       this.safeDispatchEvent('suggestion', { detail: e.detail })
     })
     negotiations.startExpiry()
+    this.#mail = await Mail.open(datastore, this.#mailHost())
     this.#prune()
     this.#pruneTimer = setInterval(() => { this.#prune() }, PRUNE_INTERVAL_MS)
     this.#pruneTimer.unref?.()
@@ -385,6 +406,8 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     const relays = this.#relays
     await relays?.join()
     const t1 = Date.now()
+    // mail: what waits to be deposited (after a restart too), and pickup from our relays
+    this.#mail?.start()
     if (this.#publisher !== undefined) {
       // the record lists the relays that hold a reservation for us
       await relays?.reservation()
@@ -410,6 +433,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     this.#negotiations?.stopExpiry()
     clearInterval(this.#pruneTimer)
     this.#bridge.stop()
+    await this.#mail?.stop()
     this.#presence?.stop()
     this.#cards?.stop()
     this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect)
@@ -426,6 +450,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     if (this.#init.replay === undefined && this.#replay instanceof ReplayStore) await this.#replay.close?.()
     this.#desk = undefined
     this.#negotiations = undefined
+    this.#mail = undefined
     this.#replay = undefined
   }
 
@@ -762,11 +787,47 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   }
 
   /** Sends a free-text `message` to `@handle` (or a peer id); the result says whether it was queued or held. */
-  async send (to: string, text: string, options: { conversation?: string, inReplyTo?: string } = {}): Promise<JsonValue> {
+  async send (to: string, text: string, options: { conversation?: string, inReplyTo?: string } = {}): Promise<JsonValue | MailSent> {
     const target = to.startsWith('@') || HANDLE_PATTERN.test(to) ? await this.resolve(to) : undefined
     const peer = target?.peer ?? peerIdFromString(to).toString()
-    const session = await this.#sessionWith({ peer, ...(target === undefined ? {} : { handle: target.handle }) })
-    return session.request(METHODS.message, { text, ...options })
+    const params = { text, ...options }
+    const mail = this.mail
+    let session: Session | undefined
+    // a peer whose live path failed lately is mailed at once (its circuit breaker is open)
+    if (target === undefined || mail.breakers.allows(peer)) {
+      try {
+        session = await this.#sessionWith({ peer, ...(target === undefined ? {} : { handle: target.handle }) })
+        mail.breakers.success(peer)
+      } catch (err) {
+        // nothing was sent: without a session no request left us
+        if (target === undefined) throw err
+        mail.breakers.failure(peer)
+        log('%s cannot be reached live (%e): mailing it', to, err)
+      }
+    }
+    if (session !== undefined) return session.request(METHODS.message, params)
+    return mail.send(target as HandleRecord, METHODS.message, params, text)
+  }
+
+  /** Our outgoing mail, oldest first: what is queued at which relays, and the receipts that came back. */
+  outbox (): OutboxEntry[] { return this.mail.outbox.list() }
+
+  /** What the mail worker needs of this service. */
+  #mailHost (): MailHost {
+    return {
+      identity: () => this.identity,
+      handle: () => this.handleName,
+      ownRelays: () => this.#init.relays,
+      connect: async (address, signal) => this.#components.connectionManager.openConnection(multiaddr(address), { signal }),
+      resolve: async (handle, options) => this.resolve(handle, options),
+      session: async (peer, handle, signal) => raceSignal(this.#sessionWith({ peer, ...(handle === undefined ? {} : { handle }) }), signal),
+      deliver: async (body, caller, envelope) => {
+        if (body.method !== METHODS.message) throw new RpcError(-32601, `${body.method} cannot come by mail`, { code: 'ERR_MAIL_METHOD' })
+        return this.#bridge.gate(METHODS.message, this.#message, handlerParams((body as { params?: JsonRpcParams }).params), { caller, envelope, method: body.method })
+      },
+      record: (type, data) => { this.#desk?.record(type, data) },
+      changed: (entry) => { this.safeDispatchEvent('mail', { detail: entry }) }
+    }
   }
 
   /** Sets a contact's trust level (a human decision): `@handle` or a peer id. */

@@ -167,6 +167,7 @@ export function parseAcked (bytes: Uint8Array): Acked {
 /** A frame of a `live` stream: the first (`status: ok`, `count`) or a later one (`new`); the count waiting. */
 export function parseLive (bytes: Uint8Array): number {
   const o = parseObject(bytes)
+  if (o.status === undefined && o.new !== undefined) return count(o.new, 'new')
   refused(o)
-  return o.status === 'ok' ? count(o.count, 'count') : count(o.new, 'new')
+  return count(o.count, 'count')
 }
