@@ -14,6 +14,7 @@
  * | `POST /api/approvals/<id>` | `{ decision: "approve" \| "reject", reply? }` | the approval after the decision (the dashboard's route, see below) |
  * | `POST /api/trust` | `{ who, level, limits? }` | the trust entry |
  * | `GET /api/inbox` | | messages for the human |
+ * | `GET /api/outbox` | | outgoing mail: where each message is queued, and its receipts |
  * | `GET /api/log?limit=N` | | the last N event log entries |
  * | `GET /api/log/export` | | the whole log, for `parley verify` |
  * | `GET /api/negotiations` | | every negotiation's state |
@@ -125,6 +126,7 @@ export function controlRoutes (router: Router, agent: Agent, token: string): Rou
       return agent.setTrust(text(b.who, 'who'), level as TrustLevel, b.limits === undefined ? {} : { limits: b.limits as never })
     }))
     .get('/api/inbox', guard(async () => agent.inbox()))
+    .get('/api/outbox', guard(async () => agent.outbox().map(({ envelope: _e, record: _r, params: _p, ...rest }) => rest)))
     .get('/api/log', guard(async (_req, _rest, url) => agent.logEntries(Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50)))))
     .get('/api/log/export', guard(async () => agent.exportLog()))
     .get('/api/negotiations', guard(async () => agent.negotiations.list().map(n => n.toJSON())))

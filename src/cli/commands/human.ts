@@ -78,9 +78,12 @@ interface Approval { id: string, created: number, summary: string, method: strin
 export const sendCommand = simple('send', 'send a free-text message to @handle from the running agent', `Usage: parley send @to "text" [--node DIR]
 
 Sends a "message" request. The answer says whether it was queued in the
-recipient's inbox or held for its human (a stranger's first message).`, 2, async (node, [to, text], values) => {
-  const result = await call(node, 'POST', '/api/send', { to, text })
-  print(result, values.json === true, () => `${to}: ${(result as { status?: string }).status ?? JSON.stringify(result)}`)
+recipient's inbox or held for its human (a stranger's first message). When
+the recipient is offline the message is sealed to it and left at the relays
+its handle record lists: "queued at" those relays (or "pending" while none
+has it: the agent keeps trying); "parley outbox" shows its receipts.`, 2, async (node, [to, text], values) => {
+  const result = await call(node, 'POST', '/api/send', { to, text }) as { status?: string, relays?: string[], waiting?: string[] }
+  print(result, values.json === true, () => `${to}: ${result.status ?? JSON.stringify(result)}${result.relays === undefined ? '' : (result.relays.length > 0 ? ` at ${result.relays.join(', ')}` : '') + (result.waiting !== undefined && result.waiting.length > 0 ? ` (still to reach ${result.waiting.join(', ')})` : '')}`)
 })
 
 export const pendingCommand = simple('pending', 'list what waits for your approval', 'Usage: parley pending [--node DIR]', 0, async (node, _args, values) => {
@@ -129,6 +132,20 @@ export const inboxCommand = simple('inbox', 'show the messages for you', 'Usage:
   print(list, values.json === true, () => list.length === 0 ? 'inbox empty' : list.map(m => `${new Date(m.at).toISOString()}  ${m.from.handle === undefined ? m.from.peer : '@' + m.from.handle} (${m.from.kind}): ${m.text}`).join('\n'))
 })
 
+export const outboxCommand = simple('outbox', 'show your outgoing mail: where each message waits, and its receipts', `Usage: parley outbox [--node DIR]
+
+Messages sent while their recipient was offline: pending (no relay has it
+yet), queued (at the relays named), delivered or read (the recipient's
+signed receipt came back), failed (every relay refused it).`, 0, async (node, _args, values) => {
+  const list = await call(node, 'GET', '/api/outbox') as Array<{ id: string, created: number, to: { handle?: string, peer: string }, method: string, text?: string, status: string, relays: Record<string, string>, error?: string }>
+  print(list, values.json === true, () => list.length === 0
+    ? 'outbox empty'
+    : list.map(m => {
+      const at = Object.entries(m.relays).filter(([, s]) => s === 'stored').map(([r]) => r.slice(-8))
+      return `${new Date(m.created).toISOString()}  ${(m.to.handle === undefined ? m.to.peer : '@' + m.to.handle).padEnd(16)} ${m.status.padEnd(9)} ${m.method === 'message' ? (m.text ?? '') : m.method}${m.status === 'queued' ? `  (at ${at.join(', ')})` : ''}${m.error !== undefined && m.status !== 'delivered' && m.status !== 'read' ? `  [${m.error}]` : ''}`
+    }).join('\n'))
+})
+
 function summarize (data: Record<string, unknown>): string {
   const env = data.envelope as { body?: { method?: string, id?: unknown }, from?: { handle?: string } } | undefined
   if (env !== undefined) return `${env.from?.handle === undefined ? '' : '@' + env.from.handle + ' '}${env.body?.method ?? 'response'}${data.verified === true ? ' ✓' : ''}`
@@ -137,4 +154,4 @@ function summarize (data: Record<string, unknown>): string {
   return JSON.stringify(data).slice(0, 100)
 }
 
-export const humanCommands: Command[] = [sendCommand, pendingCommand, approveCommand, rejectCommand, trustCommand, inboxCommand, logCommand]
+export const humanCommands: Command[] = [sendCommand, pendingCommand, approveCommand, rejectCommand, trustCommand, inboxCommand, outboxCommand, logCommand]
