@@ -14,8 +14,9 @@ import { benchFlood } from './flood.js'
 import { benchReplay } from './replay.js'
 import { benchBrowser } from './browser.js'
 import { benchMcp } from './mcp.js'
+import { benchMail } from './mail.js'
 
-const SECTIONS = ['envelope', 'pow', 'relay', 'agent', 'negotiation', 'flood', 'replay', 'browser', 'mcp'] as const
+const SECTIONS = ['envelope', 'pow', 'relay', 'agent', 'negotiation', 'flood', 'replay', 'browser', 'mcp', 'mail'] as const
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
   console.log(`Usage: npm run bench [-- --quick] [-- --only SECTION[,SECTION]]\n\nRuns the benchmarks and prints Markdown tables for docs/benchmarks.md.\nSections: ${SECTIONS.join(', ')}.`)
@@ -34,4 +35,5 @@ if (only.has('negotiation')) { console.log('\n## Negotiation: the nine-turn book
 if (only.has('flood')) { console.log('\n## Under attack: a caller\'s ping while a stranger floods the agent\n'); console.log(await benchFlood(values.quick === true)) }
 if (only.has('replay')) { console.log('\n## The replay guard: in memory, in a journal, or in a datastore\n'); console.log(await benchReplay(values.quick === true)) }
 if (only.has('browser')) { console.log('\n## Browser and start-up\n'); console.log(await benchBrowser(values.quick === true)) }
+if (only.has('mail')) { console.log('\n## Mail for offline agents: sealing, and a relay\'s mailbox\n'); console.log(await benchMail(values.quick === true)) }
 if (only.has('mcp')) { console.log('\n## MCP over Parley, and payloads beyond a frame\n'); console.log(await benchMcp(values.quick === true)) }
