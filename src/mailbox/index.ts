@@ -8,3 +8,5 @@
 export * from './constants.js'
 export * from './errors.js'
 export * from './wire.js'
+export * from './store.js'
+export * from './server.js'
