@@ -18,6 +18,8 @@ import { DEFAULT_LISTEN } from '../src/node/relay.js'
 import type { RelayNodeOptions } from '../src/node/relay.js'
 import { DEFAULT_POW_BITS } from '../src/handles/pow.js'
 import { DEFAULT_STUN_PORT } from '../src/node/stun.js'
+import { DEFAULT_MAILBOX_QUOTAS, DEFAULT_MAIL_TTL_MS, DEFAULT_MAX_MESSAGE_BYTES } from '../src/mailbox/constants.js'
+import { DEFAULT_MAX_BYTES as MAX_ENVELOPE_BYTES } from '../src/envelope/constants.js'
 
 export const LOG_LEVELS = ['error', 'info', 'debug', 'trace'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
@@ -31,6 +33,8 @@ export interface RelayConfig extends Required<Pick<RelayNodeOptions, 'dataDir' |
   logLevel: LogLevel
   /** The WebSocket listener's certificate and key (PEM text read from --ws-tls-cert and --ws-tls-key), or undefined for plain `/ws`. */
   wsTls: RelayNodeOptions['wsTls']
+  /** The mailbox's TTL, largest message and quotas, or `false` when `--no-mailbox` turned it off. */
+  mailbox: Exclude<RelayNodeOptions['mailbox'], undefined>
 }
 
 /** One setting: its flag, environment variable, config-file key, parser and default. */
@@ -67,13 +71,21 @@ const SETTINGS: Setting[] = [
   { key: 'inboundRate', flag: 'inbound-rate', env: 'PARLEY_INBOUND_RATE', kind: 'int', help: `new inbound connections per second per host (default ${DEFAULT_RELAY_LIMITS.inboundConnectionsPerSecond})` },
   { key: 'minPowBits', flag: 'min-pow-bits', env: 'PARLEY_MIN_POW_BITS', kind: 'int', help: `least proof of work accepted on handle records (default ${DEFAULT_POW_BITS})` },
   { key: 'dhtPublicOnly', flag: 'dht-public-only', env: 'PARLEY_DHT_PUBLIC_ONLY', kind: 'bool', help: 'route DHT queries over public addresses only (for relays on the internet)' },
+  { key: 'noMailbox', flag: 'no-mailbox', env: 'PARLEY_NO_MAILBOX', kind: 'bool', help: 'keep no mail for offline agents (protocols/mailbox; on by default)' },
+  { key: 'mailboxTtl', flag: 'mailbox-ttl', env: 'PARLEY_MAILBOX_TTL', kind: 'seconds', help: `seconds unacknowledged mail is kept (default ${DEFAULT_MAIL_TTL_MS / 1000}, 7 days)` },
+  { key: 'mailboxMaxMessage', flag: 'mailbox-max-message', env: 'PARLEY_MAILBOX_MAX_MESSAGE', kind: 'bytes', help: `largest envelope kept, up to 256KiB (default ${DEFAULT_MAX_MESSAGE_BYTES / 1024}KiB)` },
+  { key: 'mailboxPerSender', flag: 'mailbox-per-sender', env: 'PARLEY_MAILBOX_PER_SENDER', kind: 'int', help: `messages kept from one sender, all recipients together (default ${DEFAULT_MAILBOX_QUOTAS.perSender})` },
+  { key: 'mailboxPerRecipient', flag: 'mailbox-per-recipient', env: 'PARLEY_MAILBOX_PER_RECIPIENT', kind: 'int', help: `messages kept for one recipient (default ${DEFAULT_MAILBOX_QUOTAS.perRecipient})` },
+  { key: 'mailboxPerRecipientBytes', flag: 'mailbox-per-recipient-bytes', env: 'PARLEY_MAILBOX_PER_RECIPIENT_BYTES', kind: 'bytes', help: 'envelope bytes kept for one recipient (default 64MiB)' },
+  { key: 'mailboxTotal', flag: 'mailbox-total', env: 'PARLEY_MAILBOX_TOTAL', kind: 'int', help: `messages kept in all (default ${DEFAULT_MAILBOX_QUOTAS.total})` },
+  { key: 'mailboxTotalBytes', flag: 'mailbox-total-bytes', env: 'PARLEY_MAILBOX_TOTAL_BYTES', kind: 'bytes', help: 'envelope bytes kept in all (default 1GiB)' },
   { key: 'logLevel', flag: 'log-level', env: 'PARLEY_LOG_LEVEL', kind: 'string', help: `${LOG_LEVELS.join(', ')} (default info)` }
 ]
 
 export const RELAY_USAGE = `Usage: parley relay [options]
 
 Runs a Parley relay: circuit relay v2 server, Kademlia DHT server for handle
-records, gossipsub router and bootstrap point. Prints its dialable multiaddrs
+records, gossipsub router, mailbox for offline agents and bootstrap point. Prints its dialable multiaddrs
 on stdout, one per line, and writes them to DATA_DIR/multiaddrs. Serves the
 dev dashboard at http://HOST:PORT/ (the URL printed on stderr carries the
 token that actions need), Prometheus metrics at /metrics and a health check
@@ -199,6 +211,17 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
   const stunPort = int('stunPort', DEFAULT_STUN_PORT)
   if (stunPort > 65535) throw new UsageError(`STUN port ${stunPort} is out of range`)
   const circuitData = text('circuitData')
+  const bytesSetting = (key: string, fallback: number): number => {
+    const v = text(key)
+    if (v === undefined) return fallback
+    const n = positiveBytes(key, v)
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`${key} is too large`)
+    return Number(n)
+  }
+  const maxMessageBytes = bytesSetting('mailboxMaxMessage', DEFAULT_MAX_MESSAGE_BYTES)
+  if (maxMessageBytes > MAX_ENVELOPE_BYTES) throw new UsageError(`mailboxMaxMessage must be at most 256KiB (the largest envelope), not ${maxMessageBytes}`)
+  const noMailbox = get.get('noMailbox')
+  const mailboxOff = typeof noMailbox === 'boolean' ? noMailbox : noMailbox === undefined ? false : parseBool('noMailbox', String(noMailbox))
   const dhtPublicOnly = get.get('dhtPublicOnly')
   const dashboardToken = text('dashboardToken')
   if (dashboardToken !== undefined && !/^[A-Za-z0-9._~-]{16,256}$/.test(dashboardToken)) {
@@ -231,6 +254,19 @@ export function loadRelayConfig (argv: string[], env: NodeJS.ProcessEnv = proces
     dhtPublicOnly: typeof dhtPublicOnly === 'boolean' ? dhtPublicOnly : dhtPublicOnly === undefined ? false : parseBool('dhtPublicOnly', String(dhtPublicOnly)),
     logLevel: logLevel as LogLevel,
     wsTls,
+    mailbox: mailboxOff
+      ? false
+      : {
+          ttlMs: positive('mailboxTtl', DEFAULT_MAIL_TTL_MS / 1000) * 1000,
+          maxMessageBytes,
+          quotas: {
+            perSender: positive('mailboxPerSender', DEFAULT_MAILBOX_QUOTAS.perSender),
+            perRecipient: positive('mailboxPerRecipient', DEFAULT_MAILBOX_QUOTAS.perRecipient),
+            perRecipientBytes: bytesSetting('mailboxPerRecipientBytes', DEFAULT_MAILBOX_QUOTAS.perRecipientBytes),
+            total: positive('mailboxTotal', DEFAULT_MAILBOX_QUOTAS.total),
+            totalBytes: bytesSetting('mailboxTotalBytes', DEFAULT_MAILBOX_QUOTAS.totalBytes)
+          }
+        },
     limits: {
       ...DEFAULT_RELAY_LIMITS,
       maxReservations: positive('maxReservations', DEFAULT_RELAY_LIMITS.maxReservations),

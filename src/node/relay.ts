@@ -70,6 +70,8 @@ import { startStunServer } from './stun.js'
 import type { StunLimits, StunServer } from './stun.js'
 import { serveStunAnnouncement } from './stun-announce.js'
 import { checkTls, relayWebSockets, webSocketListenAddrs } from './websockets.js'
+import { mailboxServer } from '../mailbox/server.js'
+import type { MailboxServer, MailboxServerInit } from '../mailbox/server.js'
 import type { WebSocketTls } from './websockets.js'
 
 const log = logger('parley:relay')
@@ -120,6 +122,12 @@ export interface RelayNodeOptions {
   stunPort?: number
   /** Rates bounding the STUN server's answers; unset fields take `DEFAULT_STUN_LIMITS`. */
   stunLimits?: Partial<StunLimits>
+  /**
+   * The mailbox (protocols/mailbox): on by default, keeping sealed mail for
+   * agents whose handle records list this relay; its TTL, largest message and
+   * quotas, or `false` for none.
+   */
+  mailbox?: false | Pick<MailboxServerInit, 'ttlMs' | 'maxMessageBytes' | 'quotas' | 'sweepIntervalMs' | 'clock'>
 }
 
 /** Where a relay listens unless told otherwise: loopback only (a relay for other machines listens on `/ip4/0.0.0.0/…`, see relay/README.md). */
@@ -137,6 +145,8 @@ export type RelayServices = {
   dht: KadDHT
   /** Gossipsub, carrying presence announcements. */
   pubsub: GossipSub
+  /** The mailbox (protocols/mailbox), unless turned off (`mailbox: false`). */
+  mailbox?: MailboxServer
 }
 
 /** A running relay node (the demo's `startMesh` starts one; {@link relaySource} shows it on the dashboard). */
@@ -194,6 +204,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   const recordOptions = { minPowBits: options.minPowBits ?? DEFAULT_POW_BITS }
   const datastore = guardHandleRecords(new LevelDatastore(join(options.dataDir, 'datastore')), recordOptions, rejections)
   await datastore.open()
+  const handles = new HandleStore(datastore, recordOptions)
   const ref: { node?: Libp2p<RelayServices> } = {}
   // the DHT servers this relay trusts (itself aside): the relays it bootstraps from and its dhtServers
   const peers = new Set([...(options.bootstrap ?? []).map(a => p2pPeerOf(a)), ...(options.dhtServers ?? [])].filter((p): p is string => p !== undefined))
@@ -247,7 +258,20 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
           ...parleyDhtConfig(recordOptions, rejections)
         }),
         // presence peer scoring: a peer that keeps sending invalid announcements is graylisted (presence/scoring.ts)
-        pubsub: gossipsub(presenceGossipsubOptions())
+        pubsub: gossipsub(presenceGossipsubOptions()),
+        // mail for offline agents, kept in this datastore; a record newer than a deposit's is the one this relay stores
+        ...(options.mailbox === false
+          ? {}
+          : {
+              mailbox: mailboxServer({
+                ...options.mailbox,
+                minPowBits: recordOptions.minPowBits,
+                newerRecord: async (handle) => {
+                  const stored = await handles.get(handle)
+                  return stored?.verified === true ? { seq: stored.seq, peer: stored.peer } : undefined
+                }
+              })
+            })
       }
     })
     try {
@@ -289,7 +313,6 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
 
   if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions, relayedBytes, stun === undefined ? undefined : stunRequests)
   const circuits = new CircuitTracker(libp2p.services.relay)
-  const handles = new HandleStore(datastore, recordOptions)
   let presence: Presence | undefined
   let cards: CardBoard | undefined
   if (options.presence !== false) {
