@@ -59,6 +59,8 @@ export const RETRY_MAX_MS = 60_000
 export const MAIL_MAX_AGE_MS = DEFAULT_MAIL_TTL_MS + 24 * 3600 * 1000
 /** How long `send` waits for the relays' answers before it reports what it has. */
 export const SEND_WAIT_MS = 5000
+/** Once one relay has stored a message, how much longer `send` waits for the others' answers. */
+export const STRAGGLER_MS = 250
 /** Where mail's replay cache is kept in the agent's datastore. */
 export const MAIL_REPLAY_NAMESPACE = '/parley/mail'
 
@@ -159,11 +161,15 @@ export class Mail {
     this.#host.changed(entry)
     const relays = Object.keys(entry.relays)
     for (const relay of relays) this.#kick(relay)
-    const deadline = Date.now() + SEND_WAIT_MS
+    // until every relay answered; once one has stored it, the others get STRAGGLER_MS more (one that
+    // is down is retried in the background, and the caller need not wait for it)
+    let deadline = Date.now() + SEND_WAIT_MS
     while (Date.now() < deadline && this.#running) {
       const now = this.outbox.get(entry.id)
-      if (now === undefined || Object.values(now.relays).every(s => s !== 'pending')) break
-      await new Promise(resolve => setTimeout(resolve, 20))
+      // a relay waiting to be retried (it was down a moment ago) is not waited for
+      if (now === undefined || Object.entries(now.relays).every(([r, s]) => s !== 'pending' || this.#retries.get(r)?.timer !== undefined)) break
+      if (Object.values(now.relays).includes('stored')) deadline = Math.min(deadline, Date.now() + STRAGGLER_MS)
+      await new Promise(resolve => setTimeout(resolve, 5))
     }
     return this.#sent(entry.id)
   }
