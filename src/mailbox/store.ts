@@ -119,6 +119,30 @@ export interface ReadMail {
   envelope: Uint8Array
 }
 
+/** What {@link MailStore.put} did. */
+export interface PutResult {
+  /** The stored message's index entry (for a duplicate, the one stored first). */
+  entry: MailEntry
+  /** Whether the message was stored already (nothing was written). */
+  duplicate: boolean
+}
+
+/** What waits for one recipient. */
+export interface MailCount {
+  /** Messages. */
+  count: number
+  /** Their envelope bytes. */
+  bytes: number
+}
+
+/** One batch of a recipient's mail. */
+export interface PullBatch {
+  /** Oldest first. */
+  messages: ReadMail[]
+  /** How many wait beyond this batch. */
+  remaining: number
+}
+
 /** The mail a relay keeps, durable in a datastore, indexed in memory. */
 export class MailStore {
   readonly #datastore: Datastore
@@ -208,7 +232,7 @@ export class MailStore {
    * again: its entry comes back. Throws `ERR_MAILBOX_QUOTA` (`scope`,
    * `limit`) or `ERR_MAILBOX_FULL`.
    */
-  async put (mail: NewMail): Promise<{ entry: MailEntry, duplicate: boolean }> {
+  async put (mail: NewMail): Promise<PutResult> {
     const dupKey = mail.to + '\n' + mail.id
     const writing = this.#writing.get(dupKey)
     if (writing !== undefined) return { entry: await writing, duplicate: true }
@@ -258,7 +282,7 @@ export class MailStore {
   }
 
   /** What waits for `to` (expired mail deleted first). */
-  async status (to: string): Promise<{ count: number, bytes: number }> {
+  async status (to: string): Promise<MailCount> {
     await this.#expire(to, this.#clock())
     const box = this.#boxes.get(to)
     let count = 0
@@ -275,7 +299,7 @@ export class MailStore {
    * `to`'s oldest messages after seq `after`: at most `limit` and at most
    * `maxBytes` of envelopes (at least one), and how many wait beyond them.
    */
-  async pull (to: string, limit: number, maxBytes: number, after = -1): Promise<{ messages: ReadMail[], remaining: number }> {
+  async pull (to: string, limit: number, maxBytes: number, after = -1): Promise<PullBatch> {
     const now = this.#clock()
     await this.#expire(to, now)
     const box = this.#boxes.get(to)

@@ -147,7 +147,11 @@ export type RelayServices = {
   dht: KadDHT
   /** Gossipsub, carrying presence announcements. */
   pubsub: GossipSub
-  /** The mailbox (protocols/mailbox), unless turned off (`mailbox: false`). */
+  /**
+   * The mailbox (protocols/mailbox), unless turned off (`mailbox: false`).
+   *
+   * @internal until `src/mailbox` is a documented entry point (typedoc.json)
+   */
   mailbox?: MailboxServer
 }
 
