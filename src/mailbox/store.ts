@@ -22,7 +22,7 @@ const log = logger('parley:mailbox:store')
 /** Where mail lives in the datastore. */
 export const MAILBOX_KEY_PREFIX = '/parley/mailbox/m'
 const SEQ_DIGITS = 16
-const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/
+const PEER = /^[A-Za-z0-9]{1,128}$/
 const ID = /^[A-Za-z0-9_-]{1,64}$/
 const NUMBER = /^\d{1,16}$/
 
@@ -168,7 +168,10 @@ export class MailStore {
   /** Envelope bytes stored (written or being written). */
   get bytes (): number { return this.#bytes }
 
-  /** Rebuilds the index from the datastore's keys, deleting expired and unreadable entries. Returns the count kept. */
+  /**
+   * Rebuilds the index from the datastore's keys, deleting expired mail;
+   * a key it cannot read (another format) is left alone. Returns the count kept.
+   */
   async load (): Promise<number> {
     this.#boxes.clear()
     this.#senders.clear()
@@ -176,14 +179,17 @@ export class MailStore {
     this.#bytes = 0
     const now = this.#clock()
     const drop: Key[] = []
+    let unreadable = 0
     for await (const key of this.#datastore.queryKeys({ prefix: MAILBOX_KEY_PREFIX + '/' })) {
       const entry = entryOfKey(key)
-      if (entry !== undefined) this.#lastSeq = Math.max(this.#lastSeq, entry.seq)
-      if (entry === undefined || entry.expires <= now) { drop.push(key); continue }
+      if (entry === undefined) { unreadable++; continue }
+      this.#lastSeq = Math.max(this.#lastSeq, entry.seq)
+      if (entry.expires <= now) { drop.push(key); continue }
       this.#add(entry)
     }
     await this.#deleteKeys(drop)
-    if (drop.length > 0) log('dropped %d expired or unreadable messages on load', drop.length)
+    if (drop.length > 0) log('deleted %d expired messages on load', drop.length)
+    if (unreadable > 0) log.error('left %d mailbox keys it cannot read', unreadable)
     return this.#count
   }
 
