@@ -144,7 +144,13 @@ class DefaultMailboxServer implements MailboxServer {
   async start (): Promise<void> {
     const kept = await this.store.load()
     log('%d messages kept', kept)
-    await this.#components.registrar.handle(MAILBOX_PROTOCOL, (stream, connection) => { void this.#serve(stream, connection) }, {
+    await this.#components.registrar.handle(MAILBOX_PROTOCOL, (stream, connection) => {
+      // never throws out of the handler: anything unforeseen resets this stream alone
+      this.#serve(stream, connection).catch(err => {
+        log.error('mailbox stream from %p failed: %e', connection.remotePeer, err)
+        stream.abort(err as Error)
+      })
+    }, {
       maxInboundStreams: this.#init.maxInboundStreams ?? DEFAULT_MAX_MAILBOX_STREAMS
     })
     this.#timer = setInterval(() => {

@@ -22,7 +22,7 @@ const log = logger('parley:mailbox:store')
 /** Where mail lives in the datastore. */
 export const MAILBOX_KEY_PREFIX = '/parley/mailbox/m'
 const SEQ_DIGITS = 16
-const PEER = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/
+const PEER = /^[A-Za-z0-9]{1,128}$/
 const ID = /^[A-Za-z0-9_-]{1,64}$/
 const NUMBER = /^\d{1,16}$/
 
@@ -119,6 +119,30 @@ export interface ReadMail {
   envelope: Uint8Array
 }
 
+/** What {@link MailStore.put} did. */
+export interface PutResult {
+  /** The stored message's index entry (for a duplicate, the one stored first). */
+  entry: MailEntry
+  /** Whether the message was stored already (nothing was written). */
+  duplicate: boolean
+}
+
+/** What waits for one recipient. */
+export interface MailCount {
+  /** Messages. */
+  count: number
+  /** Their envelope bytes. */
+  bytes: number
+}
+
+/** One batch of a recipient's mail. */
+export interface PullBatch {
+  /** Oldest first. */
+  messages: ReadMail[]
+  /** How many wait beyond this batch. */
+  remaining: number
+}
+
 /** The mail a relay keeps, durable in a datastore, indexed in memory. */
 export class MailStore {
   readonly #datastore: Datastore
@@ -144,7 +168,10 @@ export class MailStore {
   /** Envelope bytes stored (written or being written). */
   get bytes (): number { return this.#bytes }
 
-  /** Rebuilds the index from the datastore's keys, deleting expired and unreadable entries. Returns the count kept. */
+  /**
+   * Rebuilds the index from the datastore's keys, deleting expired mail;
+   * a key it cannot read (another format) is left alone. Returns the count kept.
+   */
   async load (): Promise<number> {
     this.#boxes.clear()
     this.#senders.clear()
@@ -152,14 +179,17 @@ export class MailStore {
     this.#bytes = 0
     const now = this.#clock()
     const drop: Key[] = []
+    let unreadable = 0
     for await (const key of this.#datastore.queryKeys({ prefix: MAILBOX_KEY_PREFIX + '/' })) {
       const entry = entryOfKey(key)
-      if (entry !== undefined) this.#lastSeq = Math.max(this.#lastSeq, entry.seq)
-      if (entry === undefined || entry.expires <= now) { drop.push(key); continue }
+      if (entry === undefined) { unreadable++; continue }
+      this.#lastSeq = Math.max(this.#lastSeq, entry.seq)
+      if (entry.expires <= now) { drop.push(key); continue }
       this.#add(entry)
     }
     await this.#deleteKeys(drop)
-    if (drop.length > 0) log('dropped %d expired or unreadable messages on load', drop.length)
+    if (drop.length > 0) log('deleted %d expired messages on load', drop.length)
+    if (unreadable > 0) log.error('left %d mailbox keys it cannot read', unreadable)
     return this.#count
   }
 
@@ -208,7 +238,7 @@ export class MailStore {
    * again: its entry comes back. Throws `ERR_MAILBOX_QUOTA` (`scope`,
    * `limit`) or `ERR_MAILBOX_FULL`.
    */
-  async put (mail: NewMail): Promise<{ entry: MailEntry, duplicate: boolean }> {
+  async put (mail: NewMail): Promise<PutResult> {
     const dupKey = mail.to + '\n' + mail.id
     const writing = this.#writing.get(dupKey)
     if (writing !== undefined) return { entry: await writing, duplicate: true }
@@ -258,7 +288,7 @@ export class MailStore {
   }
 
   /** What waits for `to` (expired mail deleted first). */
-  async status (to: string): Promise<{ count: number, bytes: number }> {
+  async status (to: string): Promise<MailCount> {
     await this.#expire(to, this.#clock())
     const box = this.#boxes.get(to)
     let count = 0
@@ -275,7 +305,7 @@ export class MailStore {
    * `to`'s oldest messages after seq `after`: at most `limit` and at most
    * `maxBytes` of envelopes (at least one), and how many wait beyond them.
    */
-  async pull (to: string, limit: number, maxBytes: number, after = -1): Promise<{ messages: ReadMail[], remaining: number }> {
+  async pull (to: string, limit: number, maxBytes: number, after = -1): Promise<PullBatch> {
     const now = this.#clock()
     await this.#expire(to, now)
     const box = this.#boxes.get(to)

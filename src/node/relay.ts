@@ -11,8 +11,10 @@
  * and answers naming only the DHT servers it trusts, see dht-trust.ts), and
  * gossipsub with presence peer scoring (presence/scoring.ts), and a STUN
  * server on UDP (stun.ts) announced to clients on `/parley/stun/1.0.0`
- * (stun-announce.ts), so that agents behind NATs learn their public address.
- * State (peer store, DHT records) lives in a LevelDB datastore in the data
+ * (stun-announce.ts), so that agents behind NATs learn their public address,
+ * and the mailbox (protocols/mailbox, mailbox/server.ts) keeping sealed mail
+ * for offline agents whose handle records list this relay.
+ * State (peer store, DHT records, mail) lives in a LevelDB datastore in the data
  * directory next to the identity, so the peer id, addresses and records
  * survive restarts, including `kill -9`.
  *
@@ -145,7 +147,11 @@ export type RelayServices = {
   dht: KadDHT
   /** Gossipsub, carrying presence announcements. */
   pubsub: GossipSub
-  /** The mailbox (protocols/mailbox), unless turned off (`mailbox: false`). */
+  /**
+   * The mailbox (protocols/mailbox), unless turned off (`mailbox: false`).
+   *
+   * @internal until `src/mailbox` is a documented entry point (typedoc.json)
+   */
   mailbox?: MailboxServer
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
+import { Key } from 'interface-datastore'
 import { createIdentity } from '../../src/identity/index.js'
 import type { Identity } from '../../src/identity/index.js'
 import { createRelayNode } from '../../src/node/relay.js'
@@ -238,6 +239,23 @@ describe('mailbox server', function () {
     expect(full).to.include({ name: 'MailboxError', code: MailboxErrorCode.FULL, limit: 150 })
     expect(store.count).to.equal(2)
     expect(store.bytes).to.equal(120)
+  })
+
+  it('rebuilds its index from the datastore: keeps mail, deletes expired mail, leaves keys it cannot read (store)', async () => {
+    let now = Date.now()
+    const ds = new MemoryDatastore()
+    const store = new MailStore(ds, { clock: () => now })
+    await store.put({ to: '12D3KooWbob', from: '12D3KooWalice', id: 'keep', envelope: new Uint8Array(10), expires: now + 60_000 })
+    await store.put({ to: '12D3KooWbob', from: '12D3KooWalice', id: 'brief', envelope: new Uint8Array(10), expires: now + 10 })
+    await ds.put(new Key('/parley/mailbox/m/future-format'), new Uint8Array(1))
+    now += 1000
+    const reloaded = new MailStore(ds, { clock: () => now })
+    expect(await reloaded.load()).to.equal(1)
+    expect(reloaded.find('12D3KooWbob', 'keep')?.bytes).to.equal(10)
+    const keys = []
+    for await (const key of ds.queryKeys({ prefix: '/parley/mailbox/' })) keys.push(key.toString())
+    expect(keys).to.have.length(2)
+    expect(keys).to.include('/parley/mailbox/m/future-format')
   })
 
   it('keeps no plaintext in its files', async () => {

@@ -15,6 +15,7 @@ import { presenceVectors } from './presence.js'
 import { sessionVectors } from './session.js'
 import { stunVectors } from './stun.js'
 import { agentCardVectors } from './agent-card.js'
+import { mailboxVectors } from './mailbox.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -28,7 +29,8 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/presence/vectors.json', presenceVectors],
   ['protocols/session/vectors.json', sessionVectors],
   ['protocols/stun/vectors.json', stunVectors],
-  ['protocols/agent-card/vectors.json', agentCardVectors]
+  ['protocols/agent-card/vectors.json', agentCardVectors],
+  ['protocols/mailbox/vectors.json', mailboxVectors]
 ]
 
 // `npm run vectors -- handle-record` regenerates only the files whose path contains an argument
