@@ -26,6 +26,8 @@ import { logger } from '@libp2p/logger'
 import { RpcError, handlerFor, handlerParams } from '../session/session.js'
 import type { Caller, EnvelopeRecord, Handler, HandlerContext, HandlerParams, Session } from '../session/session.js'
 import type { JsonRpcParams } from '../envelope/jsonrpc.js'
+import { openSealed } from '../envelope/sealed.js'
+import type { Envelope } from '../envelope/envelope.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 import { fromBase64url, fromUtf8, utf8 } from '../crypto/bytes.js'
@@ -231,7 +233,7 @@ export class HumanBridge {
       if (held.outcome === undefined) {
         const bytes = fromBase64url(approval.subject.bytes) as Uint8Array
         const subject = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>
-        const body = subject.body as { method?: string, params?: JsonRpcParams } | undefined
+        const body = this.#bodyOf(subject)
         const approved = approval.decision.decision === 'approve'
         let result: JsonValue | undefined
         if (approved) {
@@ -261,6 +263,21 @@ export class HumanBridge {
       this.#retries.delete(id)
     } catch (err) {
       this.#retryLater(id, err)
+    }
+  }
+
+  /**
+   * The JSON-RPC body of a held envelope: its `body`, or for mail (sealed to
+   * us, held as it came so the decision binds to the exact signed bytes) the
+   * body it opens to.
+   */
+  #bodyOf (subject: Record<string, unknown>): { method?: string, params?: JsonRpcParams } | undefined {
+    if (subject.sealed === undefined) return subject.body as { method?: string, params?: JsonRpcParams } | undefined
+    try {
+      return openSealed(subject as unknown as Envelope, this.#host.identity) as { method?: string, params?: JsonRpcParams }
+    } catch (err) {
+      log.error('a held sealed envelope does not open with our key: %e', err)
+      return undefined
     }
   }
 
@@ -324,7 +341,7 @@ export class HumanBridge {
     const bytes = fromBase64url(approval.subject.bytes) as Uint8Array
     const approved = decision === 'approve'
     const subject = JSON.parse(fromUtf8(bytes)) as Record<string, unknown>
-    const body = subject.body as { method?: string, params?: JsonRpcParams } | undefined
+    const body = this.#bodyOf(subject)
     // a held move goes ahead at once; a held request waits until its peer can hear the outcome (#carryOut)
     if (approved && (approval.subject.kind === 'transition' || body?.method === METHODS.transition)) await desk.approvals.redeem(signed, bytes)
     if (approval.subject.kind === 'transition') {
