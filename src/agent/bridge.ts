@@ -58,7 +58,10 @@ export function quotaRefusal (scope: string, limit: number, reason: string): Rpc
 }
 
 /** What a request picked up by mail has instead of a {@link HandlerContext}: no session (protocols/mailbox). */
-export type MailContext = Omit<HandlerContext, 'session'> & { session?: undefined }
+export type MailContext = Omit<HandlerContext, 'session'> & {
+  /** None: mail came through a relay, not on a session. */
+  session?: undefined
+}
 
 /** What the bridge needs of the agent it serves. */
 export interface BridgeHost {

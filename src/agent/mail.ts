@@ -47,7 +47,7 @@ import { ack, deposit, live, pull } from '../mailbox/client.js'
 import type { LiveMail } from '../mailbox/client.js'
 import { Outbox } from '../mailbox/outbox.js'
 import type { OutboxEntry } from '../mailbox/outbox.js'
-import type { JsonObject } from '../mailbox/wire.js'
+import type { MailObject } from '../mailbox/wire.js'
 
 const log = logger('parley:agent:mail')
 
@@ -102,10 +102,11 @@ interface Retry { delay: number, timer?: ReturnType<typeof setTimeout> }
 
 /** An agent's mail: its outbox, deposits and pickup (see the module documentation). */
 export class Mail {
+  /** Our outgoing mail and how far each message got. */
   readonly outbox: Outbox
   readonly #host: MailHost
   readonly #replay: ReplayStore
-  /** Peers whose live path failed lately: mailed at once instead of dialed. */
+  /** Peers whose live path failed lately: mailed at once instead of dialed (a `CircuitBreakers` per peer id). */
   readonly breakers = new CircuitBreakers<string>()
   readonly #depositing = new Set<string>()
   readonly #retries = new Map<string, Retry>()
@@ -206,8 +207,8 @@ export class Mail {
       method,
       params: params as JsonValue,
       ...(text === undefined ? {} : { text }),
-      envelope: envelope as unknown as JsonObject,
-      record: JSON.parse(fromUtf8(record.bytes)) as JsonObject,
+      envelope: envelope as unknown as MailObject,
+      record: JSON.parse(fromUtf8(record.bytes)) as MailObject,
       relays,
       status: 'pending'
     }
@@ -350,7 +351,7 @@ export class Mail {
    * (its id) and whom to send a receipt. Throws only when its replay key
    * cannot be written (then it is not acknowledged, and comes again).
    */
-  async #open (object: JsonObject, callers: Map<string, Promise<Caller>>): Promise<{ id: string, receipt?: { peer: string, handle?: string } }> {
+  async #open (object: MailObject, callers: Map<string, Promise<Caller>>): Promise<{ id: string, receipt?: { peer: string, handle?: string } }> {
     const id = typeof object.id === 'string' ? object.id : ''
     const identity = this.#host.identity()
     const handle = this.#host.handle()

@@ -10,7 +10,7 @@ import { logger } from '@libp2p/logger'
 import { MAILBOX_PROTOCOL, MAX_ANSWER_BYTES } from './constants.js'
 import { MailboxError, MailboxErrorCode } from './errors.js'
 import { encodeFrame, parseAcked, parseLive, parsePulled, parseStatus, parseStored } from './wire.js'
-import type { Acked, JsonObject, MailStatus, Pulled, Stored } from './wire.js'
+import type { Acked, MailObject, MailStatus, Pulled, Stored } from './wire.js'
 
 const log = logger('parley:mailbox:client')
 
@@ -38,7 +38,7 @@ async function ask<T> (connection: MailboxConnection, request: object, parse: (b
 }
 
 /** Deposits a sealed, signed envelope for the peer `record` names (§3.1). */
-export async function deposit (connection: MailboxConnection, envelope: JsonObject, record: JsonObject, signal?: AbortSignal): Promise<Stored> {
+export async function deposit (connection: MailboxConnection, envelope: MailObject, record: MailObject, signal?: AbortSignal): Promise<Stored> {
   return ask(connection, { op: 'deposit', envelope, record }, parseStored, signal)
 }
 

@@ -14,7 +14,7 @@ import type { Datastore } from 'interface-datastore'
 import { ParleyError } from '../errors.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
 import { KeyedSerial } from '../util/serial.js'
-import type { JsonObject } from './wire.js'
+import type { MailObject } from './wire.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 
 /** Where outbox entries are kept in the datastore. */
@@ -33,7 +33,12 @@ export interface OutboxEntry {
   /** When the agent accepted it, ms since the Unix epoch. */
   created: number
   /** The recipient. */
-  to: { peer: string, handle?: string }
+  to: {
+    /** Its peer id. */
+    peer: string
+    /** Its handle, without `@`. */
+    handle?: string
+  }
   /** The JSON-RPC method it carries (`message`, `mail/receipt`). */
   method: string
   /** The params it carries, kept to seal them again if the recipient rotates its key (they never leave the agent unsealed). */
@@ -41,9 +46,9 @@ export interface OutboxEntry {
   /** A message's text, for the sender's own outbox view. */
   text?: string
   /** The sealed, signed envelope. */
-  envelope: JsonObject
+  envelope: MailObject
   /** The recipient's handle record it was sealed by (deposits carry it). */
-  record: JsonObject
+  record: MailObject
   /** The recipient's mailbox relays (peer ids) and how far it got at each. */
   relays: Record<string, RelayState>
   /** Overall: pending (stored nowhere yet), queued (stored at a relay), delivered, read, failed. */

@@ -26,7 +26,7 @@ import {
 } from './constants.js'
 import { MailboxError, MailboxErrorCode } from './errors.js'
 import { encodeFrame, parseRequest, refusal } from './wire.js'
-import type { JsonObject, MailboxRequest } from './wire.js'
+import type { MailObject, MailboxRequest } from './wire.js'
 import { MailStore, cursorOf, seqOfCursor } from './store.js'
 import type { MailboxQuotas } from './store.js'
 
@@ -239,7 +239,7 @@ class DefaultMailboxServer implements MailboxServer {
         const { messages, remaining } = await this.store.pull(peer, request.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_BYTES, after)
         return {
           status: 'ok',
-          messages: messages.map(m => ({ envelope: JSON.parse(fromUtf8(m.envelope)) as JsonObject, cursor: cursorOf(m.entry.seq), received: m.entry.received })),
+          messages: messages.map(m => ({ envelope: JSON.parse(fromUtf8(m.envelope)) as MailObject, cursor: cursorOf(m.entry.seq), received: m.entry.received })),
           remaining
         }
       }
@@ -249,7 +249,7 @@ class DefaultMailboxServer implements MailboxServer {
   }
 
   /** §3.1, every check in order. */
-  async #deposit (envelope: JsonObject, record: JsonObject, depositor: string): Promise<object> {
+  async #deposit (envelope: MailObject, record: MailObject, depositor: string): Promise<object> {
     // 1. the envelope
     let envelopeBytes: Uint8Array
     try {

@@ -10,11 +10,11 @@ import { MailboxError, MailboxErrorCode } from './errors.js'
 import type { MailboxErrorCode as Code } from './errors.js'
 
 /** A JSON object as it came off the wire. */
-export type JsonObject = { [key: string]: JsonValue }
+export type MailObject = { [key: string]: JsonValue }
 
 /** One request (§3). */
 export type MailboxRequest =
-  | { op: 'deposit', envelope: JsonObject, record: JsonObject }
+  | { op: 'deposit', envelope: MailObject, record: MailObject }
   | { op: 'status' }
   | { op: 'pull', limit?: number, after?: string }
   | { op: 'ack', ids: string[] }
@@ -23,7 +23,7 @@ export type MailboxRequest =
 /** A message as `pull` hands it over. */
 export interface PulledMail {
   /** The signed envelope, as deposited. */
-  envelope: JsonObject
+  envelope: MailObject
   /** The relay's place for it, to pass back as `after`. */
   cursor: string
   /** When the relay stored it, ms since the Unix epoch. */
@@ -49,11 +49,11 @@ function invalid (message: string): never {
   throw new MailboxError(MailboxErrorCode.INVALID, message)
 }
 
-function isObject (value: unknown): value is JsonObject {
+function isObject (value: unknown): value is MailObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
-function only (o: JsonObject, allowed: readonly string[]): void {
+function only (o: MailObject, allowed: readonly string[]): void {
   for (const key of Object.keys(o)) if (!allowed.includes(key)) invalid(`unexpected member "${key}"`)
 }
 
@@ -62,7 +62,7 @@ export function encodeFrame (value: object): Uint8Array {
   return utf8(JSON.stringify(value))
 }
 
-function parseObject (bytes: Uint8Array): JsonObject {
+function parseObject (bytes: Uint8Array): MailObject {
   let value: unknown
   try {
     value = JSON.parse(fromUtf8(bytes))
@@ -120,7 +120,7 @@ function count (value: unknown, name: string): number {
 }
 
 /** Throws the {@link MailboxError} an answer carries, if it is a refusal. */
-function refused (o: JsonObject): void {
+function refused (o: MailObject): void {
   if (o.status === 'ok' || o.status === 'stored') return
   if (typeof o.status !== 'string' || !REFUSALS.has(o.status)) invalid('the answer has no known status')
   const message = typeof o.message === 'string' ? o.message.slice(0, 500) : o.status

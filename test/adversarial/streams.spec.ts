@@ -32,13 +32,14 @@ const LIMITS: Record<string, number> = {
   '/parley/blob/1.0.0': 8,
   '/ipfs/id/1.0.0': 1,
   '/ipfs/ping/1.0.0': 2,
-  '/libp2p/circuit/relay/0.2.0/stop': 300
+  '/libp2p/circuit/relay/0.2.0/stop': 300,
+  '/parley/mailbox/1.0.0': 8
 }
 const limitOf = (protocol: string): number => LIMITS[protocol] ?? 32
 
 /** The protocols each node serves, as it announces them (a new one must be added here, and is then flooded too). */
 const AGENT_PROTOCOLS = ['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/libp2p/circuit/relay/0.2.0/stop', '/parley/blob/1.0.0', '/parley/session/1.0.0', '/webrtc-signaling/0.0.1']
-const RELAY_PROTOCOLS = ['/floodsub/1.0.0', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/libp2p/circuit/relay/0.2.0/hop', '/meshsub/1.0.0', '/meshsub/1.1.0', '/meshsub/1.2.0', '/parley/kad/1.0.0']
+const RELAY_PROTOCOLS = ['/floodsub/1.0.0', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/libp2p/circuit/relay/0.2.0/hop', '/meshsub/1.0.0', '/meshsub/1.1.0', '/meshsub/1.2.0', '/parley/kad/1.0.0', '/parley/mailbox/1.0.0']
 
 describe('more inbound streams of each protocol than a node takes', function () {
   this.timeout(120_000)

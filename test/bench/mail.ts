@@ -24,7 +24,7 @@ import { verifyEnvelope } from '../../src/envelope/envelope.js'
 import { createHandleRecord } from '../../src/handles/record.js'
 import { fromUtf8 } from '../../src/crypto/bytes.js'
 import { ack, deposit, pull } from '../../src/mailbox/client.js'
-import type { JsonObject } from '../../src/mailbox/wire.js'
+import type { MailObject } from '../../src/mailbox/wire.js'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import { measure, table, fmt } from './harness.js'
 
@@ -65,12 +65,12 @@ export async function benchMail (quick: boolean): Promise<string> {
   const senders = await Promise.all(Array.from({ length: 5 }, async () => createIdentity({ kind: 'agent' })))
   const nodes = await Promise.all([bob, ...senders].map(nodeFor))
   try {
-    const record = JSON.parse(fromUtf8((await createHandleRecord(bob, { handle: 'bench-mail-bob', seq: 1, relays: [relay.tcp.toString()], powBits: 8 })).bytes)) as JsonObject
+    const record = JSON.parse(fromUtf8((await createHandleRecord(bob, { handle: 'bench-mail-bob', seq: 1, relays: [relay.tcp.toString()], powBits: 8 })).bytes)) as MailObject
     const rssBefore = await rssMiB(relay.child.pid ?? 0)
     // sealed beforehand: the relay's part is measured, not the signing
     const perSender = stored / senders.length
     const envelopes = await Promise.all(senders.map(async (s) => Promise.all(Array.from({ length: perSender }, async (_, i) =>
-      (await signSealedEnvelope(s, { to: { peer: bob.peerIdString, handle: 'bench-mail-bob' }, body: { ...body, id: i }, recipientKey: bob.x25519PublicKey })).envelope as unknown as JsonObject))))
+      (await signSealedEnvelope(s, { to: { peer: bob.peerIdString, handle: 'bench-mail-bob' }, body: { ...body, id: i }, recipientKey: bob.x25519PublicKey })).envelope as unknown as MailObject))))
     const t0 = performance.now()
     await Promise.all(senders.map(async (_, k) => {
       const connection = await (nodes[k + 1] as Awaited<ReturnType<typeof createLibp2p>>).dial(relay.tcp)

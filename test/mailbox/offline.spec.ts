@@ -18,7 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { canonicalize } from '../../src/crypto/canonical-json.js'
 import { deposit, mailStatus, pull } from '../../src/mailbox/client.js'
 import { MailboxError } from '../../src/mailbox/errors.js'
-import type { JsonObject } from '../../src/mailbox/wire.js'
+import type { MailObject } from '../../src/mailbox/wire.js'
 
 const N = Number(process.env.PARLEY_MAIL_N ?? 1000)
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -136,7 +136,7 @@ describe('mail for an agent that is offline', function () {
     expect((await deposit(atRelay, first.envelope, first.record)).status).to.equal('stored')
     const byCarol = await carol.libp2p.dial(relays[0]?.tcp ?? multiaddr())
     expect((await pull(byCarol)).messages).to.have.length(0)
-    const carolRecord = JSON.parse(canonicalize(JSON.parse(new TextDecoder().decode(carol.record?.bytes)))) as JsonObject
+    const carolRecord = JSON.parse(canonicalize(JSON.parse(new TextDecoder().decode(carol.record?.bytes)))) as MailObject
     try {
       await deposit(byCarol, first.envelope, carolRecord)
       expect.fail('carol forwarded alice\'s envelope')
