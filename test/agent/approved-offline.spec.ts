@@ -56,8 +56,11 @@ describe('approving while the requester is offline', function () {
     expect(book?.method).to.equal('book')
     expect(message?.method).to.equal('message')
 
-    // the customer goes away; the plumber's human approves both
+    // the customer goes away (the plumber has seen its sessions end); the plumber's human approves both
+    const customerPeer = customer.peerId
     await close(customer)
+    const gone = Date.now() + 10_000
+    while ([...plumber.sessions].some(s => s.remotePeer === customerPeer && !s.closed) && Date.now() < gone) await new Promise(resolve => setTimeout(resolve, 50))
     await plumber.approve(book?.id ?? '', { reply: 'see you at 2' })
     await plumber.approve(message?.id ?? '')
     expect(booked, 'a request whose requester is away waits').to.equal(0)
