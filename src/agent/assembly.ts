@@ -370,6 +370,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   async send (to: string, text: string, options: { conversation?: string, inReplyTo?: string } = {}): Promise<JsonValue> { return this.parley.send(to, text, options) }
   /** Our outgoing mail, oldest first: where each message is queued and the receipts that came back. */
   outbox (): OutboxEntry[] { return this.parley.outbox() }
+  /** The human has read these inbox messages (all by default): senders of mail get a `read` receipt, once each. */
+  async markRead (messages?: readonly InboxMessage[]): Promise<number> { return this.parley.markRead(messages) }
   /** Sets a contact's trust level (a human decision): `@handle` or a peer id. */
   async setTrust (who: string, level: TrustLevel, options: { limits?: TrustLimits, note?: string } = {}): Promise<TrustEntry> { return this.parley.setTrust(who, level, options) }
   /** Opens a negotiation with `@handle` (or a peer id) and sends the first offer. */

@@ -369,7 +369,8 @@ export const RETRY_MAX_MS = 300_000
 /** A `message` request as the inbox keeps it. */
 export function inboxMessage (params: unknown, context: Pick<HandlerContext, 'caller' | 'envelope'>): InboxMessage {
   const p = messageParams(params)
-  return { id: context.envelope.id, at: Date.now(), from: context.caller, ...p }
+  // only mail is sealed: a session carries bodies in the clear (it is encrypted already)
+  return { id: context.envelope.id, at: Date.now(), from: context.caller, ...p, ...(context.envelope.sealed === undefined ? {} : { via: 'mail' as const }) }
 }
 
 /** One line of a session's recent history: who asked what, or what came back. */

@@ -68,6 +68,8 @@ export interface InboxMessage {
   urgency?: 'low' | 'normal' | 'high'
   /** The approval it was held for (trust level 0), if it was. */
   approval?: string
+  /** `mail`: it came sealed through a relay while we were away (protocols/mailbox), not on a session. */
+  via?: 'mail'
 }
 
 /** What the desk remembers about a held request, to answer it once decided. */

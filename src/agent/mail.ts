@@ -61,6 +61,8 @@ export const MAIL_MAX_AGE_MS = DEFAULT_MAIL_TTL_MS + 24 * 3600 * 1000
 export const SEND_WAIT_MS = 5000
 /** Once one relay has stored a message, how much longer `send` waits for the others' answers. */
 export const STRAGGLER_MS = 250
+/** Where the ids of mail reported read are kept (each with when, as decimal text; forgotten after {@link MAIL_MAX_AGE_MS}). */
+export const READ_PREFIX = '/parley/mail-read/'
 /** Where mail's replay cache is kept in the agent's datastore. */
 export const MAIL_REPLAY_NAMESPACE = '/parley/mail'
 
@@ -116,17 +118,26 @@ export class Mail {
   readonly #addresses = new Map<string, string>()
   #running = true
 
-  private constructor (host: MailHost, outbox: Outbox, replay: ReplayStore) {
+  readonly #datastore: Datastore
+
+  private constructor (host: MailHost, outbox: Outbox, replay: ReplayStore, datastore: Datastore) {
     this.#host = host
     this.outbox = outbox
     this.#replay = replay
+    this.#datastore = datastore
   }
 
   /** Opens the outbox and mail's replay cache kept in `datastore`. */
   static async open (datastore: Datastore, host: MailHost): Promise<Mail> {
     const outbox = await Outbox.open(datastore)
     const replay = await ReplayStore.open(new NamespaceDatastore(datastore, new Key(MAIL_REPLAY_NAMESPACE)), { windowMs: MAIL_MAX_AGE_MS, capacity: 100_000 })
-    return new Mail(host, outbox, replay)
+    // read markers past the age of any mail that could still come are forgotten: they stay bounded
+    const cutoff = Date.now() - MAIL_MAX_AGE_MS
+    for await (const { key, value } of datastore.query({ prefix: READ_PREFIX })) {
+      const at = Number(fromUtf8(value))
+      if (!(at >= cutoff)) await datastore.delete(key)
+    }
+    return new Mail(host, outbox, replay, datastore)
   }
 
   /** Starts deposits still waiting (after a restart) and pickup from our relays. */
@@ -329,19 +340,21 @@ export class Mail {
       const batch = await pull(connection, { limit: MAX_BATCH }, AbortSignal.timeout(30_000))
       if (batch.messages.length === 0) return
       const done: string[] = []
-      const receipts = new Map<string, { handle?: string, ids: string[] }>()
+      /** Receipts to send, one per sender, status and refusal code. */
+      const receipts = new Map<string, { peer: string, handle?: string, status: 'delivered' | 'refused', code?: string, ids: string[] }>()
       const callers = new Map<string, Promise<Caller>>()
       for (const m of batch.messages) {
         const outcome = await this.#open(m.envelope, callers)
         done.push(outcome.id)
-        if (outcome.receipt !== undefined) {
-          const r = receipts.get(outcome.receipt.peer) ?? { ids: [], ...(outcome.receipt.handle === undefined ? {} : { handle: outcome.receipt.handle }) }
-          r.ids.push(outcome.id)
-          receipts.set(outcome.receipt.peer, r)
-        }
+        const to = outcome.receipt
+        if (to === undefined) continue
+        const key = `${to.peer} ${outcome.refused ?? ''}`
+        const r = receipts.get(key) ?? { peer: to.peer, ids: [], status: outcome.refused === undefined ? 'delivered' : 'refused', ...(outcome.refused === undefined ? {} : { code: outcome.refused }), ...(to.handle === undefined ? {} : { handle: to.handle }) }
+        r.ids.push(outcome.id)
+        receipts.set(key, r)
       }
       await ack(connection, done, AbortSignal.timeout(30_000))
-      for (const [peer, r] of receipts) this.#sendReceipt(peer, r.handle, 'delivered', r.ids)
+      for (const r of receipts.values()) this.#sendReceipt(r.peer, r.handle, { status: r.status, ids: r.ids, ...(r.code === undefined ? {} : { code: r.code }) })
       if (batch.remaining === 0) return
     }
   }
@@ -351,7 +364,7 @@ export class Mail {
    * (its id) and whom to send a receipt. Throws only when its replay key
    * cannot be written (then it is not acknowledged, and comes again).
    */
-  async #open (object: MailObject, callers: Map<string, Promise<Caller>>): Promise<{ id: string, receipt?: { peer: string, handle?: string } }> {
+  async #open (object: MailObject, callers: Map<string, Promise<Caller>>): Promise<{ id: string, receipt?: { peer: string, handle?: string }, refused?: string }> {
     const id = typeof object.id === 'string' ? object.id : ''
     const identity = this.#host.identity()
     const handle = this.#host.handle()
@@ -395,12 +408,17 @@ export class Mail {
     }
     const verified = await caller
     this.#host.record('mail.in', { id, peer: from.peer, ...(verified.handle === undefined ? {} : { handle: verified.handle }), method: body.method })
+    const receipt = { peer: from.peer, ...(verified.handle === undefined ? {} : { handle: verified.handle }) }
     try {
       await this.#host.deliver(body as JsonRpcMessage & { method: string }, verified, envelope)
     } catch (err) {
-      this.#host.record('mail.refused', { id, code: (err as { code?: unknown }).code ?? 'ERR_INTERNAL', peer: from.peer, message: (err as Error).message.slice(0, 200) })
+      // refused by the policy gate (a quota, the policy, a method mail cannot carry): the sender hears why
+      const e = err as { code?: unknown, data?: { code?: unknown } }
+      const code = typeof e.data?.code === 'string' ? e.data.code : typeof e.code === 'string' ? e.code : 'ERR_INTERNAL'
+      this.#host.record('mail.refused', { id, code, peer: from.peer, message: (err as Error).message.slice(0, 200) })
+      return { id, receipt, refused: code.slice(0, 64) }
     }
-    return { id, receipt: { peer: from.peer, ...(verified.handle === undefined ? {} : { handle: verified.handle }) } }
+    return { id, receipt }
   }
 
   /** Who sent mail, as far as can be checked: its handle only when that handle's record names this peer. */
@@ -417,21 +435,46 @@ export class Mail {
 
   /** A `mail/receipt` from `from` (on a session or by mail): the outbox entries it names move on. */
   async receipt (from: string, params: unknown): Promise<void> {
-    const p = params as { status?: unknown, ids?: unknown } | undefined
-    if ((p?.status !== 'delivered' && p?.status !== 'read') || !Array.isArray(p.ids) || p.ids.length > MAX_BATCH || !p.ids.every(i => typeof i === 'string')) {
+    const p = params as { status?: unknown, ids?: unknown, code?: unknown } | undefined
+    if ((p?.status !== 'delivered' && p?.status !== 'read' && p?.status !== 'refused') || !Array.isArray(p.ids) || p.ids.length === 0 || p.ids.length > MAX_BATCH ||
+      !p.ids.every(i => typeof i === 'string') || (p.code !== undefined && (typeof p.code !== 'string' || p.code.length > 64))) {
       this.#host.record('mail.refused', { code: 'ERR_MAIL_BAD_RECEIPT', peer: from })
       return
     }
-    for (const entry of await this.outbox.receipt(from, p.status, p.ids as string[])) this.#host.changed(entry)
+    for (const entry of await this.outbox.receipt(from, p.status, p.ids as string[], Date.now(), p.code as string | undefined)) this.#host.changed(entry)
+  }
+
+  /**
+   * The human has seen these messages: each that came by mail and was not
+   * reported read yet gets a `read` receipt to its sender (once: remembered
+   * in the datastore).
+   */
+  async markRead (messages: ReadonlyArray<{ id: string, from: Caller, via?: 'mail' }>): Promise<number> {
+    const bySender = new Map<string, { handle?: string, ids: string[] }>()
+    for (const m of messages) {
+      if (m.via !== 'mail') continue
+      const key = new Key(READ_PREFIX + m.id)
+      if (await this.#datastore.has(key)) continue
+      await this.#datastore.put(key, utf8(String(Date.now())))
+      const r = bySender.get(m.from.peer) ?? { ids: [], ...(m.from.handle === undefined ? {} : { handle: m.from.handle }) }
+      r.ids.push(m.id)
+      bySender.set(m.from.peer, r)
+    }
+    let sent = 0
+    for (const [peer, r] of bySender) {
+      for (let i = 0; i < r.ids.length; i += MAX_BATCH) this.#sendReceipt(peer, r.handle, { status: 'read', ids: r.ids.slice(i, i + MAX_BATCH) })
+      sent += r.ids.length
+    }
+    return sent
   }
 
   /** Sends `peer` a receipt: on a live session if one opens, else by mail (to its handle's relays). */
-  #sendReceipt (peer: string, handle: string | undefined, status: 'delivered' | 'read', ids: string[]): void {
+  #sendReceipt (peer: string, handle: string | undefined, receipt: { status: 'delivered' | 'read' | 'refused', ids: string[], code?: string }): void {
     void (async () => {
       if (this.breakers.allows(peer)) {
         try {
           const session = await this.#host.session(peer, handle, AbortSignal.timeout(5000))
-          await session.notify(RECEIPT_METHOD, { status, ids })
+          await session.notify(RECEIPT_METHOD, receipt)
           this.breakers.success(peer)
           return
         } catch (err) {
@@ -445,7 +488,7 @@ export class Mail {
       }
       const record = await this.#host.resolve(handle)
       if (record.peer !== peer) return
-      await this.send(record, RECEIPT_METHOD, { status, ids })
+      await this.send(record, RECEIPT_METHOD, receipt)
     })().catch(err => { log('receipt to %s: %e', peer, err) })
   }
 }

@@ -812,6 +812,15 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   /** Our outgoing mail, oldest first: what is queued at which relays, and the receipts that came back. */
   outbox (): OutboxEntry[] { return this.mail.outbox.list() }
 
+  /**
+   * The human has read these inbox messages (all of the inbox by default):
+   * each that came by mail gets a signed `read` receipt to its sender, once.
+   * Resolves with how many receipts went out.
+   */
+  async markRead (messages?: readonly InboxMessage[]): Promise<number> {
+    return this.mail.markRead(messages ?? await this.inbox())
+  }
+
   /** What the mail worker needs of this service. */
   #mailHost (): MailHost {
     return {

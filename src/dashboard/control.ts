@@ -13,7 +13,7 @@
  * | `GET /api/pending` | | pending approvals |
  * | `POST /api/approvals/<id>` | `{ decision: "approve" \| "reject", reply? }` | the approval after the decision (the dashboard's route, see below) |
  * | `POST /api/trust` | `{ who, level, limits? }` | the trust entry |
- * | `GET /api/inbox` | | messages for the human |
+ * | `GET /api/inbox` | | messages for the human (senders of those that came by mail get a `read` receipt) |
  * | `GET /api/outbox` | | outgoing mail: where each message is queued, and its receipts |
  * | `GET /api/log?limit=N` | | the last N event log entries |
  * | `GET /api/log/export` | | the whole log, for `parley verify` |
@@ -125,7 +125,12 @@ export function controlRoutes (router: Router, agent: Agent, token: string): Rou
       if (level !== 0 && level !== 1 && level !== 2) throw new ControlError(400, 'ERR_BAD_REQUEST', '"level" must be 0, 1 or 2')
       return agent.setTrust(text(b.who, 'who'), level as TrustLevel, b.limits === undefined ? {} : { limits: b.limits as never })
     }))
-    .get('/api/inbox', guard(async () => agent.inbox()))
+    // the human lists the inbox (`parley inbox`): mail in it has been read, and its senders hear so
+    .get('/api/inbox', guard(async () => {
+      const inbox = await agent.inbox()
+      agent.markRead(inbox).catch(() => {})
+      return inbox
+    }))
     .get('/api/outbox', guard(async () => agent.outbox().map(({ envelope: _e, record: _r, params: _p, ...rest }) => rest)))
     .get('/api/log', guard(async (_req, _rest, url) => agent.logEntries(Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50)))))
     .get('/api/log/export', guard(async () => agent.exportLog()))

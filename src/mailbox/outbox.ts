@@ -57,7 +57,7 @@ export interface OutboxEntry {
   delivered?: number
   /** When the read receipt came. */
   read?: number
-  /** Why it failed, or the last error while pending. */
+  /** Why it failed (a relay's refusal, or the recipient's `refused` receipt code), or the last error while pending. */
   error?: string
 }
 
@@ -165,14 +165,21 @@ export class Outbox {
    * `delivered` (or `read`); the entries changed. Ids of entries sent to
    * someone else are ignored.
    */
-  async receipt (from: string, status: 'delivered' | 'read', ids: readonly string[], at = Date.now()): Promise<OutboxEntry[]> {
+  async receipt (from: string, status: 'delivered' | 'read' | 'refused', ids: readonly string[], at = Date.now(), code?: string): Promise<OutboxEntry[]> {
     const changed: OutboxEntry[] = []
     for (const id of ids) {
       const e = this.#entries.get(id)
       if (e === undefined || e.to.peer !== from) continue
-      if (status === 'delivered' && e.delivered !== undefined) continue
+      if (status === 'delivered' && (e.delivered !== undefined || e.status === 'failed')) continue
       if (status === 'read' && e.read !== undefined) continue
+      if (status === 'refused' && (e.status === 'failed' || e.delivered !== undefined)) continue
       const after = await this.update(id, x => {
+        if (status === 'refused') {
+          // the recipient got it and would not take it: final, and the sender is told why
+          x.status = 'failed'
+          x.error = `refused by the recipient: ${code ?? 'no reason given'}`
+          return
+        }
         if (status === 'delivered') x.delivered = at
         else { x.read = at; x.delivered ??= at }
         x.status = x.read !== undefined ? 'read' : 'delivered'
