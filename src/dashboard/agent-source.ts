@@ -17,7 +17,10 @@
  *   `decide` answering them through `agent.approve` / `agent.reject`;
  * - **inbox** and **contacts**: the latest messages delivered to the
  *   human (`agent.inbox()`, then each `message` event), and the trust
- *   store's contacts with their levels.
+ *   store's contacts with their levels;
+ * - **outbox**: the latest messages mailed to agents that were offline
+ *   (`agent.outbox()`, then each `mail` event), with the relays holding
+ *   each and its receipts — never the sealed envelope, record or params.
  *
  * @example
  * ```ts
@@ -44,6 +47,7 @@ import { ApprovalError, ApprovalErrorCode } from '../store/errors.js'
 import type { PendingApproval } from '../store/approvals.js'
 import type { TrustEntry } from '../store/trust.js'
 import type { InboxMessage } from '../agent/desk.js'
+import type { OutboxEntry } from '../mailbox/outbox.js'
 import { cardSkills } from '../handles/card.js'
 import type { CardRecord } from '../handles/card.js'
 import { fromUtf8 } from '../crypto/bytes.js'
@@ -52,7 +56,7 @@ import { lenientUtf8Prefix } from '../util/lenient-utf8.js'
 import { guarded } from '../util/guard.js'
 import { logger } from '@libp2p/logger'
 import { MeshBuilder, RelayKinds, presenceCounts } from './mesh.js'
-import type { ApprovalView, CardView, ContactView, DashboardSource, DashboardState, InboxView, MessageView, NegotiationView, SessionView, Transport } from './types.js'
+import type { ApprovalView, CardView, ContactView, DashboardSource, DashboardState, InboxView, MessageView, NegotiationView, OutboxView, SessionView, Transport } from './types.js'
 
 /** Bounds on what {@link agentSource} keeps and shows; every one has a default. */
 export interface AgentSourceOptions {
@@ -68,6 +72,8 @@ export interface AgentSourceOptions {
   maxDecidedApprovals?: number
   /** Inbox messages shown, the latest (default 50). */
   maxInbox?: number
+  /** Outbox messages shown, the latest (default 50). */
+  maxOutbox?: number
 }
 
 /** A {@link DashboardSource} that can be detached from its agent. */
@@ -171,6 +177,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
   const maxNegotiations = options.maxNegotiations ?? 100
   const maxDecided = options.maxDecidedApprovals ?? 50
   const maxInbox = options.maxInbox ?? 50
+  const maxOutbox = options.maxOutbox ?? 50
   const changes = new TypedEventEmitter<{ change: CustomEvent }>()
   const changed = (): void => { changes.safeDispatchEvent('change') }
   const sessions = new Map<Session, Tracked>()
@@ -241,6 +248,22 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
   agent.addEventListener('message', (e) => { addInbox([e.detail]) }, always)
   agent.inbox().then(addInbox, () => {})
   agent.desk.trust.addEventListener('change', changed, always)
+
+  // --- the outbox: messages mailed to agents that were away (newest first; an entry changes as it goes)
+  let outbox: OutboxView[] = []
+  const addOutbox = (entries: OutboxEntry[]): void => {
+    const shown = entries.filter(e => e.method !== 'mail/receipt')
+    if (shown.length === 0) return
+    const updated = new Map(shown.map(e => [e.id, outboxView(e)]))
+    outbox = [...outbox.filter(m => !updated.has(m.id)), ...updated.values()].sort((a, b) => b.created - a.created).slice(0, maxOutbox)
+    changed()
+  }
+  agent.addEventListener('mail', (e) => { addOutbox([e.detail]) }, always)
+  try {
+    addOutbox(agent.outbox())
+  } catch (err) {
+    log('no outbox to show: %s', (err as Error).message)
+  }
 
   // --- the node (its libp2p and presence are new after a restart, e.g. rotateKey)
   let libp2p: Libp2p | undefined
@@ -377,6 +400,7 @@ export function agentSource (agent: Agent, options: AgentSourceOptions = {}): Ag
       negotiations: negotiationList,
       approvals: approvalList,
       inbox,
+      outbox,
       ...(agent.presence === undefined ? {} : { cards: cardViews(agent.heardCards(), records) }),
       contacts: agent.desk.trust.list().map(contactView).sort((a, b) => b.level - a.level || (a.handle ?? a.peer).localeCompare(b.handle ?? b.peer)),
       metrics: {
@@ -432,7 +456,26 @@ function inboxView (m: InboxMessage): InboxView {
     text: m.text,
     ...(m.urgency === undefined ? {} : { urgency: m.urgency }),
     ...(m.conversation === undefined ? {} : { conversation: m.conversation }),
-    ...(m.approval === undefined ? {} : { approval: m.approval })
+    ...(m.approval === undefined ? {} : { approval: m.approval }),
+    ...(m.via === 'mail' ? { via: m.via } : {})
+  }
+}
+
+/** What a relay or a recipient said, as far as the page shows it. */
+const MAX_SAID = 256
+
+/** An outbox entry as the page sees it: no envelope, record or params. */
+function outboxView (e: OutboxEntry): OutboxView {
+  return {
+    id: e.id,
+    created: e.created,
+    to: { peer: e.to.peer, ...(e.to.handle === undefined ? {} : { handle: e.to.handle }) },
+    status: e.status,
+    text: e.text ?? '',
+    relays: Object.entries(e.relays).map(([relay, state]) => ({ relay, state: String(state).slice(0, MAX_SAID) })),
+    ...(e.delivered === undefined ? {} : { delivered: e.delivered }),
+    ...(e.read === undefined ? {} : { read: e.read }),
+    ...(e.error === undefined ? {} : { error: e.error.slice(0, MAX_SAID) })
   }
 }
 

@@ -64,6 +64,8 @@ export interface DashboardState {
   approvals: ApprovalView[]
   /** Messages delivered to the node's human, newest first (agents only). */
   inbox?: InboxView[]
+  /** Messages the node mailed to agents that were offline, newest first (agents only; protocols/mailbox). */
+  outbox?: OutboxView[]
   /** The peers the node's trust store knows, and the level its human gave each (agents only). */
   contacts?: ContactView[]
   /** A2A Agent Cards heard on gossipsub (agents with presence on). */
@@ -275,6 +277,44 @@ export interface InboxView {
   conversation?: string
   /** Set when it was held for the human first (a stranger's), by that approval. */
   approval?: string
+  /** `mail`: it came sealed through a relay while the node was away (protocols/mailbox), not on a session. */
+  via?: 'mail'
+}
+
+/**
+ * A `message` the node mailed to an agent that was offline (protocols/mailbox),
+ * and how far it got. Receipts the node sends are not listed; the sealed
+ * envelope, the record and the params never leave the agent.
+ */
+export interface OutboxView {
+  /** The id of the envelope that carries it. */
+  id: string
+  /** When the agent accepted it, ms since the Unix epoch. */
+  created: number
+  /** The recipient. */
+  to: {
+    /** Its peer id. */
+    peer: string
+    /** Its handle, without `@`. */
+    handle?: string
+  }
+  /** Overall: `pending` (stored at no relay yet), `queued` (stored at a relay), `delivered`, `read` (the recipient's receipts), `failed`. */
+  status: 'pending' | 'queued' | 'delivered' | 'read' | 'failed'
+  /** The message text. */
+  text: string
+  /** The recipient's mailbox relays and how far it got at each: `pending`, `stored`, or the code the relay refused it with. */
+  relays: Array<{
+    /** The relay's peer id. */
+    relay: string
+    /** `pending`, `stored`, or the relay's refusal code. */
+    state: string
+  }>
+  /** When the delivered receipt came, ms since the Unix epoch. */
+  delivered?: number
+  /** When the read receipt came, ms since the Unix epoch. */
+  read?: number
+  /** Why it failed, or the last error while pending. */
+  error?: string
 }
 
 /** A contact in the trust store: 0 unknown, 1 known, 2 trusted (protocols/approval). */

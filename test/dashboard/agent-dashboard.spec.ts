@@ -4,8 +4,9 @@
  * on; @rapidplumb serves its dashboard and control API on one endpoint with
  * one token, exactly as `parley agent` mounts them (`agentEndpoint`).
  * Then, while the page stays open: a session opens, a tampered envelope
- * arrives on it, a forger announces itself, and a negotiation waits on an
- * approval that the test clicks. Screenshots go to test-results/.
+ * arrives on it, a forger announces itself, a message is mailed to an agent
+ * that went offline, and a negotiation waits on an approval that the test
+ * clicks. Screenshots go to test-results/.
  *
  * Skipped (with a message) only when /usr/bin/chromium is absent; `.ci/run`
  * installs it.
@@ -57,6 +58,7 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
   let plumber: Agent
   let sparky: Agent
   let alice: Agent
+  let away: Agent | undefined
   let session: Session | undefined
   let url: string
 
@@ -87,6 +89,7 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
     await context?.close()
     await http?.close()
     await forger?.stop()
+    await away?.close().catch(() => {})
     await Promise.allSettled(agents.map(async a => a.stop()))
     await relay?.stop('SIGKILL')
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
@@ -198,6 +201,39 @@ describe('an agent\'s dev dashboard in headless Chromium', function () {
     await page.waitForSelector(`#contacts tr[data-contact="${sparky.peerId}"][data-level="2"]`)
     expect(plumber.desk.trust.get(sparky.peerId).level).to.equal(2)
     expect(await page.locator(`[data-outcome="${sparky.peerId}"]`).textContent()).to.include('trusted')
+  })
+
+  it('shows mail to an agent that is offline in the outbox: queued at its relay, with its text and status', async () => {
+    // @away-bob lists the relay in its record, then goes offline: a message to it is sealed and left there
+    const bob = await createAgent({ handle: 'away-bob', relays: [relay.tcp.toString()], powBits: 8, minPowBits: 8, webrtc: false })
+    away = bob
+    await bob.start()
+    await waitFor('@away-bob\'s record to list the relay', async () => bob.record?.relays.length === 1, 30_000)
+    const bobPeer = bob.peerId
+    await bob.close()
+    away = undefined
+
+    const text = `The part for the boiler came in. ${Date.now()}`
+    const sent = await plumber.send('@away-bob', text) as { status: string, id: string, relays: string[] }
+    expect(sent).to.deep.include({ status: 'queued', relays: [relay.peerId] })
+    const row = `#outbox .item.outbox[data-outbox="${sent.id}"]`
+    await page.waitForSelector(`${row}[data-status="queued"]`)
+    await page.waitForSelector(`${row} [data-relay="${relay.peerId}"][data-state="stored"]`)
+    const shown = await page.locator(row).textContent()
+    expect(shown).to.include('@away-bob').and.to.include(text).and.to.include('queued')
+    expect(await page.locator('#outbox-card').isHidden(), 'the outbox card shows on an agent').to.equal(false)
+
+    const s = await state()
+    const view = s.outbox?.find(m => m.id === sent.id)
+    expect(view).to.deep.include({ to: { peer: bobPeer, handle: 'away-bob' }, status: 'queued', text, relays: [{ relay: relay.peerId, state: 'stored' }] })
+    expect(s.outbox?.[0]?.id, 'newest first').to.equal(sent.id)
+    // what the page gets: never the sealed envelope, the record or the params
+    expect(Object.keys(view ?? {})).to.have.members(['id', 'created', 'to', 'status', 'text', 'relays'])
+    const receipts = new Set(plumber.outbox().filter(e => e.method === 'mail/receipt').map(e => e.id))
+    expect(s.outbox?.filter(m => receipts.has(m.id)), 'receipts are not listed').to.deep.equal([])
+    // the inbox's messages came on a session, not by mail
+    expect(await page.locator('#inbox .item.inbox').count()).to.be.at.least(1)
+    expect(await page.locator('#inbox [data-via="mail"]').count()).to.equal(0)
   })
 
   it('approving in the page lets the waiting negotiation finish at both agents', async () => {

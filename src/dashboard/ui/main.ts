@@ -17,7 +17,7 @@ import { Graph } from './graph.js'
 import type { GraphLinkInput, GraphNodeInput } from './graph.js'
 import { h, kindBadge, shortPeer, time } from './dom.js'
 import { setupInspector } from './inspector.js'
-import { renderApprovals, renderCards, renderContacts, renderHandles, renderInbox, renderMetrics, renderNegotiations, renderPeer, renderRelay, renderSessions } from './panels.js'
+import { renderApprovals, renderCards, renderContacts, renderHandles, renderInbox, renderMetrics, renderOutbox, renderNegotiations, renderPeer, renderRelay, renderSessions } from './panels.js'
 import type { PanelContext } from './panels.js'
 
 interface Timings {
@@ -111,6 +111,7 @@ function renderPanels (state: DashboardState): void {
   renderNegotiations(state.negotiations, ctx)
   renderApprovals(state.approvals, ctx)
   renderInbox(state.inbox)
+  renderOutbox(state.outbox)
   renderContacts(state.contacts, ctx)
   renderCards(state.cards, ctx)
   renderRelay(state.relay, state.node.role)

@@ -3,7 +3,7 @@
  * when that slice changed, so that open items, typed replies and scroll
  * positions survive the live updates.
  */
-import type { ApprovalView, CardView, ContactView, DashboardState, HandleView, InboxView, NegotiationView, PeerView, RelayView, SessionView, MessageView, LinkView } from '../types.js'
+import type { ApprovalView, CardView, ContactView, DashboardState, HandleView, InboxView, NegotiationView, OutboxView, PeerView, RelayView, SessionView, MessageView, LinkView } from '../types.js'
 import { bytes, empty, h, kindBadge, relative, renderIf, s, shortPeer, time, verifiedBadge } from './dom.js'
 import { inspect } from './inspector.js'
 
@@ -184,7 +184,7 @@ export function renderApprovals (approvals: ApprovalView[], ctx: PanelContext): 
 }
 
 // ---------------------------------------------------------------------------
-// the human's inbox and contacts (agents only: the cards go on a relay)
+// the human's inbox, outbox and contacts (agents only: the cards go on a relay)
 
 function hideUnless (cardId: string, shown: boolean): void {
   const card = document.getElementById(cardId)
@@ -200,9 +200,45 @@ export function renderInbox (inbox: InboxView[] | undefined): void {
       ? empty('No messages for the human.')
       : h('div', {}, ...inbox.map(m => h('div', { class: 'item inbox', 'data-message': m.id },
         h('div', {}, who(m.peer, m.handle), ' ', kindBadge(m.kind), m.urgency === 'high' ? h('span', { class: 'badge warn' }, 'urgent') : null,
-          m.approval !== undefined ? h('span', { class: 'muted', title: `held for approval ${m.approval} first` }, ' held, then approved') : null),
+          m.approval !== undefined ? h('span', { class: 'muted', title: `held for approval ${m.approval} first` }, ' held, then approved') : null,
+          m.via === 'mail' ? h('span', { class: 'badge plain', 'data-via': 'mail', title: 'sealed, left at a relay while this agent was away' }, 'by mail') : null),
         h('div', { class: 'text' }, m.text),
         h('div', { class: 'muted' }, relative(m.at)))))
+  ])
+}
+
+const OUTBOX_TONES: Record<OutboxView['status'], string> = { pending: 'warn', queued: 'plain', delivered: 'ok', read: 'ok', failed: 'bad' }
+const OUTBOX_MEANS: Record<OutboxView['status'], string> = {
+  pending: 'no relay has it yet: retrying',
+  queued: 'left at the recipient\'s relays, waiting for it to come online',
+  delivered: 'the recipient\'s agent has it (its receipt came)',
+  read: 'the recipient read it (its receipt came)',
+  failed: 'it will not be delivered'
+}
+
+export function renderOutbox (outbox: OutboxView[] | undefined): void {
+  hideUnless('outbox-card', outbox !== undefined)
+  if (outbox === undefined) return
+  const waiting = outbox.filter(m => m.status === 'pending' || m.status === 'queued').length
+  count('outbox-count', `${outbox.length} message${outbox.length === 1 ? '' : 's'}${waiting > 0 ? `, ${waiting} waiting` : ''}`)
+  renderIf(byId('outbox'), JSON.stringify(outbox), () => [
+    outbox.length === 0
+      ? empty('No mail sent: messages to agents that are offline appear here until their receipts come.')
+      : h('div', {}, ...outbox.map(m => h('div', { class: 'item outbox', 'data-outbox': m.id, 'data-status': m.status },
+        h('div', {}, 'to ', who(m.to.peer, m.to.handle), ' ', h('span', { class: `badge ${OUTBOX_TONES[m.status] ?? 'plain'}`, 'data-field': 'status', title: OUTBOX_MEANS[m.status] ?? '' }, m.status)),
+        h('div', { class: 'text' }, m.text),
+        m.relays.length === 0
+          ? null
+          : h('div', { class: 'relays' }, h('span', { class: 'muted' }, 'at '), ...m.relays.map(r => h('span', {
+            class: `badge ${r.state === 'stored' ? 'ok' : r.state === 'pending' ? 'plain' : 'bad'}`,
+            'data-relay': r.relay,
+            'data-state': r.state,
+            title: `relay ${r.relay}: ${r.state}`
+          }, h('span', { class: 'mono' }, shortPeer(r.relay)), r.state === 'stored' ? ' ✓' : ` ${r.state}`))),
+        m.error !== undefined && (m.status === 'failed' || m.status === 'pending') ? h('div', { class: 'error', 'data-field': 'error' }, m.error) : null,
+        h('div', { class: 'muted' }, `sent ${relative(m.created)}`,
+          m.delivered !== undefined ? `, delivered ${relative(m.delivered)}` : '',
+          m.read !== undefined ? `, read ${relative(m.read)}` : ''))))
   ])
 }
 
