@@ -323,6 +323,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const rotation = await createRotation(this.#identity, handle, next.peerIdString)
     // kept first: where the platform cannot keep it, the agent goes on under its old key
     await this.#platform.saveIdentity(this.#options, next)
+    // mail still waiting at our relays is addressed to the old key: picked up while we hold it
+    await this.parley.mail.pickUp().catch((err: Error) => { log('picking up mail before the rotation: %e', err) })
     await this.stop()
     log('@%s: key %s hands over to %s', handle, this.#identity.peerIdString, next.peerIdString)
     this.#identity = next

@@ -71,7 +71,7 @@ export interface AgentEvents {
 }
 
 /** Every event name of {@link AgentEvents}, so that an assembly can forward them all. */
-export const AGENT_EVENTS = ['session', 'connected', 'pending', 'message', 'suggestion', 'direct', 'relayed', 'outcome'] as const satisfies ReadonlyArray<keyof AgentEvents>
+export const AGENT_EVENTS = ['session', 'connected', 'pending', 'message', 'mail', 'suggestion', 'direct', 'relayed', 'outcome'] as const satisfies ReadonlyArray<keyof AgentEvents>
 
 /** An Agent Card checked against its handle's current record (protocols/agent-card). */
 export interface VerifiedCard {

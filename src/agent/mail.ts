@@ -64,7 +64,7 @@ export const STRAGGLER_MS = 250
 /** Where the ids of mail reported read are kept (each with when, as decimal text; forgotten after {@link MAIL_MAX_AGE_MS}). */
 export const READ_PREFIX = '/parley/mail-read/'
 /** Where mail's replay cache is kept in the agent's datastore. */
-export const MAIL_REPLAY_NAMESPACE = '/parley/mail'
+export const MAIL_REPLAY_NAMESPACE = '/parley/mail-replay'
 
 /** What an offline send reports: stored at which relays (`queued`), or at none yet (`pending`: retried). */
 export type MailSent = {
@@ -116,6 +116,8 @@ export class Mail {
   readonly #drainQueued = new Set<string>()
   readonly #live = new Map<string, LiveMail>()
   readonly #addresses = new Map<string, string>()
+  /** Messages being sealed again to a recipient's new key, by id. */
+  readonly #resealing = new Map<string, Promise<void>>()
   #running = true
 
   readonly #datastore: Datastore
@@ -269,7 +271,7 @@ export class Mail {
   #retryLater (relay: string, id: string, err: Error): void {
     const delay = Math.min(RETRY_MAX_MS, (this.#retries.get(relay)?.delay ?? RETRY_MIN_MS / 2) * 2)
     log('relay %s did not take %s (%s): again in %d ms', relay, id, err.message, delay)
-    void this.outbox.update(id, e => { e.error = `${relay}: ${err.message}` })
+    void this.outbox.update(id, e => { e.error = `${relay}: ${err.message}` }).then(after => { if (after !== undefined) this.#host.changed(after) })
     const retry: Retry = { delay }
     retry.timer = setTimeout(() => { retry.timer = undefined; this.#kick(relay) }, delay)
     retry.timer.unref?.()
@@ -278,6 +280,16 @@ export class Mail {
 
   /** The recipient's record changed key: seal the message again (same id) to the record the network has now. */
   async #reseal (entry: OutboxEntry, relay: string): Promise<void> {
+    // another relay's refusal may be having it sealed again: then this relay takes the new envelope
+    const under = this.#resealing.get(entry.id)
+    if (under !== undefined) { await under; return }
+    if (this.outbox.get(entry.id)?.to.peer !== entry.to.peer) return
+    const done = this.#resealOnce(entry, relay)
+    this.#resealing.set(entry.id, done)
+    try { await done } finally { this.#resealing.delete(entry.id) }
+  }
+
+  async #resealOnce (entry: OutboxEntry, relay: string): Promise<void> {
     const handle = entry.to.handle
     let fresh: HandleRecord | undefined
     try {

@@ -32,12 +32,16 @@ export interface PublisherInit {
   rotation?: HandleRotation
 }
 
+/** How long reservations must stay as they are before a record that lists other relays is republished. */
+export const RELAYS_SETTLE_MS = 1000
+
 export class HandlePublisher {
   readonly #init: PublisherInit
   #record: HandleRecord | undefined
   #recordJson: JsonValue | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
   #stopped = false
+  #changeTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor (init: PublisherInit) {
     this.#init = init
@@ -51,6 +55,27 @@ export class HandlePublisher {
   stop (): void {
     this.#stopped = true
     clearTimeout(this.#timer)
+    clearTimeout(this.#changeTimer)
+  }
+
+  /**
+   * Our reservations changed: when the relays that hold one for us are no
+   * longer those the published record lists (a second relay took us after
+   * the record went out, or one was lost and came back), republish after
+   * {@link RELAYS_SETTLE_MS}, so that callers and mail find the relays we
+   * are on now.
+   */
+  relaysChanged (): void {
+    if (this.#stopped || this.#record === undefined) return
+    clearTimeout(this.#changeTimer)
+    this.#changeTimer = setTimeout(() => {
+      const listed = this.#record?.relays ?? []
+      const now = this.#init.relays().slice(0, 8)
+      if (now.length === 0 || (now.length === listed.length && now.every(r => listed.includes(r)))) return
+      log('@%s: relays now %o (the record lists %o): republishing', this.#init.handle, now, listed)
+      this.publish().catch(err => { log('republish of @%s failed: %e', this.#init.handle, err) })
+    }, RELAYS_SETTLE_MS)
+    this.#changeTimer.unref?.()
   }
 
   /** Publishes (or republishes) the record; a handle held by another key is `ERR_HANDLE_TAKEN`. */

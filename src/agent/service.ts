@@ -390,6 +390,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       maxInboundStreams: MAX_BLOB_PULLS_PER_CONNECTION
     })
     this.#components.events.addEventListener('peer:disconnect', this.#onDisconnect)
+    this.#components.events.addEventListener('self:peer:update', this.#onSelfUpdate)
     this.#started = Date.now()
     this.#running = true
   }
@@ -437,6 +438,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     this.#presence?.stop()
     this.#cards?.stop()
     this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect)
+    this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate)
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))
   }
 
@@ -452,6 +454,11 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     this.#negotiations = undefined
     this.#mail = undefined
     this.#replay = undefined
+  }
+
+  /** Our addresses changed (a reservation was made or lost): the record follows the relays we are on. */
+  readonly #onSelfUpdate = (): void => {
+    if (!this.#stopping) this.#publisher?.relaysChanged()
   }
 
   readonly #onDisconnect = (evt: CustomEvent<PeerId>): void => {

@@ -27,7 +27,7 @@ describe('mail from the CLI: parley send to an offline agent, parley outbox, par
   const children = new Set<ChildProcess>()
 
   const startRelay = async (i: number): Promise<void> => {
-    relays[i] = await startRelayProcess({ dataDir: join(dir, `relay-${i}`), listen: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`, '/ip4/127.0.0.1/tcp/0/ws'] })
+    relays[i] = await startRelayProcess({ dataDir: join(dir, `relay-${i}`), listen: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`, `/ip4/127.0.0.1/tcp/${ports[i + 2] ?? 0}/ws`] })
   }
 
   /** Starts `parley agent`; resolves once it printed its ready line with both relays in its record. */
@@ -53,7 +53,7 @@ describe('mail from the CLI: parley send to an offline agent, parley outbox, par
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-mail-cli-'))
-    ports.push(await freePort(), await freePort())
+    ports.push(await freePort(), await freePort(), await freePort(), await freePort())
     await startRelay(0)
     await startRelay(1)
   })

@@ -51,7 +51,7 @@ describe('mail for an agent that is offline', function () {
     const others = relays.filter((r, j) => j !== i && r !== undefined && r.child.exitCode === null && r.child.signalCode === null)
     const relay = await startRelayProcess({
       dataDir: join(dir, `relay-${i}`),
-      listen: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`, '/ip4/127.0.0.1/tcp/0/ws'],
+      listen: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`, `/ip4/127.0.0.1/tcp/${ports[i + 2] ?? 0}/ws`],
       args: others.flatMap(r => ['--bootstrap', r.tcp.toString()])
     })
     relays[i] = relay
@@ -67,7 +67,7 @@ describe('mail for an agent that is offline', function () {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-mail-'))
-    ports.push(await freePort(), await freePort())
+    ports.push(await freePort(), await freePort(), await freePort(), await freePort())
     await startRelay(0)
     await startRelay(1)
   })
