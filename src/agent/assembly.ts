@@ -129,14 +129,11 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
   #libp2p: Libp2p<AgentServices> | undefined
   #service: ParleyService | undefined
   #rotation: HandleRotation | undefined
-  /** The key our stores' event log belongs to: the first one (a rotation does not restart the log). */
-  #logSigner: Identity
   #stopping = false
 
   constructor (identity: Identity, options: AgentOptions, platform: AgentPlatform) {
     super()
     this.#identity = identity
-    this.#logSigner = identity
     this.#options = options
     this.#platform = platform
     this.handleName = checkAgentOptions(options)
@@ -257,7 +254,6 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
           identity: this.#identity,
           // the agent's stores; libp2p keeps its peer store in memory, as it always did here
           datastore: stores.datastore,
-          logSigner: this.#logSigner,
           ...(stores.replay === undefined ? {} : { replay: stores.replay }),
           ...(this.#rotation === undefined ? {} : { rotation: this.#rotation })
         })
@@ -325,6 +321,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     await this.#platform.saveIdentity(this.#options, next)
     // mail still waiting at our relays is addressed to the old key: picked up while we hold it
     await this.parley.mail.pickUp().catch((err: Error) => { log('picking up mail before the rotation: %e', err) })
+    // the event log goes on under the new key: the old one signs the hand-over (protocols/event-log §3.1)
+    await this.parley.desk.handOver(next)
     await this.stop()
     log('@%s: key %s hands over to %s', handle, this.#identity.peerIdString, next.peerIdString)
     this.#identity = next

@@ -394,6 +394,16 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
     await this.log.flush()
   }
 
+  /**
+   * Hands the event log to `next` (a key rotation): what is pending is
+   * written first, then a `log.handover` signed by the current key; later
+   * entries, and the log reopened, are `next`'s.
+   */
+  async handOver (next: StoreSigner): Promise<void> {
+    await this.flush()
+    await this.log.handOver(next)
+  }
+
   /** Approvals waiting for the human, oldest first. */
   pending (): PendingApproval[] { return this.approvals.pending() }
 

@@ -62,7 +62,7 @@ import { TokenBuckets } from '../util/token-bucket.js'
 import { raceSignal } from '../util/abort.js'
 import { ReplayStore } from '../store/replay-store.js'
 import type { ReplayCheck } from '../envelope/replay-guard.js'
-import type { StoreSigner, PendingApproval, TrustLevel, TrustLimits, TrustEntry, LogEntry, ExportedLog } from '../store/index.js'
+import type { PendingApproval, TrustLevel, TrustLimits, TrustEntry, LogEntry, ExportedLog } from '../store/index.js'
 import type { Party, Terms } from '../negotiation/transition.js'
 import { METHODS } from '../methods/index.js'
 import { presenceEnabled, startAgentPresence } from '../presence/agent.js'
@@ -122,11 +122,6 @@ export interface ParleyInit extends Omit<AgentOptions, 'dataDir' | 'rtcConfigura
   pubsubService?: string
   /** A handle record rotation to carry in our records (after a key rotation). */
   rotation?: HandleRotation
-  /**
-   * The key the desk's event log belongs to, when not `identity` (after a key
-   * rotation the log goes on under the key that began it).
-   */
-  logSigner?: StoreSigner
 }
 
 /** What the Parley service needs from the libp2p node (its `components`). */
@@ -323,7 +318,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     if (this.#identity.peerIdString !== this.peerId) throw new AgentError(AgentErrorCode.INVALID_OPTIONS, 'the identity given to parley() is not the node\'s key')
     const datastore = init.datastore ?? this.#components.datastore
     this.#replay = init.replay ?? await ReplayStore.open(datastore)
-    const desk = this.#desk = await Desk.open(datastore, init.logSigner ?? this.#identity, init.policy === undefined ? {} : { policy: init.policy })
+    const desk = this.#desk = await Desk.open(datastore, this.#identity, init.policy === undefined ? {} : { policy: init.policy })
     desk.addEventListener('pending', (e) => { this.safeDispatchEvent('pending', { detail: e.detail }) })
     desk.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: e.detail }) })
     const negotiations = this.#negotiations = new Negotiations(this.#negotiationsHost(datastore))

@@ -14,8 +14,10 @@ export const EventLogErrorCode = {
   UNSUPPORTED_VERSION: 'ERR_LOG_UNSUPPORTED_VERSION',
   /** An entry is out of order: `seq` is not its position, or `ts` runs backwards. */
   SEQ: 'ERR_LOG_SEQ',
-  /** An entry's `by` is not the log's peer. */
+  /** An entry's `by` is not the log's key at that point (its peer, or the key a handover named). */
   WRONG_SIGNER: 'ERR_LOG_WRONG_SIGNER',
+  /** A `log.handover` entry that is not signed, or whose `data.next` is not a peer id. */
+  BAD_HANDOVER: 'ERR_LOG_BAD_HANDOVER',
   /** An entry's `prev` is not the hash of the entry before it. */
   BROKEN_CHAIN: 'ERR_LOG_BROKEN_CHAIN',
   /** An entry's signature does not verify under the log's peer key. */

@@ -26,7 +26,7 @@ import { EventLogError, EventLogErrorCode as Code } from './errors.js'
 import { describe, isCount, isPlainObject, sha256Base64url } from './signed.js'
 import type { StoreSigner } from './signed.js'
 import {
-  checkEntryShape, entryBytes, entrySignatureValid, entryText, verifyLog,
+  checkEntryShape, entryBytes, entrySignatureValid, entryText, handoverNext, verifyLog, EventType,
   EVENT_TYPE_PATTERN, LOG_EXPORT_TYPE, LOG_SIGNING_CONTEXT, LOG_VERSION, MAX_ENTRY_BYTES
 } from './log-format.js'
 import type { ExportedLog, LogEntry, LogHead, LogVerification } from './log-format.js'
@@ -80,6 +80,8 @@ export interface EntriesQuery {
 interface Queued {
   type: string
   dataText: string
+  /** For a handover: the key that signs the entries after it. */
+  next?: StoreSigner
   /** Called with the entry's canonical text once it is durable. */
   resolve: (text: string) => void
   reject: (err: unknown) => void
@@ -103,18 +105,18 @@ interface Queued {
  * ```
  */
 export class EventLog {
-  /** The peer whose log this is (the signer's peer id). */
+  /** The peer whose log this is: the key that began it (exports name it; see {@link handOver}). */
   readonly peer: string
   readonly #ds: Datastore
-  readonly #signer: StoreSigner
+  #signer: StoreSigner
   readonly #now: () => number
   #head: LogHead | undefined
   #queue: Queued[] = []
   #draining: Promise<void> | undefined
   #closed = false
 
-  private constructor (ds: Datastore, signer: StoreSigner, now: () => number, head: LogHead | undefined) {
-    this.peer = signer.peerIdString
+  private constructor (ds: Datastore, signer: StoreSigner, now: () => number, head: LogHead | undefined, origin: string) {
+    this.peer = origin
     this.#ds = ds
     this.#signer = signer
     this.#now = now
@@ -126,8 +128,11 @@ export class EventLog {
    * continues its chain. The last stored entry is checked (members, owner,
    * signature), or every entry with `options.verify`.
    *
+   * A log handed over to `signer` (its last entry by `signer`, or the
+   * `log.handover` naming it) goes on under `signer`.
+   *
    * @throws {EventLogError} when the stored log is damaged (code and `seq` as
-   * {@link verifyLog}) or belongs to another peer (`ERR_LOG_WRONG_SIGNER`).
+   * {@link verifyLog}) or belongs to another key (`ERR_LOG_WRONG_SIGNER`).
    */
   static async open (datastore: Datastore, signer: StoreSigner, options: EventLogOptions = {}): Promise<EventLog> {
     const last = await lastSeq(datastore)
@@ -137,14 +142,18 @@ export class EventLog {
       const bytes = await datastore.get(logKey(last))
       const entry = parseStored(bytes, last)
       if (entry.seq !== last) throw new EventLogError(Code.SEQ, `entry ${last}: stored under seq ${last} but says ${entry.seq}`, { seq: last })
-      if (entry.by !== signer.peerIdString) {
-        throw new EventLogError(Code.WRONG_SIGNER, `the log in this datastore belongs to ${entry.by}, not ${signer.peerIdString}`, { seq: last })
-      }
       if (entry.sig !== undefined && !await entrySignatureValid(entry)) throw new EventLogError(Code.BAD_SIGNATURE, `entry ${last}: the signature does not verify`, { seq: last })
+      const handedTo = entry.type === EventType.LOG_HANDOVER ? handoverNext(entry, last) : undefined
+      // a log handed over opens under the key it was handed to, and no longer under the one that gave it away
+      if ((handedTo ?? entry.by) !== signer.peerIdString) {
+        throw new EventLogError(Code.WRONG_SIGNER, `the log in this datastore belongs to ${handedTo ?? entry.by}, not ${signer.peerIdString}`, { seq: last })
+      }
       head = { seq: last, hash: sha256Base64url(bytes), ts: entry.ts }
       unsignedHead = entry.sig === undefined
     }
-    const log = new EventLog(datastore, signer, options.now ?? Date.now, head)
+    // exports name the key that began the log, which a handover does not change
+    const origin = last >= 0 ? parseStored(await datastore.get(logKey(0)), 0).by : signer.peerIdString
+    const log = new EventLog(datastore, signer, options.now ?? Date.now, head, origin)
     // a batch that reached the datastore without its signed last entry (a crash between writes cannot do
     // this: a batch is one write; but an older writer could have): seal it with a signed entry
     if (unsignedHead) await log.append('log.checkpoint', { reason: 'opened with an unsigned last entry' })
@@ -160,6 +169,18 @@ export class EventLog {
   /** Number of durable entries. */
   get length (): number {
     return this.#head === undefined ? 0 : this.#head.seq + 1
+  }
+
+  /**
+   * Hands the log to another key (a key rotation): appends a `log.handover`
+   * entry `{ next }` signed by the current key, after which entries are
+   * signed by `next` (protocols/event-log §3.1); a datastore whose log was
+   * handed over opens with `next` as its signer. Resolves with the entry
+   * once durable.
+   */
+  async handOver (next: StoreSigner): Promise<LogEntry> {
+    if (next.peerIdString === this.#signer.peerIdString) throw new EventLogError(Code.INVALID_ARGUMENT, 'a log can only be handed to another key')
+    return this.#enqueue(EventType.LOG_HANDOVER, dataTextOf({ next: next.peerIdString }), (text, resolve: (entry: LogEntry) => void) => { resolve(JSON.parse(text) as LogEntry) }, next)
   }
 
   /**
@@ -202,7 +223,7 @@ export class EventLog {
     return this.#enqueue(type, dataText, settleVoid)
   }
 
-  async #enqueue<T> (type: string, dataText: string, settle: (text: string, resolve: (value: T) => void) => void): Promise<T> {
+  async #enqueue<T> (type: string, dataText: string, settle: (text: string, resolve: (value: T) => void) => void, next?: StoreSigner): Promise<T> {
     if (this.#closed) throw new EventLogError(Code.CLOSED, 'the event log is closed')
     if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) {
       throw new EventLogError(Code.INVALID_ARGUMENT, `event type ${describe(type)} does not match ${String(EVENT_TYPE_PATTERN)}`)
@@ -213,7 +234,7 @@ export class EventLog {
     }
     return new Promise<T>((resolve, reject) => {
       // queued synchronously: concurrent appends take their places in call order
-      this.#queue.push({ type, dataText, resolve: (text) => { settle(text, resolve) }, reject })
+      this.#queue.push({ type, dataText, resolve: (text) => { settle(text, resolve) }, reject, ...(next === undefined ? {} : { next }) })
       // start draining after the current task, so that appends made together are written (and signed) together
       this.#draining ??= Promise.resolve().then(async () => { await this.#drain() })
     })
@@ -225,6 +246,7 @@ export class EventLog {
       const batch = this.#queue.splice(0, MAX_BATCH)
       const written: string[] = []
       let head = this.#head
+      let signer = this.#signer
       try {
         const pairs: Array<[Key, Uint8Array]> = []
         for (let i = 0; i < batch.length; i++) {
@@ -232,9 +254,11 @@ export class EventLog {
           const seq = head === undefined ? 0 : head.seq + 1
           // the log's time never runs backwards, even when the clock does
           const ts = Math.max(Math.floor(this.#now()), head?.ts ?? 0)
-          const fields = { by: this.peer, dataText: item.dataText, prev: head?.hash, seq, ts, type: item.type }
-          // one signature per batch, on its last entry: it covers the others through their hashes
-          const sig = i === batch.length - 1 ? toBase64url(await this.#signer.sign(utf8(LOG_SIGNING_CONTEXT + entryText(fields)))) : undefined
+          const fields = { by: signer.peerIdString, dataText: item.dataText, prev: head?.hash, seq, ts, type: item.type }
+          // one signature per batch, on its last entry: it covers the others through their hashes; a
+          // handover is signed itself, by the key handing over, and the entries after it by the next key
+          const sig = i === batch.length - 1 || item.next !== undefined ? toBase64url(await signer.sign(utf8(LOG_SIGNING_CONTEXT + entryText(fields)))) : undefined
+          if (item.next !== undefined) signer = item.next
           const text = entryText(sig === undefined ? fields : { ...fields, sig })
           const bytes = utf8(text)
           pairs.push([logKey(seq), bytes])
@@ -243,6 +267,7 @@ export class EventLog {
         }
         await this.#write(pairs)
         this.#head = head
+        this.#signer = signer
         for (let i = 0; i < batch.length; i++) batch[i]?.resolve(written[i] as string)
       } catch (err) {
         for (const item of batch) item.reject(err)

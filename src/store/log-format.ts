@@ -53,7 +53,9 @@ export const EventType = {
   /** An approval was redeemed and the action went ahead: `{ approval, subject }`. */
   APPROVAL_USED: 'approval.used',
   /** A contact's trust level or limits changed: `{ peer, handle?, from, to, limits?, by }`. */
-  TRUST_CHANGE: 'trust.change'
+  TRUST_CHANGE: 'trust.change',
+  /** The key signing the log hands it to another (a key rotation): `{ next }`, signed by the key handing over (§3.1). */
+  LOG_HANDOVER: 'log.handover'
 } as const
 export type EventType = typeof EventType[keyof typeof EventType]
 
@@ -106,8 +108,10 @@ export interface ExportedLog {
 
 /** What {@link verifyLog} found. */
 export interface LogVerification {
-  /** The peer whose log it is, and whose key signed it. */
+  /** The peer whose log it is: the key that began it. */
   peer: string
+  /** The key its last entries are signed by: `peer`, or the last key a `log.handover` named. */
+  signer: string
   /** Number of entries. */
   count: number
   /** The last entry, or `undefined` for an empty log. */
@@ -247,6 +251,8 @@ export async function verifyLog (input: unknown, options: VerifyLogOptions = {})
   if (!isPeerId(value.peer)) throw new EventLogError(Code.MALFORMED, 'the export\'s "peer" is not an Ed25519 peer id')
   if (!Array.isArray(value.entries)) throw new EventLogError(Code.MALFORMED, 'the export\'s "entries" is not an array')
   const peer = value.peer
+  // the key each entry must be by: the log's peer, then the key each signed handover names (§3.1)
+  let signer = peer
   const known = options.knownHead
   let head: LogHead | undefined
   let knownHash: string | undefined
@@ -254,10 +260,11 @@ export async function verifyLog (input: unknown, options: VerifyLogOptions = {})
     const entry = checkEntryShape(value.entries[i], i)
     if (entry.seq !== i) throw fail(Code.SEQ, i, `"seq" is ${entry.seq}, expected ${i}`)
     if (head !== undefined && entry.ts < head.ts) throw fail(Code.SEQ, i, `"ts" ${entry.ts} is earlier than the previous entry's ${head.ts}`)
-    if (entry.by !== peer) throw fail(Code.WRONG_SIGNER, i, `"by" is ${entry.by}, not the log's peer ${peer}`)
+    if (entry.by !== signer) throw fail(Code.WRONG_SIGNER, i, `"by" is ${entry.by}, not the log's key ${signer}${signer === peer ? '' : ' (handed over to)'}`)
     if (entry.prev !== head?.hash) throw fail(Code.BROKEN_CHAIN, i, '"prev" is not the hash of the previous entry')
     const bytes = entryBytes(entry, i)
     if (entry.sig !== undefined && !await entrySignatureValid(entry)) throw fail(Code.BAD_SIGNATURE, i, 'the signature does not verify')
+    if (entry.type === EventType.LOG_HANDOVER) signer = handoverNext(entry, i)
     head = { seq: i, hash: sha256Base64url(bytes), ts: entry.ts }
     if (known?.seq === i) knownHash = head.hash
   }
@@ -272,5 +279,13 @@ export async function verifyLog (input: unknown, options: VerifyLogOptions = {})
         : `entry ${known.seq} is not the known head: the log was rewritten from there`,
       { seq: known.seq })
   }
-  return { peer, count: value.entries.length, head }
+  return { peer, signer, count: value.entries.length, head }
+}
+
+/** The key a `log.handover` entry hands the log to; it must be signed by the key handing over (§3.1). */
+export function handoverNext (entry: LogEntry, seq: number): string {
+  if (entry.sig === undefined) throw new EventLogError(Code.BAD_HANDOVER, `entry ${seq}: a handover must carry its own signature`, { seq })
+  const next = (entry.data as { next?: unknown }).next
+  if (!isPeerId(next) || next === entry.by) throw new EventLogError(Code.BAD_HANDOVER, `entry ${seq}: "data.next" is not another Ed25519 peer id`, { seq })
+  return next
 }

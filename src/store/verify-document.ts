@@ -65,6 +65,7 @@ export async function verifyDocument (value: unknown): Promise<VerifyReport> {
       kind: 'event-log',
       lines: [
         `event log of ${result.peer}: ${result.count} entries, hash chain intact, every entry signed ✓`,
+        ...(result.signer === result.peer ? [] : [`handed over to the key ${result.signer} (a key rotation), signed by the key handing over ✓`]),
         `quoted envelopes: ${envelopes}, each signed by its sender ✓`,
         `quoted negotiation transitions: ${transitions}, each signed by its party ✓`
       ]

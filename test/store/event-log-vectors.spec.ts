@@ -33,6 +33,7 @@ describe('event log vectors (protocols/event-log/vectors.json)', () => {
         const result = await verifyLog(c.log, c.options)
         expect('valid').to.equal(c.expect)
         expect(result.count).to.equal(c.count)
+        expect(result.signer).to.equal((c as { signer?: string }).signer ?? result.peer)
         expect(result.head).to.deep.equal(c.head)
       } catch (err) {
         if ((err as Error).name !== 'EventLogError') throw err

@@ -45,6 +45,58 @@ describe('event log (src/store/event-log)', () => {
     mallory = await createIdentity({ kind: 'agent' })
   })
 
+  describe('a key handover (§3.1)', () => {
+    it('the old key signs the handover; later entries, a reopened log and the export go on under the new key', async () => {
+      const ds = new MemoryDatastore()
+      const next = await createIdentity({ kind: 'agent' })
+      const log = await EventLog.open(ds, me)
+      await log.append(EventType.SESSION_OPEN, { session: 's1', peer: mallory.peerIdString, kind: 'agent' })
+      // appended together with the handover: the entry queued after it is the new key's
+      const [handover, after] = await Promise.all([log.handOver(next), log.append(EventType.SESSION_CLOSE, { session: 's1' })])
+      expect(handover).to.include({ type: 'log.handover', by: me.peerIdString })
+      expect(handover.sig, 'signed by the key handing over').to.be.a('string')
+      expect(handover.data).to.deep.equal({ next: next.peerIdString })
+      expect(after.by).to.equal(next.peerIdString)
+      await log.close()
+      try {
+        await EventLog.open(ds, me)
+        expect.fail('the old key reopened a log it handed over')
+      } catch (err) {
+        expect(err).to.have.property('code', EventLogErrorCode.WRONG_SIGNER)
+      }
+      const reopened = await EventLog.open(ds, next, { verify: true })
+      expect(reopened.peer, 'the log is still the one the first key began').to.equal(me.peerIdString)
+      await reopened.append(EventType.TRUST_CHANGE, { peer: mallory.peerIdString, from: 0, to: 1 })
+      const result = await verifyLog(await reopened.export())
+      expect(result).to.include({ peer: me.peerIdString, signer: next.peerIdString, count: 4 })
+    })
+
+    it('a log whose last entry is the handover opens under the key it names, and only that one', async () => {
+      const ds = new MemoryDatastore()
+      const next = await createIdentity({ kind: 'agent' })
+      const log = await EventLog.open(ds, me)
+      await log.append(EventType.SESSION_OPEN, { session: 's1', peer: mallory.peerIdString, kind: 'agent' })
+      await log.handOver(next)
+      await log.close()
+      for (const who of [me, mallory]) {
+        try {
+          await EventLog.open(ds, who)
+          expect.fail('opened by a key the log was not handed to')
+        } catch (err) {
+          expect(err).to.have.property('code', EventLogErrorCode.WRONG_SIGNER)
+        }
+      }
+      const reopened = await EventLog.open(ds, next)
+      expect((await reopened.append(EventType.SESSION_CLOSE, { session: 's1' })).by).to.equal(next.peerIdString)
+      try {
+        await reopened.handOver(next)
+        expect.fail('handed over to itself')
+      } catch (err) {
+        expect(err).to.have.property('code', EventLogErrorCode.INVALID_ARGUMENT)
+      }
+    })
+  })
+
   describe('append and verify', () => {
     it('chains signed entries that a third party verifies', async () => {
       const log = await EventLog.open(new MemoryDatastore(), me)
@@ -62,7 +114,7 @@ describe('event log (src/store/event-log)', () => {
 
       const exported = await log.export()
       expect(exported).to.deep.equal({ v: 1, type: 'parley/event-log', peer: me.peerIdString, entries: [a, b, c] })
-      expect(await verifyLog(exported)).to.deep.equal({ peer: me.peerIdString, count: 3, head: log.head })
+      expect(await verifyLog(exported)).to.deep.equal({ peer: me.peerIdString, signer: me.peerIdString, count: 3, head: log.head })
       // as JSON text too, pretty-printed or not
       expect((await verifyLog(JSON.stringify(exported, null, 2))).count).to.equal(3)
       expect((await verifyLog(utf8(JSON.stringify(exported)))).count).to.equal(3)

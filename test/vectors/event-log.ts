@@ -91,6 +91,16 @@ export async function eventLogVectors (): Promise<Obj> {
   add('unsigned-tail', 'Entry 4 without its signature: entries 1-4 are covered by none.', exportOf(peer, [...batched.slice(0, 4), withoutSig(batched[4] as Obj)]), 'ERR_LOG_UNSIGNED_TAIL', { seq: 4 })
   add('changed-unsigned', 'Entry 2 (unsigned) changed: entry 3\'s prev no longer names it.', exportOf(peer, batched.map((e, j) => j === 2 ? { ...e, data: { ...((e as Obj).data as Obj), method: 'refund' } } : e)), 'ERR_LOG_BROKEN_CHAIN', { seq: 3 })
 
+  // a key handover (§3.1): entries 0-2 by alice, entry 3 alice's signed handover to bob, entry 4 by bob
+  const before = await chain(alice, appends.slice(0, 3), undefined, 0, i => i === 2)
+  const handover = await chain(alice, [{ type: 'log.handover', data: { next: bob.peerIdString }, ts: LOG_NOW + 20 }], hashOf(before[2] as Obj), 3)
+  const after = await chain(bob, appends.slice(4), hashOf(handover[0] as Obj), 4)
+  const handedOver = [...before, ...handover, ...after]
+  add('handover', 'Alice hands her log to bob (a key rotation): entry 3 is her signed `log.handover` naming bob, entry 4 is by bob. The export still names alice, who began it.', exportOf(peer, handedOver), 'valid', { count: 5, signer: bob.peerIdString, head: { seq: 4, hash: hashOf(after[0] as Obj), ts: LOG_NOW + 1000 } })
+  const unsignedHandover = await chain(alice, [{ type: 'log.handover', data: { next: bob.peerIdString }, ts: LOG_NOW + 20 }], hashOf(before[2] as Obj), 3, () => false)
+  add('handover-unsigned', 'The handover entry carries no signature of its own (bob\'s on entry 4 would cover it, but only alice can hand her log over).', exportOf(peer, [...before, ...unsignedHandover, ...await chain(bob, appends.slice(4), hashOf(unsignedHandover[0] as Obj), 4)]), 'ERR_LOG_BAD_HANDOVER', { seq: 3 })
+  add('after-handover-old-key', 'After the handover, entry 4 is still by alice.', exportOf(peer, [...before, ...handover, ...await chain(alice, appends.slice(4), hashOf(handover[0] as Obj), 4)]), 'ERR_LOG_WRONG_SIGNER', { seq: 4 })
+
   // the export
   add('export-version', 'The export says v = 2.', exportOf(peer, good, { v: 2 }), 'ERR_LOG_UNSUPPORTED_VERSION')
   add('export-type', 'The export\'s type is not "parley/event-log".', exportOf(peer, good, { type: 'parley/log' }), 'ERR_LOG_MALFORMED')
