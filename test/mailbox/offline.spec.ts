@@ -7,29 +7,16 @@
  * Real relay processes (their LevelDB on disk), real agents, loopback.
  */
 import { expect } from 'chai'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { freePort, startRelayProcess } from '../helpers/relay-process.js'
-import type { RelayProcess } from '../helpers/relay-process.js'
-import { createAgent } from '../../src/agent/index.js'
-import type { Agent } from '../../src/agent/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { canonicalize } from '../../src/crypto/canonical-json.js'
 import { deposit, mailStatus, pull } from '../../src/mailbox/client.js'
 import { MailboxError } from '../../src/mailbox/errors.js'
 import type { MailObject } from '../../src/mailbox/wire.js'
+import { sleep, until, useTwoRelays } from './two-relays.js'
 
 const N = Number(process.env.PARLEY_MAIL_N ?? 1000)
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 /** Every file under `dir`, read whole. */
 async function filesUnder (dir: string): Promise<Buffer[]> {
@@ -42,45 +29,11 @@ async function filesUnder (dir: string): Promise<Buffer[]> {
 
 describe('mail for an agent that is offline', function () {
   this.timeout(300_000)
-  let dir: string
-  const relays: RelayProcess[] = []
-  const ports: number[] = []
-  const running = new Set<Agent>()
-
-  const startRelay = async (i: number): Promise<RelayProcess> => {
-    const others = relays.filter((r, j) => j !== i && r !== undefined && r.child.exitCode === null && r.child.signalCode === null)
-    const relay = await startRelayProcess({
-      dataDir: join(dir, `relay-${i}`),
-      listen: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`, `/ip4/127.0.0.1/tcp/${ports[i + 2] ?? 0}/ws`],
-      args: others.flatMap(r => ['--bootstrap', r.tcp.toString()])
-    })
-    relays[i] = relay
-    return relay
-  }
-  const agent = async (handle: string): Promise<Agent> => {
-    const a = await createAgent({ handle, dataDir: join(dir, handle), relays: relays.map(r => r.tcp.toString()), powBits: 8, minPowBits: 8, webrtc: false, connectTimeoutMs: 3000 })
-    await a.start()
-    running.add(a)
-    return a
-  }
-  const close = async (a: Agent): Promise<void> => { running.delete(a); await a.close() }
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'parley-mail-'))
-    ports.push(await freePort(), await freePort(), await freePort(), await freePort())
-    await startRelay(0)
-    await startRelay(1)
-  })
-
-  after(async () => {
-    for (const a of running) await a.close().catch(() => {})
-    for (const r of relays) await r?.stop('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
-  })
+  const world = useTwoRelays('parley-mail-')
+  const { relays, startRelay, agent, close } = world
 
   it(`${N} sealed messages through two relays, one killed midway: each delivered once, in order, each receipted; the relays never held plaintext`, async () => {
     let bob = await agent('mail-bob')
-    await until('bob\'s record to list both relays', () => bob.record?.relays.length === 2)
     const alice = await agent('mail-alice')
     // bob knows alice: her messages go to his inbox rather than waiting for his human
     await bob.setTrust('@mail-alice', 1)
@@ -102,7 +55,7 @@ describe('mail for an agent that is offline', function () {
     // the restarted relay gets what it missed (the sender retries in order), and neither relay stored plaintext
     await until('both relays to hold every message', () => alice.outbox().filter(e => e.method === 'message').every(e => Object.values(e.relays).every(s => s === 'stored')), 120_000)
     for (const i of [0, 1]) {
-      const files = await filesUnder(join(dir, `relay-${i}`, 'datastore'))
+      const files = await filesUnder(join(world.dir, `relay-${i}`, 'datastore'))
       for (const f of files) expect(f.includes('plaintext-'), `relay ${i}'s datastore holds plaintext`).to.equal(false)
     }
 
