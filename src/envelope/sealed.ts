@@ -27,7 +27,7 @@
  * const body = openSealed(decoded.envelope, bob) // the JSON-RPC message
  * ```
  */
-import { x25519 } from '@noble/curves/ed25519.js'
+import { x25519PublicKey, x25519Secret, x25519SharedSecret } from '../crypto/x25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
@@ -87,9 +87,15 @@ function aad (fromPeer: string, id: string): Uint8Array {
  */
 export function sealBody (body: JsonRpcMessage, recipientKey: Uint8Array, fromPeer: string, id: string, ephemeralSecret?: Uint8Array, options: { pad?: boolean } = {}): SealedPayload {
   validateJsonRpc(body)
-  const eph = ephemeralSecret ?? x25519.utils.randomSecretKey()
-  const epk = x25519.getPublicKey(eph)
-  const key = sealKey(x25519.getSharedSecret(eph, recipientKey), epk, recipientKey)
+  const eph = ephemeralSecret ?? x25519Secret()
+  const epk = x25519PublicKey(eph)
+  let shared: Uint8Array
+  try {
+    shared = x25519SharedSecret(eph, recipientKey)
+  } catch {
+    throw new EnvelopeError(Code.UNSEALABLE, 'the recipient key is not a usable X25519 public key (low order or malformed)')
+  }
+  const key = sealKey(shared, epk, recipientKey)
   const ct = chacha20poly1305(key, NONCE, aad(fromPeer, id)).encrypt(options.pad === false ? utf8(canonicalize(body)) : padded(canonicalize(body)))
   return { alg: SEALED_ALG, epk: toBase64url(epk), ct: toBase64url(ct) }
 }

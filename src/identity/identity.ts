@@ -36,7 +36,7 @@
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Ed25519PeerId, Ed25519PrivateKey } from '@libp2p/interface'
-import { x25519 } from '@noble/curves/ed25519.js'
+import { x25519PublicKey, x25519SharedSecret } from '../crypto/x25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { createSigner } from '../crypto/signature.js'
@@ -126,7 +126,7 @@ export class Identity {
     this.peerId = peerIdFromPrivateKey(parts.privateKey)
     this.peerIdString = this.peerId.toString()
     this.#x25519Private = parts.x25519Private
-    this.x25519PublicKey = x25519.getPublicKey(this.#x25519Private)
+    this.x25519PublicKey = x25519PublicKey(this.#x25519Private)
   }
 
   /** Signs `data` with the Ed25519 key (deterministic, RFC 8032). */
@@ -148,7 +148,7 @@ export class Identity {
       throw new IdentityError(IdentityErrorCode.INVALID_ARGUMENT, 'X25519 public key must be 32 bytes')
     }
     try {
-      return x25519.getSharedSecret(this.#x25519Private, peerPublic)
+      return x25519SharedSecret(this.#x25519Private, peerPublic)
     } catch (cause) {
       throw new IdentityError(IdentityErrorCode.INVALID_ARGUMENT, 'X25519 public key is a low-order point', { cause })
     }
