@@ -38,6 +38,7 @@ import { Agent, assembleAgent, memoryStores } from './assembly.js'
 import type { AgentPlatform, AgentStores } from './assembly.js'
 import type { AgentOptions } from './options.js'
 import { oneLine } from './errors.js'
+import { offerAsDtlsClient } from './dtls-role.js'
 
 const log = logger('parley:agent')
 
@@ -52,6 +53,8 @@ export type { AgentEvents } from './events.js'
  * before any key is created or any file written.
  */
 export async function createAgent (options: AgentOptions): Promise<Agent> {
+  // node-datachannel's offers take the DTLS client role: no lost ClientHello, no 1 s upgrade (dtls-role.ts)
+  offerAsDtlsClient()
   return assembleAgent(options, NODE)
 }
 
