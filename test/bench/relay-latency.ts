@@ -84,9 +84,15 @@ export async function benchRoundTrip (relay: BenchRelay, options: RoundTripOptio
 
 export interface SetupResult { relayedMs: number[], webrtcMs: number[], failures: string[] }
 
-export async function benchSetup (relay: BenchRelay, pairs: number): Promise<SetupResult> {
+/** The identity pairs setup runs reuse (pass the same ones to every run on one relay: its reservation slots are few). */
+export async function setupIdentities (pairs: number): Promise<Array<[PrivateKey, PrivateKey]>> {
   const identities: Array<[PrivateKey, PrivateKey]> = []
   for (let i = 0; i < Math.min(pairs, SETUP_IDENTITY_PAIRS); i++) identities.push([await generateKeyPair('Ed25519'), await generateKeyPair('Ed25519')])
+  return identities
+}
+
+export async function benchSetup (relay: BenchRelay, pairs: number, identities?: Array<[PrivateKey, PrivateKey]>): Promise<SetupResult> {
+  identities ??= await setupIdentities(pairs)
   const result: SetupResult = { relayedMs: [], webrtcMs: [], failures: [] }
   for (let i = 0; i < pairs; i++) {
     const [ka, kb] = identities[i % identities.length] as [PrivateKey, PrivateKey]

@@ -57,7 +57,7 @@ async function startParley (): Promise<BenchRelay> {
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-relay-'))
   const relay = await startRelayProcess({
     dataDir: dir,
-    args: ['--max-reservations-per-ip', String(RESERVATIONS_PER_IP), '--max-connections-per-ip', '100000', '--inbound-rate', String(INBOUND_RATE)]
+    args: ['--max-reservations-per-ip', String(RESERVATIONS_PER_IP), '--max-connections-per-ip', '100000', '--inbound-rate', String(INBOUND_RATE), '--reservation-rate-per-peer', '1000']
   }).catch(async (err: unknown) => { await rm(dir, { recursive: true, force: true }); throw err })
   const stop = async (): Promise<void> => {
     await relay.stop('SIGTERM')

@@ -13,7 +13,7 @@
  * and each peer stopped even when a part fails; a failed part is reported.
  */
 import { fmt, table } from './harness.js'
-import { benchRoundTrip, benchSetup, SETUP_IDENTITY_PAIRS } from './relay-latency.js'
+import { benchRoundTrip, benchSetup, setupIdentities, SETUP_IDENTITY_PAIRS } from './relay-latency.js'
 import { offerAsDtlsClient, restoreOfferRole } from '../../src/agent/dtls-role.js'
 import type { RoundTripResult, SetupResult } from './relay-latency.js'
 import { benchCapacity } from './relay-capacity.js'
@@ -117,10 +117,12 @@ export async function benchRelay (quick: boolean): Promise<string> {
     for (const k of KINDS) {
       const latency = await attempt(async () => withRelay(k, async relay => {
         rtt[k] = await attempt(async () => benchRoundTrip(relay, sizes))
+        // the same identities for both offers: the library relay has 15 reservation slots
+        const identities = await setupIdentities(sizes.pairs)
         restoreOfferRole()
-        setup[k] = await attempt(async () => benchSetup(relay, sizes.pairs))
+        setup[k] = await attempt(async () => benchSetup(relay, sizes.pairs, identities))
         offerAsDtlsClient()
-        setupFixed[k] = await attempt(async () => benchSetup(relay, sizes.pairs))
+        setupFixed[k] = await attempt(async () => benchSetup(relay, sizes.pairs, identities))
       }))
       if (!latency.ok) { rtt[k] = latency; setup[k] = latency; setupFixed[k] = latency }
       capacity[k] = await attempt(async () => withRelay(k, async relay => {
