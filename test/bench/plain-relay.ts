@@ -24,13 +24,20 @@ import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 /** New inbound connections per second per host: argv[2], which the bench sets to its `--inbound-rate` for Parley. */
 const inboundConnectionThreshold = Number(process.argv[2] ?? 1000)
 
+/** argv[3] `raised`: the library relay with Parley's circuit limits (30 min, 1 GiB, 1024 reservations), for long runs. */
+const raised = process.argv[3] === 'raised'
+
 const node = await createLibp2p({
   addresses: { listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] },
   transports: [tcp(), webSockets()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
   connectionManager: { inboundConnectionThreshold },
-  services: { identify: identify(), ping: ping(), relay: circuitRelayServer() }
+  services: {
+    identify: identify(),
+    ping: ping(),
+    relay: circuitRelayServer(raised ? { reservations: { maxReservations: 1024, defaultDurationLimit: 30 * 60 * 1000, defaultDataLimit: 1n << 30n } } : {})
+  }
 })
 
 let stopping = false

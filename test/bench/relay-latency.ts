@@ -121,3 +121,41 @@ export async function benchSetup (relay: BenchRelay, pairs: number, identities?:
   }
   return result
 }
+
+/** Round trips through two relays, measured alternately (one on each, again and again), so that load changes hit both alike. */
+export async function benchInterleaved (relays: [BenchRelay, BenchRelay], options: { warmup: number, iterations: number }): Promise<[Result, Result]> {
+  const peers: TestPeer[] = []
+  try {
+    const clients: EchoClient[] = []
+    for (const relay of relays) {
+      const a = await createTestPeer({ relays: [relay.tcp] })
+      peers.push(a)
+      const b = await createTestPeer({ relays: [relay.tcp] })
+      peers.push(b)
+      await handleEcho(a)
+      const circuit = await waitForReservation(a, relay.peerId)
+      const conn = await b.dial(circuit, { signal: AbortSignal.timeout(10_000) })
+      clients.push(new EchoClient(await conn.newStream(ECHO, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) })))
+    }
+    const [x, y] = clients as [EchoClient, EchoClient]
+    for (let i = 0; i < options.warmup; i++) { await x.roundTrip(); await y.roundTrip() }
+    const samples: [number[], number[]] = [[], []]
+    for (let i = 0; i < options.iterations; i++) {
+      for (const [k, c] of [[0, x], [1, y]] as const) {
+        const t0 = process.hrtime.bigint()
+        await c.roundTrip()
+        samples[k].push(Number(process.hrtime.bigint() - t0) / 1000)
+      }
+    }
+    return [summarize(`${relays[0].name}: relayed`, samples[0]), summarize(`${relays[1].name}: relayed`, samples[1])]
+  } finally {
+    await Promise.allSettled(peers.map(async p => p.stop()))
+  }
+}
+
+function summarize (name: string, us: number[]): Result {
+  const sorted = [...us].sort((a, b) => a - b)
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+  const total = us.reduce((a, b) => a + b, 0)
+  return { name, iterations: us.length, meanUs: total / us.length, p50Us: at(0.5), p99Us: at(0.99), opsPerSec: us.length / (total / 1e6) }
+}

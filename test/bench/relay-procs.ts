@@ -83,9 +83,10 @@ async function startParley (): Promise<BenchRelay> {
   }
 }
 
-async function startPlain (): Promise<BenchRelay> {
+/** The library relay; `raised`: with Parley's circuit limits instead of the defaults (for long round-trip runs). */
+export async function startPlain (raised = false): Promise<BenchRelay> {
   const program = fileURLToPath(new URL('./plain-relay.js', import.meta.url))
-  const child = spawn(process.execPath, [program, String(INBOUND_RATE)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [program, String(INBOUND_RATE), ...(raised ? ['raised'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
   let out = ''
   let err = ''

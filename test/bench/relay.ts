@@ -13,12 +13,13 @@
  * and each peer stopped even when a part fails; a failed part is reported.
  */
 import { fmt, table } from './harness.js'
-import { benchRoundTrip, benchSetup, setupIdentities, SETUP_IDENTITY_PAIRS } from './relay-latency.js'
+import type { Result } from './harness.js'
+import { benchInterleaved, benchRoundTrip, benchSetup, setupIdentities, SETUP_IDENTITY_PAIRS } from './relay-latency.js'
 import { offerAsDtlsClient, restoreOfferRole } from '../../src/agent/dtls-role.js'
 import type { RoundTripResult, SetupResult } from './relay-latency.js'
 import { benchCapacity } from './relay-capacity.js'
 import type { CapacityResult } from './relay-capacity.js'
-import { withRelay, RELAY_NAMES, INBOUND_RATE, RESERVATIONS_PER_IP } from './relay-procs.js'
+import { startPlain, withRelay, RELAY_NAMES, INBOUND_RATE, RESERVATIONS_PER_IP } from './relay-procs.js'
 import type { RelayKind } from './relay-procs.js'
 import { msStats, mdTable, errorText, mib } from './relay-util.js'
 
@@ -49,6 +50,17 @@ function roundTripSection (sizes: Sizes, results: Record<RelayKind, Outcome<Roun
       : `- ${RELAY_NAMES[k]}: failed: ${r.error}`)
   }
   return lines.join('\n')
+}
+
+function longSection (long: Outcome<[Result, Result]> | undefined): string {
+  if (long === undefined || !long.ok) return `### Long round-trip run\n\nfailed: ${long?.ok === false ? long.error : 'not run'}`
+  const [p, l] = long.value
+  return [
+    '### Long round-trip run, alternating between the relays (300 B echo, one reused stream each)\n',
+    table([p, { ...l, name: 'js-libp2p relay with Parley\'s circuit limits: relayed' }]),
+    '',
+    `After 200 warm-up round trips on each, one round trip through one relay, then one through the other, ${p.iterations} times: load changes hit both alike. The library relay runs with \`circuitRelayServer({ reservations: { maxReservations: 1024, defaultDurationLimit: 30 min, defaultDataLimit: 1 GiB } })\` (test/bench/plain-relay.ts \`raised\`), as its defaults cut the circuit after ~174 round trips. Parley relay / library relay, p50: ${fmt(p.p50Us / l.p50Us, 2)}×.`
+  ].join('\n')
 }
 
 function setupSection (results: Record<RelayKind, Outcome<SetupResult>>, fixed: Record<RelayKind, Outcome<SetupResult>>): string {
@@ -113,6 +125,7 @@ export async function benchRelay (quick: boolean): Promise<string> {
   const setupFixed = {} as Record<RelayKind, Outcome<SetupResult>>
   const capacity = {} as Record<RelayKind, Outcome<CapacityResult>>
   const pidNotes = { parley: '?', plain: '?' } as Record<RelayKind, string>
+  let long: Outcome<[Result, Result]> | undefined
   try {
     for (const k of KINDS) {
       const latency = await attempt(async () => withRelay(k, async relay => {
@@ -130,6 +143,15 @@ export async function benchRelay (quick: boolean): Promise<string> {
         return benchCapacity(relay, sizes)
       }))
     }
+    // a long run, where the library relay's defaults would cut the circuit: against the library relay with Parley's limits
+    long = await attempt(async () => withRelay('parley', async (parley) => {
+      const raised = await startPlain(true)
+      try {
+        return await benchInterleaved([parley, raised], { warmup: 200, iterations: quick ? 500 : 3000 })
+      } finally {
+        await raised.stop()
+      }
+    }))
   } finally {
     // node-datachannel sometimes leaves a closed data channel's native callback referenced, so
     // the process never exits (murat-dogan/node-datachannel#349); release its threads, as the
@@ -141,6 +163,8 @@ export async function benchRelay (quick: boolean): Promise<string> {
     `Each relay runs as its own child process on 127.0.0.1, measured in this run. **${RELAY_NAMES.parley}**: \`parley relay\` through the CLI with default limits except \`--max-reservations-per-ip ${RESERVATIONS_PER_IP}\` and \`--inbound-rate ${INBOUND_RATE}\`. **${RELAY_NAMES.plain}**: \`createLibp2p\` with TCP, WebSockets, Noise, Yamux, identify, ping and \`circuitRelayServer()\` with no options (test/bench/plain-relay.ts), except \`connectionManager.inboundConnectionThreshold: ${INBOUND_RATE}\`. All clients share 127.0.0.1, so Parley's per-IP cap of 32 reservations and both relays' per-host inbound rates (Parley 25/s, js-libp2p 5/s, which resets connections with ECONNRESET) would otherwise stop the ramp. Clients are js-libp2p peers in the bench process; WebRTC on loopback, no ICE servers.`,
     '',
     roundTripSection(sizes, rtt),
+    '',
+    longSection(long),
     '',
     setupSection(setup, setupFixed),
     '',
