@@ -19,7 +19,7 @@
  * connections, refreshed reservations) on both relays alike.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Connection, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createTestPeer, waitForReservation } from '../helpers/peer.js'
 import type { TestPeer } from '../helpers/peer.js'
@@ -46,17 +46,23 @@ async function webrtcAddr (peer: TestPeer, relay: BenchRelay, timeoutMs = 10_000
   throw new Error(`no WebRTC address through ${relay.name} within ${timeoutMs} ms`)
 }
 
+/** Two fresh peers on `relay` (added to `peers`, for the caller to stop): A echoes, B holds one relayed echo stream to it. */
+async function relayedPair (relay: BenchRelay, peers: TestPeer[]): Promise<{ a: TestPeer, b: TestPeer, relayedConn: Connection, relayedEcho: EchoClient }> {
+  const a = await createTestPeer({ relays: [relay.tcp] })
+  peers.push(a)
+  const b = await createTestPeer({ relays: [relay.tcp] })
+  peers.push(b)
+  await handleEcho(a)
+  const circuit = await waitForReservation(a, relay.peerId)
+  const relayedConn = await b.dial(circuit, { signal: AbortSignal.timeout(10_000) })
+  const relayedEcho = new EchoClient(await relayedConn.newStream(ECHO, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) }))
+  return { a, b, relayedConn, relayedEcho }
+}
+
 export async function benchRoundTrip (relay: BenchRelay, options: RoundTripOptions): Promise<RoundTripResult> {
   const peers: TestPeer[] = []
   try {
-    const a = await createTestPeer({ relays: [relay.tcp] })
-    peers.push(a)
-    const b = await createTestPeer({ relays: [relay.tcp] })
-    peers.push(b)
-    await handleEcho(a)
-    const circuit = await waitForReservation(a, relay.peerId)
-    const relayedConn = await b.dial(circuit, { signal: AbortSignal.timeout(10_000) })
-    const relayedEcho = new EchoClient(await relayedConn.newStream(ECHO, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) }))
+    const { a, b, relayedConn, relayedEcho } = await relayedPair(relay, peers)
     const relayed = await measure(`${relay.name}: relayed`, async () => relayedEcho.roundTrip(), { warmup: options.warmup, iterations: options.iterations })
 
     const direct = await b.dial(await webrtcAddr(a, relay), { signal: AbortSignal.timeout(15_000) })
@@ -127,16 +133,7 @@ export async function benchInterleaved (relays: [BenchRelay, BenchRelay], option
   const peers: TestPeer[] = []
   try {
     const clients: EchoClient[] = []
-    for (const relay of relays) {
-      const a = await createTestPeer({ relays: [relay.tcp] })
-      peers.push(a)
-      const b = await createTestPeer({ relays: [relay.tcp] })
-      peers.push(b)
-      await handleEcho(a)
-      const circuit = await waitForReservation(a, relay.peerId)
-      const conn = await b.dial(circuit, { signal: AbortSignal.timeout(10_000) })
-      clients.push(new EchoClient(await conn.newStream(ECHO, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) })))
-    }
+    for (const relay of relays) clients.push((await relayedPair(relay, peers)).relayedEcho)
     const [x, y] = clients as [EchoClient, EchoClient]
     for (let i = 0; i < options.warmup; i++) { await x.roundTrip(); await y.roundTrip() }
     const samples: [number[], number[]] = [[], []]
