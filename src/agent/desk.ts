@@ -154,6 +154,9 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
   #refusalTimer: ReturnType<typeof setTimeout> | undefined
   /** `approval/outcome` notifications ignored: not from the peer that holds our request, or for no request of ours. */
   #ignoredOutcomes = 0
+  /** The `at` of the last message delivered, and how many before it had the same one (inbox keys keep arrival order). */
+  #lastAt = 0
+  #sameMs = 0
   /** Notifications of ours a peer may hold for its human: envelope id → that peer (no answer says whether it did). */
   readonly #notified = new Map<string, string>()
   /** Writes of {@link awaitOutcome} under way, by approval id. */
@@ -409,12 +412,16 @@ export class Desk extends TypedEventEmitter<DeskEvents> {
 
   /** Puts a message in the inbox. */
   async deliver (message: InboxMessage): Promise<void> {
-    await this.#datastore.put(new Key(`${INBOX}${String(message.at).padStart(15, '0')}-${message.id}`), utf8(JSON.stringify(message)))
+    // keys sort in arrival order: by time, then by a counter among messages of the same millisecond
+    // (mail picked up in a batch arrives many to a millisecond, and its order is each sender's)
+    if (message.at === this.#lastAt) this.#sameMs++
+    else { this.#lastAt = message.at; this.#sameMs = 0 }
+    await this.#datastore.put(new Key(`${INBOX}${String(message.at).padStart(15, '0')}-${String(this.#sameMs).padStart(6, '0')}-${message.id}`), utf8(JSON.stringify(message)))
     this.record('message.inbox', { id: message.id, from: message.from as unknown as Record<string, unknown>, text: message.text })
     this.safeDispatchEvent('message', { detail: message })
   }
 
-  /** The inbox, oldest first. */
+  /** The inbox, oldest first (in arrival order within a millisecond). */
   async inbox (): Promise<InboxMessage[]> {
     const out: InboxMessage[] = []
     for await (const { value } of this.#datastore.query({ prefix: INBOX })) out.push(JSON.parse(fromUtf8(value)) as InboxMessage)
