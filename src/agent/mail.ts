@@ -115,18 +115,20 @@ export class Mail {
   readonly #pickup = new Serial()
   readonly #drainQueued = new Set<string>()
   readonly #live = new Map<string, LiveMail>()
-  readonly #addresses = new Map<string, string>()
   /** Messages being sealed again to a recipient's new key, by id. */
   readonly #resealing = new Map<string, Promise<void>>()
   #running = true
 
   readonly #datastore: Datastore
+  /** Ids of mail reported read (what the datastore's read markers hold), so listing the inbox reads nothing again. */
+  readonly #read: Set<string>
 
-  private constructor (host: MailHost, outbox: Outbox, replay: ReplayStore, datastore: Datastore) {
+  private constructor (host: MailHost, outbox: Outbox, replay: ReplayStore, datastore: Datastore, read: Set<string>) {
     this.#host = host
     this.outbox = outbox
     this.#replay = replay
     this.#datastore = datastore
+    this.#read = read
   }
 
   /** Opens the outbox and mail's replay cache kept in `datastore`. */
@@ -135,11 +137,13 @@ export class Mail {
     const replay = await ReplayStore.open(new NamespaceDatastore(datastore, new Key(MAIL_REPLAY_NAMESPACE)), { windowMs: MAIL_MAX_AGE_MS, capacity: 100_000 })
     // read markers past the age of any mail that could still come are forgotten: they stay bounded
     const cutoff = Date.now() - MAIL_MAX_AGE_MS
+    const read = new Set<string>()
     for await (const { key, value } of datastore.query({ prefix: READ_PREFIX })) {
       const at = Number(fromUtf8(value))
-      if (!(at >= cutoff)) await datastore.delete(key)
+      if (at >= cutoff) read.add(key.toString().slice(READ_PREFIX.length))
+      else await datastore.delete(key)
     }
-    return new Mail(host, outbox, replay, datastore)
+    return new Mail(host, outbox, replay, datastore, read)
   }
 
   /** Starts deposits still waiting (after a restart) and pickup from our relays. */
@@ -201,7 +205,6 @@ export class Mail {
       const peer = p2pPeerOf(address)
       if (peer === undefined || relays[peer] !== undefined) continue
       relays[peer] = 'pending'
-      this.#addresses.set(peer, address)
     }
     if (Object.keys(relays).length === 0) throw new MailboxError(MailboxErrorCode.UNKNOWN_RECIPIENT, `@${record.handle} lists no relay to keep its mail`)
     const identity = this.#host.identity()
@@ -236,10 +239,10 @@ export class Mail {
 
   async #depositAll (relay: string): Promise<void> {
     while (this.#running) {
-      const next = this.outbox.pendingAt(relay)[0]
+      const next = this.outbox.nextAt(relay)
       if (next === undefined) return
-      const address = this.#addresses.get(relay) ?? next.record.relays
-      const addr = typeof address === 'string' ? address : (address as string[]).find(a => p2pPeerOf(a) === relay)
+      // the relay's address as the recipient's record gives it (the record travels with the entry, across restarts too)
+      const addr = (next.record.relays as string[]).find(a => p2pPeerOf(a) === relay)
       try {
         if (addr === undefined) throw new MailboxError(MailboxErrorCode.UNKNOWN_RECIPIENT, 'no address for the relay')
         const connection = await this.#host.connect(addr, AbortSignal.timeout(10_000))
@@ -465,9 +468,9 @@ export class Mail {
     const bySender = new Map<string, { handle?: string, ids: string[] }>()
     for (const m of messages) {
       if (m.via !== 'mail') continue
-      const key = new Key(READ_PREFIX + m.id)
-      if (await this.#datastore.has(key)) continue
-      await this.#datastore.put(key, utf8(String(Date.now())))
+      if (this.#read.has(m.id)) continue
+      await this.#datastore.put(new Key(READ_PREFIX + m.id), utf8(String(Date.now())))
+      this.#read.add(m.id)
       const r = bySender.get(m.from.peer) ?? { ids: [], ...(m.from.handle === undefined ? {} : { handle: m.from.handle }) }
       r.ids.push(m.id)
       bySender.set(m.from.peer, r)

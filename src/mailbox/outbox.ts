@@ -125,9 +125,12 @@ export class Outbox {
     return e === undefined ? undefined : structuredClone(e)
   }
 
-  /** Entries still to be stored at `relay`, oldest first (the order they must be deposited in). */
-  pendingAt (relay: string): OutboxEntry[] {
-    return [...this.#entries.values()].filter(e => e.relays[relay] === 'pending' && !FINISHED.has(e.status)).map(e => structuredClone(e))
+  /** The oldest entry still to be stored at `relay` (entries must be deposited there in order), or undefined. */
+  nextAt (relay: string): OutboxEntry | undefined {
+    for (const e of this.#entries.values()) {
+      if (e.relays[relay] === 'pending' && !FINISHED.has(e.status)) return structuredClone(e)
+    }
+    return undefined
   }
 
   /** Every relay some entry still waits for. */

@@ -28,12 +28,15 @@ import { MailboxError, MailboxErrorCode } from './errors.js'
 import { encodeFrame, parseRequest, refusal } from './wire.js'
 import type { MailObject, MailboxRequest } from './wire.js'
 import { MailStore, cursorOf, seqOfCursor } from './store.js'
+import { BoundedCache } from '../util/bounded-cache.js'
 import type { MailboxQuotas } from './store.js'
 
 const log = logger('parley:mailbox')
 
 /** A live stream that has not taken its frame within this long is closed. */
 export const LIVE_WRITE_TIMEOUT_MS = 30_000
+/** Recipients' records a mailbox remembers as checked (their canonical text, a few KiB each at most). */
+export const RECORDS_CHECKED = 1024
 /** Default streams of this protocol one connection may have open at once. */
 export const DEFAULT_MAX_MAILBOX_STREAMS = 8
 /** Default interval between sweeps of expired mail. */
@@ -115,6 +118,8 @@ class DefaultMailboxServer implements MailboxServer {
   readonly #maxMessageBytes: number
   readonly #relaySuffix: string
   readonly #live = new Map<string, Live>()
+  /** Recipients' records that passed validation, by their canonical text. */
+  readonly #records = new BoundedCache<string, HandleRecord>(RECORDS_CHECKED)
   readonly #deposits: CounterGroup | undefined
   #timer: ReturnType<typeof setInterval> | undefined
   #running = false
@@ -280,14 +285,20 @@ class DefaultMailboxServer implements MailboxServer {
       throw new MailboxError(MailboxErrorCode.INVALID, `the envelope is refused: ${(err as Error).message}`)
     }
     // 2. the recipient's record
-    let rec: HandleRecord
-    try {
-      rec = await validateHandleRecord(utf8(canonicalize(record)), {
-        now: this.#clock(),
-        ...(this.#init.minPowBits === undefined ? {} : { minPowBits: this.#init.minPowBits })
-      })
-    } catch (err) {
-      throw new MailboxError(MailboxErrorCode.UNKNOWN_RECIPIENT, `the recipient's record is refused: ${(err as Error).message}`)
+    const recordText = canonicalize(record)
+    // a sender deposits many messages with one record: its signature and proof of work are checked once
+    // (BoundedCache: at most RECORDS_CHECKED kept); an entry past its expiry is validated again, and refused
+    let rec = this.#records.get(recordText)
+    if (rec === undefined || rec.expires <= this.#clock()) {
+      try {
+        rec = await validateHandleRecord(utf8(recordText), {
+          now: this.#clock(),
+          ...(this.#init.minPowBits === undefined ? {} : { minPowBits: this.#init.minPowBits })
+        })
+      } catch (err) {
+        throw new MailboxError(MailboxErrorCode.UNKNOWN_RECIPIENT, `the recipient's record is refused: ${(err as Error).message}`)
+      }
+      this.#records.set(recordText, rec)
     }
     if (rec.peer !== to) throw new MailboxError(MailboxErrorCode.UNKNOWN_RECIPIENT, 'the record names another peer than to.peer')
     if (!rec.relays.some(r => r.endsWith(this.#relaySuffix))) throw new MailboxError(MailboxErrorCode.UNKNOWN_RECIPIENT, 'the recipient\'s record does not list this relay')

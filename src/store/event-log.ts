@@ -138,6 +138,8 @@ export class EventLog {
     const last = await lastSeq(datastore)
     let head: LogHead | undefined
     let unsignedHead = false
+    /** Entry 0's key, when entry 0 is the one just read. */
+    let first: string | undefined
     if (last >= 0) {
       const bytes = await datastore.get(logKey(last))
       const entry = parseStored(bytes, last)
@@ -149,10 +151,11 @@ export class EventLog {
         throw new EventLogError(Code.WRONG_SIGNER, `the log in this datastore belongs to ${handedTo ?? entry.by}, not ${signer.peerIdString}`, { seq: last })
       }
       head = { seq: last, hash: sha256Base64url(bytes), ts: entry.ts }
+      if (last === 0) first = entry.by
       unsignedHead = entry.sig === undefined
     }
     // exports name the key that began the log, which a handover does not change
-    const origin = last >= 0 ? parseStored(await datastore.get(logKey(0)), 0).by : signer.peerIdString
+    const origin = last > 0 ? parseStored(await datastore.get(logKey(0)), 0).by : (first ?? signer.peerIdString)
     const log = new EventLog(datastore, signer, options.now ?? Date.now, head, origin)
     // a batch that reached the datastore without its signed last entry (a crash between writes cannot do
     // this: a batch is one write; but an older writer could have): seal it with a signed entry

@@ -26,11 +26,16 @@ export async function measure (name: string, fn: (i: number) => unknown, options
     await fn(i)
     samples[i] = Number(process.hrtime.bigint() - t0) / 1000
   }
-  const totalUs = Number(process.hrtime.bigint() - start) / 1000
-  samples.sort()
-  const at = (q: number): number => samples[Math.min(iterations - 1, Math.floor(q * iterations))] ?? NaN
-  const mean = samples.reduce((a, b) => a + b, 0) / iterations
-  return { name, iterations, meanUs: mean, p50Us: at(0.5), p99Us: at(0.99), opsPerSec: iterations / (totalUs / 1e6) }
+  return resultOf(name, samples, Number(process.hrtime.bigint() - start) / 1000)
+}
+
+/** The {@link Result} of `samples` (µs each, sorted here); `totalUs` the wall time they took (default their sum). */
+export function resultOf (name: string, samples: Float64Array | number[], totalUs?: number): Result {
+  const sorted = Float64Array.from(samples).sort()
+  const n = sorted.length
+  const at = (q: number): number => sorted[Math.min(n - 1, Math.floor(q * n))] ?? NaN
+  const sum = sorted.reduce((a, b) => a + b, 0)
+  return { name, iterations: n, meanUs: sum / n, p50Us: at(0.5), p99Us: at(0.99), opsPerSec: n / ((totalUs ?? sum) / 1e6) }
 }
 
 export function fmt (n: number, digits = 1): string {

@@ -23,7 +23,7 @@ import type { Connection, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createTestPeer, waitForReservation } from '../helpers/peer.js'
 import type { TestPeer } from '../helpers/peer.js'
-import { measure } from './harness.js'
+import { measure, resultOf } from './harness.js'
 import type { Result } from './harness.js'
 import type { BenchRelay } from './relay-procs.js'
 import { ECHO, EchoClient, handleEcho, errorText } from './relay-util.js'
@@ -144,15 +144,8 @@ export async function benchInterleaved (relays: [BenchRelay, BenchRelay], option
         samples[k].push(Number(process.hrtime.bigint() - t0) / 1000)
       }
     }
-    return [summarize(`${relays[0].name}: relayed`, samples[0]), summarize(`${relays[1].name}: relayed`, samples[1])]
+    return [resultOf(`${relays[0].name}: relayed`, samples[0]), resultOf(`${relays[1].name}: relayed`, samples[1])]
   } finally {
     await Promise.allSettled(peers.map(async p => p.stop()))
   }
-}
-
-function summarize (name: string, us: number[]): Result {
-  const sorted = [...us].sort((a, b) => a - b)
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
-  const total = us.reduce((a, b) => a + b, 0)
-  return { name, iterations: us.length, meanUs: total / us.length, p50Us: at(0.5), p99Us: at(0.99), opsPerSec: us.length / (total / 1e6) }
 }
