@@ -7,7 +7,7 @@
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { AbortOptions, Connection, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { HANDLE_PATTERN } from '../handles/record.js'
@@ -36,6 +36,8 @@ export interface DialerHost {
   direct: (detail: { session: Session, peer: string, path?: IcePath }) => void
   relayed: (detail: { session: Session, peer: string, attempts: number, reason: string }) => void
   stopping: () => boolean
+  /** `stream` (a session's) runs on `connection`. */
+  carried: (stream: Stream, connection: Connection) => void
   /** Settles once the relays' STUN servers are known (WebRTC dials wait for it). */
   stunLearnt: () => Promise<void>
   webrtc: boolean
@@ -51,6 +53,8 @@ export function bestConnection (connections: readonly Connection[]): Connection 
 
 export class Dialer {
   readonly #host: DialerHost
+  /** The relays each session's peer was reached through, to reach it again. */
+  readonly #relaysOf = new WeakMap<Session, readonly string[]>()
 
   constructor (host: DialerHost) {
     this.#host = host
@@ -93,6 +97,7 @@ export class Dialer {
       opened = await this.#open(peerIdFromString(target).toString(), relays, signal)
     }
     const { connection, session } = opened
+    this.#relaysOf.set(session, relays)
     this.#host.connected(session)
     if (connection.limits !== undefined && relays.length > 0 && this.#host.webrtc) void this.#upgrade(session, relays, connection)
     return session
@@ -145,6 +150,20 @@ export class Dialer {
     throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
   }
 
+  /**
+   * A new session stream to `session`'s peer after its connection was lost
+   * (protocols/session §5.1): on a connection still open to it, else dialled
+   * afresh through the relays it was reached by (a relay that restarted
+   * comes back at its address).
+   */
+  async reconnect (session: Session, signal: AbortSignal): Promise<Stream> {
+    const connection = await this.dial(session.remotePeer, this.#relaysOf.get(session) ?? [], signal)
+    const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true, signal })
+    this.#host.carried(stream, connection)
+    log('session %s with %s: a new stream on %a to resume it', session.id, session.remotePeer, connection.remoteAddr)
+    return stream
+  }
+
   #openConnection (peer: string): Connection | undefined {
     return bestConnection(this.#host.connectionManager.getConnections(peerIdFromString(peer)))
   }
@@ -169,6 +188,7 @@ export class Dialer {
         const connection = await this.#host.connectionManager.openConnection(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${session.remotePeer}`), { signal: AbortSignal.timeout(timeout), force: true })
         if (connection.limits !== undefined) { reason = 'the WebRTC dial gave a relayed connection'; continue }
         const stream = await connection.newStream(SESSION_PROTOCOL, { signal: AbortSignal.timeout(timeout) })
+        this.#host.carried(stream, connection)
         await session.upgrade(stream)
         await this.announceDirect(session, connection)
         await this.#dropCircuit(circuit)

@@ -45,6 +45,14 @@ export interface AgentOptions {
   maxEnvelopeBytes?: number
   /** Silence after which a session sends a keep-alive ping (default 30 s; 0 disables). */
   keepAliveMs?: number
+  /**
+   * How long a session whose connection is lost (a relay crashed, a network
+   * changed) waits to be resumed on a new one before it ends (default 30 s;
+   * 0 ends it at once). The side that opened it redials meanwhile, and sends
+   * unanswered requests again under their envelope ids, which the far side
+   * answers with their first responses (protocols/session §5).
+   */
+  resumeWindowMs?: number
   /** Sessions one peer may open to us at once (default 8). */
   maxSessionsPerPeer?: number
   /** Time a peer's new session stream has to deliver its whole `session/hello` before the stream is reset (default 10 s; 0 disables). */
@@ -161,7 +169,7 @@ export function checkAgentOptions (options: AgentOptions): string | undefined {
     const v = options[key]
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 32)) invalid(`${key} must be an integer from 0 to 32, not ${String(v)}`)
   }
-  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'connectTimeoutMs', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes'] as const) {
+  for (const key of ['recordTtlMs', 'requestTimeoutMs', 'maxEnvelopeBytes', 'keepAliveMs', 'maxSessionsPerPeer', 'upgradeTimeoutMs', 'connectTimeoutMs', 'helloTimeoutMs', 'frameTimeoutMs', 'writeTimeoutMs', 'maxWriteBufferBytes', 'resumeWindowMs'] as const) {
     const v = options[key]
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) invalid(`${key} must be a non-negative number, not ${String(v)}`)
   }

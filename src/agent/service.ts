@@ -83,6 +83,7 @@ import { dhtAnswers } from '../handles/lookup.js'
 import type { RawAnswer } from '../handles/lookup.js'
 import { DHT_PROTOCOL } from '../node/constants.js'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { Mail } from './mail.js'
 import type { MailHost, MailSent } from './mail.js'
 import { RECEIPT_METHOD } from '../mailbox/constants.js'
@@ -160,6 +161,8 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   #identity: Identity | undefined
   /** What `handle()` registered, as given. */
   readonly #handlers = new Map<string, Handler>()
+  /** The connection each session stream was opened on: a session whose connection is lost waits to be resumed. */
+  readonly #carriers = new WeakMap<Stream, Connection>()
   readonly #blobs = new Blobs({ newStream: async (peer, protocol, signal) => this.#newStream(peer, protocol, signal) })
   /** The same, behind the policy gate: what sessions call. */
   readonly #gated = new Map<string, Handler>()
@@ -370,6 +373,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       direct: (detail) => { this.safeDispatchEvent('direct', { detail }) },
       relayed: (detail) => { this.safeDispatchEvent('relayed', { detail }) },
       stopping: () => this.#stopping,
+      carried: (stream, connection) => { this.#carriers.set(stream, connection) },
       stunLearnt: async () => relays.stunLearnt,
       webrtc: init.webrtc !== false,
       ...(init.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: init.connectTimeoutMs }),
@@ -621,6 +625,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
 
   async #open (connection: Connection, peer: string, signal: AbortSignal | undefined): Promise<Session> {
     const stream = await connection.newStream(SESSION_PROTOCOL, { runOnLimitedConnection: true, ...(signal === undefined ? {} : { signal }) })
+    this.#carriers.set(stream, connection)
     const session = this.#track(new Session(this.#host(), stream, peer, 'outbound'))
     try {
       await (signal === undefined ? session.ready : raceSignal(session.ready, signal))
@@ -637,6 +642,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
    */
   #accept (stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
+    this.#carriers.set(stream, connection)
     const frames = framesOf(stream, this.#init.maxEnvelopeBytes, this.#host())
     void (async () => {
       const first = await frames.next()
@@ -708,8 +714,34 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
       ...(o.maxInFlight === undefined ? {} : { maxInFlight: o.maxInFlight }),
       ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
       ...(o.maxWriteBufferBytes === undefined ? {} : { maxWriteBufferBytes: o.maxWriteBufferBytes }),
-      ...(this.#frameRates.every(r => r === undefined) ? {} : { admit: (peer: string) => this.#frameRates[this.#desk?.trust.level(peer) ?? 0]?.wait(peer) ?? 0 })
+      ...(this.#frameRates.every(r => r === undefined) ? {} : { admit: (peer: string) => this.#frameRates[this.#desk?.trust.level(peer) ?? 0]?.wait(peer) ?? 0 }),
+      // a session whose connection is lost waits to be resumed; the side that opened it redials
+      lost: (stream) => this.#lost(stream),
+      reconnect: async (session, signal) => {
+        if (this.#dialer === undefined || this.#stopping) throw notStarted()
+        return this.#dialer.reconnect(session, signal)
+      },
+      ...(o.resumeWindowMs === undefined ? {} : { resumeWindowMs: o.resumeWindowMs })
     }
+  }
+
+  /**
+   * Whether `stream` ended because the relay under it went away (protocols/
+   * session §5.1): its connection is a circuit, closed, and so is every
+   * connection to that relay. A circuit the peer closed (while the relay is
+   * still there) is the peer ending its sessions, and a direct connection
+   * that closed cannot be told apart from a peer that left: both end the
+   * session, as before.
+   */
+  #lost (stream: Stream): boolean {
+    if (this.#stopping) return false
+    const connection = this.#carriers.get(stream)
+    if (connection === undefined || connection.status === 'open' || connection.limits === undefined) return false
+    const relay = relayOf(connection.remoteAddr)
+    if (relay === undefined) return false
+    const lost = !this.#components.connectionManager.getConnections(peerIdFromString(relay)).some(c => c.status === 'open')
+    log('a session stream with %p ended with its circuit through %s: %s', connection.remotePeer, relay, lost ? 'the relay went away' : 'the relay is still connected')
+    return lost
   }
 
   /** A new stream to `peer` on the best connection we have with it: a direct one before a relayed one. */
@@ -891,4 +923,11 @@ async function identityOf (key: PrivateKey, kind: IdentityKind): Promise<Identit
 function resumeTarget (bytes: Uint8Array): string | undefined {
   const body = peekBody(bytes)
   return body?.method === RESUME && typeof body.params?.session === 'string' ? body.params.session : undefined
+}
+
+/** The relay's peer id in a circuit address (`…/p2p/RELAY/p2p-circuit/…`), if it names one. */
+function relayOf (address: Multiaddr): string | undefined {
+  const parts = address.toString().split('/')
+  const circuit = parts.indexOf('p2p-circuit')
+  return circuit >= 2 && parts[circuit - 2] === 'p2p' ? parts[circuit - 1] : undefined
 }

@@ -53,3 +53,22 @@ export const MAX_STREAM_WINDOW_BYTES = 1024 * 1024
  * drain event cost ~1 ms a message.
  */
 export const WRITE_AHEAD_BYTES = 16 * 1024
+
+/**
+ * Default time a session whose connection failed waits to be taken over on a
+ * new stream (`session/resume`, protocols/session §5.1) before it ends; the
+ * side that opened it redials meanwhile. 0 ends it at once.
+ */
+export const DEFAULT_RESUME_WINDOW_MS = 30_000
+/** Backoff between redials of a session whose connection failed: first and longest wait (protocols/session §5.1). */
+export const RESUME_BACKOFF_MS: readonly [number, number] = Object.freeze([250, 2000] as const)
+/**
+ * Answers a session keeps so that a retried request (same envelope `id`)
+ * gets the first response instead of running twice (protocols/session §5.2):
+ * at most this many, and at most {@link ANSWER_CACHE_BYTES} of them.
+ */
+export const ANSWER_CACHE_ENTRIES = 256
+/** Bytes of signed responses a session keeps for retried requests (see {@link ANSWER_CACHE_ENTRIES}). */
+export const ANSWER_CACHE_BYTES = 1024 * 1024
+/** JSON-RPC "Invalid Request": a retried envelope `id` that names another method. */
+export const INVALID_REQUEST = -32600

@@ -43,7 +43,8 @@ import {
   DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_WRITE_BUFFER_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WRITE_TIMEOUT_MS, ENVELOPE_REJECTED, ERR_TOO_MANY_REQUESTS, HARD_FRAME_FACTOR,
   INTERNAL_ERROR, MAX_ECHOED_CHARS, METHOD_NOT_FOUND, TOO_MANY_REQUESTS,
-  READ_AHEAD_BYTES, WRITE_AHEAD_BYTES
+  READ_AHEAD_BYTES, WRITE_AHEAD_BYTES, DEFAULT_RESUME_WINDOW_MS, RESUME_BACKOFF_MS,
+  ANSWER_CACHE_ENTRIES, ANSWER_CACHE_BYTES, INVALID_REQUEST
 } from './constants.js'
 
 export { SessionLimitError } from './frames.js'
@@ -161,6 +162,21 @@ export interface SessionHost {
    * peer's sessions (protocols/session §6.1, `maxFramesPerSecond`).
    */
   readonly admit?: (peer: string) => number
+  /**
+   * True when the connection that carried `stream` is gone (a relay crashed,
+   * a NAT binding expired), as opposed to the peer resetting the stream on a
+   * connection still open. Only then does a session wait to be resumed on a
+   * new stream (protocols/session §5.1); without this hook it ends at once.
+   */
+  readonly lost?: (stream: Stream) => boolean
+  /**
+   * Opens a new session stream to the session's peer (dialling it again, as
+   * it was reached first): the side that opened a session calls this to
+   * resume it after its connection was lost.
+   */
+  readonly reconnect?: (session: Session, signal: AbortSignal) => Promise<Stream>
+  /** How long a session whose connection was lost waits to be resumed before it ends (default 30 s; 0: it ends at once). */
+  readonly resumeWindowMs?: number
 }
 
 /** The deadlines a session stream is read under (see {@link SessionHost}). */
@@ -195,6 +211,14 @@ export interface SessionEvents {
   /** The session moved to a new stream (`detail`), e.g. from a relayed circuit to WebRTC. */
   upgrade: CustomEvent<Stream>
   /**
+   * The connection under the session was lost (`detail`: why): it waits to be
+   * resumed on a new stream (the side that opened it redials), holding its
+   * pending requests and what it has to send, or ends after `resumeWindowMs`.
+   */
+  detached: CustomEvent<Error>
+  /** A session that was `detached` runs again on a new stream (`detail`); its unanswered requests were sent again under their envelope ids. */
+  resumed: CustomEvent<Stream>
+  /**
    * Every envelope sent, and every frame received with the verdict on it: a
    * transcript (the dashboard and `parley demo` show it). Dispatched only
    * while someone listens. A refused frame's `bytes` are whatever the peer
@@ -227,6 +251,18 @@ interface Pending {
   resolve: (value: JsonValue) => void
   reject: (err: Error) => void
   timer: ReturnType<typeof setTimeout>
+  /** What to send again, under the same envelope id, after the session is resumed. */
+  body: JsonRpcRequest
+  envelopeId: string
+}
+
+/** A request's answer kept for a retry of its envelope (protocols/session §5.2). */
+interface Answer {
+  method: string
+  /** The response body (its `id` is the request's, the same in a retry). */
+  response: Promise<JsonRpcMessage>
+  /** Signed size once sent, counted against {@link ANSWER_CACHE_BYTES}. */
+  bytes: number
 }
 
 const HELLO = 'session/hello'
@@ -263,6 +299,8 @@ interface Outgoing {
   frame: ReturnType<typeof encodeFrame>
   sent: () => void
   failed: (err: Error) => void
+  /** The JSON-RPC id of the request this frame carries, if it is one. */
+  request?: JsonRpcId
 }
 
 /**
@@ -292,6 +330,13 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   readonly #outgoing: Outgoing[] = []
   #outgoingBytes = 0
   #writing = false
+  /** Set while the connection is lost and the session waits to be resumed. */
+  #detached: { error: Error, timer: ReturnType<typeof setTimeout> } | undefined
+  /** A stream we resumed the session on, until the far side sends on it (a refusal resets it unanswered). */
+  #unconfirmed: Stream | undefined
+  /** Answers by request envelope id, oldest first (protocols/session §5.2). */
+  readonly #answers = new Map<string, Answer>()
+  #answerBytes = 0
   #markReady!: (caller: Caller) => void
   #failReady!: (err: Error) => void
 
@@ -360,7 +405,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
    * @internal
    */
   async acceptsResume (bytes: Uint8Array): Promise<boolean> {
-    if (this.#closed || this.#id === undefined) return false
+    if (this.#closed || this.#id === undefined || this.#remote === undefined) return false
     try {
       const { envelope } = await verifyEnvelope(bytes, {
         expectedSigner: this.remotePeer,
@@ -390,6 +435,14 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     this.#stream = stream
     this.#readLoop(stream, frames).catch(err => { log.error('session read loop with %s failed: %e', this.remotePeer, err) })
     if (closeOld) void this.#closeStream(old)
+    const detached = this.#detached
+    if (detached !== undefined) {
+      clearTimeout(detached.timer)
+      this.#detached = undefined
+      log('session %s with %s resumed', this.#id, this.remotePeer)
+      this.safeDispatchEvent('resumed', { detail: stream })
+      void this.#flush()
+    }
     this.safeDispatchEvent('upgrade', { detail: stream })
   }
 
@@ -414,15 +467,17 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     await this.ready
     const id = this.#nextId++
     const timeoutMs = options.timeoutMs ?? this.#host.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    const body: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }
+    const envelopeId = randomToken()
     const result = new Promise<JsonValue>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id)
         reject(new RequestTimeoutError(`${method} got no response within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.#pending.set(id, { resolve, reject, timer })
+      this.#pending.set(id, { resolve, reject, timer, body, envelopeId })
     })
     try {
-      await this.#send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params })
+      await this.#send(body, envelopeId)
     } catch (err) {
       const p = this.#pending.get(id)
       if (p !== undefined) { clearTimeout(p.timer); this.#pending.delete(id) }
@@ -484,12 +539,19 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     await writeFrame(this.#stream, bytes)
   }
 
-  async #send (body: JsonRpcMessage): Promise<void> {
+  /** Signs `body` (a request under `envelopeId`, the same when it is sent again) and sends it; resolves with the signed size once the stream took it. */
+  async #send (body: JsonRpcMessage, envelopeId?: string): Promise<number> {
     if (this.#closed) throw new SessionClosedError('session is closed')
-    const { envelope, bytes } = await signEnvelope(this.#host.signer, { ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }), to: this.#to(), body })
+    const { envelope, bytes } = await signEnvelope(this.#host.signer, {
+      ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }),
+      ...(envelopeId === undefined ? {} : { id: envelopeId }),
+      to: this.#to(),
+      body
+    })
     this.#lastActivity = Date.now()
-    await this.#write(bytes)
+    await this.#write(bytes, isRequest(body) ? body.id : undefined)
     if (this.listenerCount('envelope') > 0) this.safeDispatchEvent('envelope', { detail: { dir: 'out', at: this.#lastActivity, envelope, body, verified: true, bytes } })
+    return bytes.byteLength
   }
 
   /**
@@ -500,7 +562,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
    * that does not read its responses costs us a bounded buffer, not memory
    * without end.
    */
-  async #write (bytes: Uint8Array): Promise<void> {
+  async #write (bytes: Uint8Array, request?: JsonRpcId): Promise<void> {
     if (this.#closed) throw new SessionClosedError('session is closed')
     const frame = encodeFrame(bytes)
     const max = this.#host.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES
@@ -509,7 +571,7 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       this.#abort(err)
       throw new SessionClosedError(`session closed: ${err.message}`, { cause: err })
     }
-    const sent = new Promise<void>((resolve, reject) => { this.#outgoing.push({ frame, sent: resolve, failed: reject }) })
+    const sent = new Promise<void>((resolve, reject) => { this.#outgoing.push({ frame, sent: resolve, failed: reject, ...(request === undefined ? {} : { request }) }) })
     this.#outgoingBytes += frame.byteLength
     void this.#flush()
     return sent
@@ -519,7 +581,8 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (this.#writing) return
     this.#writing = true
     try {
-      while (this.#outgoing.length > 0 && !this.#closed) {
+      // while detached, frames wait for the stream that resumes the session
+      while (this.#outgoing.length > 0 && !this.#closed && this.#detached === undefined) {
         const next = this.#outgoing.shift() as Outgoing
         this.#outgoingBytes -= next.frame.byteLength
         const stream = this.#stream
@@ -527,8 +590,17 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         try {
           more = stream.send(next.frame)
         } catch (err) {
+          if (stream !== this.#stream) { this.#outgoing.unshift(next); this.#outgoingBytes += next.frame.byteLength; continue }
+          if (this.#host.lost?.(stream) === true) {
+            // the connection is gone: the frame waits for a resumed stream; the read loop, ended
+            // by the same failure, detaches the session (or ends it)
+            this.#outgoing.unshift(next)
+            this.#outgoingBytes += next.frame.byteLength
+            stream.abort(err as Error)
+            break
+          }
           next.failed(err as Error)
-          if (stream === this.#stream) this.#abort(err as Error)
+          this.#abort(err as Error)
           continue
         }
         next.sent()
@@ -588,6 +660,8 @@ export class Session extends TypedEventEmitter<SessionEvents> {
         const wait = this.#host.admit?.(this.remotePeer) ?? 0
         if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
         if (this.#closed) break
+        // the far side speaks on a stream we resumed on only once it took the session over
+        if (this.#unconfirmed === stream) this.#unconfirmed = undefined
         await this.#receive(frame.bytes)
       }
     } catch (err) {
@@ -599,7 +673,80 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (error !== undefined) stream.abort(error)
     else if (stream.status === 'open') void this.#closeStream(stream)
     // a stream that was replaced by an upgrade ends quietly; the session goes on
-    if (stream === this.#stream) this.#finish(error)
+    if (stream !== this.#stream) return
+    if (this.#unconfirmed === stream) {
+      // the far side reset the stream we resumed on without a word: it no longer has the session
+      this.#finish(this.#detachedError ?? error)
+    } else if (this.#resumable(stream, error)) {
+      this.#detach(error ?? new Error('the connection under the session closed'))
+    } else {
+      this.#finish(error)
+    }
+  }
+
+  #detachedError: Error | undefined
+
+  /** Whether a session whose stream failed with `error` may wait to be resumed (protocols/session §5.1). */
+  #resumable (stream: Stream, error: Error | undefined): boolean {
+    if (this.#closed || this.#id === undefined || this.#remote === undefined) return false
+    if (error instanceof SessionLimitError) return false // our own limit, not the network
+    if ((this.#host.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS) <= 0) return false
+    return this.#host.lost?.(stream) === true
+  }
+
+  /** Holds the session for `resumeWindowMs` after its connection was lost; the side that opened it redials. */
+  #detach (error: Error): void {
+    const windowMs = this.#host.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS
+    log('session %s with %s lost its connection (%s): waiting up to %d ms to resume it', this.#id, this.remotePeer, error.message, windowMs)
+    const timer = setTimeout(() => { this.#finish(error) }, windowMs)
+    this.#detached = { error, timer }
+    this.#detachedError = error
+    this.safeDispatchEvent('detached', { detail: error })
+    if (this.direction === 'outbound' && this.#host.reconnect !== undefined) {
+      this.#redial(this.#host.reconnect, Date.now() + windowMs).catch(err => { log.error('resuming session %s failed: %e', this.#id, err) })
+    }
+  }
+
+  /** Dials the peer again with backoff until the session runs on a new stream, or its window ends. */
+  async #redial (reconnect: NonNullable<SessionHost['reconnect']>, deadline: number): Promise<void> {
+    let wait = RESUME_BACKOFF_MS[0]
+    while (this.#detached !== undefined && !this.#closed) {
+      const left = deadline - Date.now()
+      if (left <= 0) return
+      try {
+        const stream = await reconnect(this, AbortSignal.timeout(left))
+        if (this.#closed || this.#detached === undefined) { stream.abort(new Error('session no longer waiting')); return }
+        await this.#resumeOn(stream)
+        return
+      } catch (err) {
+        log('redialling %s for session %s: %e', this.remotePeer, this.#id, err)
+      }
+      await new Promise(resolve => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - Date.now()))))
+      wait = Math.min(wait * 2, RESUME_BACKOFF_MS[1])
+    }
+  }
+
+  /**
+   * Resumes a detached session on `stream`: a signed `session/resume` first,
+   * then what waited to be sent, then every unanswered request again under
+   * its envelope id (the far side answers one it already handled with its
+   * first response), and a `session/ping` so that a refusal shows at once.
+   */
+  async #resumeOn (stream: Stream): Promise<void> {
+    const { bytes } = await signEnvelope(this.#host.signer, {
+      ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }),
+      to: this.#to(),
+      body: { jsonrpc: '2.0', method: RESUME, params: { session: this.#id ?? '' } }
+    })
+    await writeFrame(stream, bytes)
+    this.#unconfirmed = stream
+    this.adopt(stream, framesOf(stream, this.#maxBytes, { helloTimeoutMs: 0, frameTimeoutMs: this.#host.frameTimeoutMs }), false)
+    const queued = new Set(this.#outgoing.map(o => o.request))
+    for (const p of this.#pending.values()) {
+      if (queued.has(p.body.id) || p.body.method === PING) continue
+      this.#send(p.body, p.envelopeId).catch(err => { log('could not send %s again: %e', clip(p.body.method), err) })
+    }
+    this.request(PING, undefined, { timeoutMs: Math.max(this.#host.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 5000) }).catch(() => {})
   }
 
   async #receive (bytes: Uint8Array): Promise<void> {
@@ -704,22 +851,65 @@ export class Session extends TypedEventEmitter<SessionEvents> {
       this.safeDispatchEvent('rejected', { detail: ERR_TOO_MANY_REQUESTS })
       response = errorResponse(request, TOO_MANY_REQUESTS, `too many requests: ${this.#maxInFlight} already being handled on this session`, { code: ERR_TOO_MANY_REQUESTS })
     } else {
+      const retried = this.#answers.get(envelope.id)
+      if (retried !== undefined) {
+        // a retry of a request already handled or being handled (same envelope id, fresh nonce):
+        // answered with its first response, never run twice (protocols/session §5.2)
+        if (retried.method !== request.method) {
+          response = errorResponse(request, INVALID_REQUEST, 'envelope id already used for another request', { code: 'ERR_DUPLICATE_ID' })
+        } else {
+          this.#inFlight++
+          try {
+            response = { ...(await retried.response), id: request.id } as JsonRpcMessage
+          } finally {
+            this.#inFlight--
+          }
+        }
+        if (this.#closed) return
+        await this.#send(response).catch(err => { log('could not answer %s again: %e', clip(request.method), err) })
+        return
+      }
       if (this.listenerCount('request') > 0) this.safeDispatchEvent('request', { detail: { id: request.id, method: request.method, params: request.params, caller } })
       this.#inFlight++
+      const answer: Answer = { method: request.method, response: this.#run(handler, request, caller, envelope), bytes: 0 }
+      this.#answers.set(envelope.id, answer)
       try {
-        const result = await handler(handlerParams(request.params), { caller, session: this, envelope, method: body.method })
-        response = { jsonrpc: '2.0', id: request.id, result: result ?? null }
-      } catch (err) {
-        response = err instanceof RpcError
-          ? errorResponse(request, err.code, err.message, err.data)
-          : errorResponse(request, INTERNAL_ERROR, 'internal error')
-        if (!(err instanceof RpcError)) log('handler %s failed: %e', clip(request.method), err)
+        response = await answer.response
       } finally {
         this.#inFlight--
       }
+      if (this.#closed) return
+      const size = await this.#send(response).catch((err: Error) => { log('could not answer %s: %e', clip(request.method), err); return 0 })
+      answer.bytes = size
+      this.#answerBytes += size
+      this.#trimAnswers()
+      return
     }
     if (this.#closed) return
     await this.#send(response).catch(err => { log('could not answer %s: %e', clip(request.method), err) })
+  }
+
+  /** Runs `handler` for `request`: its response, an error response when it throws. */
+  async #run (handler: Handler, request: JsonRpcRequest, caller: Caller, envelope: Envelope): Promise<JsonRpcMessage> {
+    try {
+      const result = await handler(handlerParams(request.params), { caller, session: this, envelope, method: request.method })
+      return { jsonrpc: '2.0', id: request.id, result: result ?? null }
+    } catch (err) {
+      if (!(err instanceof RpcError)) log('handler %s failed: %e', clip(request.method), err)
+      return err instanceof RpcError
+        ? errorResponse(request, err.code, err.message, err.data)
+        : errorResponse(request, INTERNAL_ERROR, 'internal error')
+    }
+  }
+
+  /** Forgets the oldest answered requests beyond the answer cache's bounds (those still running stay). */
+  #trimAnswers (): void {
+    for (const [id, answer] of this.#answers) {
+      if (this.#answers.size <= ANSWER_CACHE_ENTRIES && this.#answerBytes <= ANSWER_CACHE_BYTES) return
+      if (answer.bytes === 0) continue // still running, or its answer was never sent
+      this.#answers.delete(id)
+      this.#answerBytes -= answer.bytes
+    }
   }
 
   #reject (code: string, id: JsonRpcId | undefined, message: string): void {
@@ -738,6 +928,9 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#keepAlive)
+    if (this.#detached !== undefined) clearTimeout(this.#detached.timer)
+    this.#detached = undefined
+    this.#answers.clear()
     const closed = err === undefined ? new SessionClosedError('session closed') : new SessionClosedError(`session closed: ${err.message}`, { cause: err })
     this.#failReady(closed)
     for (const p of this.#pending.values()) { clearTimeout(p.timer); p.reject(closed) }

@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs'
 import { readFrames, FrameError } from '../../src/session/frames.js'
 import { verifyEnvelope } from '../../src/envelope/envelope.js'
 import { helloSessionId } from '../../src/session/session.js'
+import { ReplayGuard } from '../../src/envelope/replay-guard.js'
 import { fromHex, fromUtf8, utf8 } from '../../src/crypto/bytes.js'
 
 interface FramingVector { name: string, description: string, hex: string, maxBytes: number, expect: Array<{ text?: string, oversize?: number, error?: string }> }
 interface MessageVector { name: string, description: string, text: string, method?: string, params?: unknown, id?: number, result?: unknown, error?: { code: number, data: { code: string } }, session?: string | null }
-const vectors = JSON.parse(readFileSync(new URL('../../../protocols/session/vectors.json', import.meta.url), 'utf8')) as { now: number, signer: string, recipient: string, framing: FramingVector[], messages: MessageVector[] }
+const vectors = JSON.parse(readFileSync(new URL('../../../protocols/session/vectors.json', import.meta.url), 'utf8')) as { now: number, signer: string, recipient: string, framing: FramingVector[], messages: MessageVector[], retries: Array<{ name: string, description: string, texts: string[] }> }
 
 async function * chunks (bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.byteLength; i += size) yield bytes.subarray(i, i + size)
@@ -46,6 +47,20 @@ describe('protocols/session vectors', () => {
         expect(body.error).to.have.property('code', v.error.code)
         expect((body.error as { data: unknown }).data).to.deep.equal(v.error.data)
       }
+    })
+  }
+  for (const v of vectors.retries) {
+    it(`retry ${v.name}: ${v.description}`, async () => {
+      const guard = new ReplayGuard()
+      const ids = new Set<string>()
+      const nonces = new Set<string>()
+      for (const text of v.texts) {
+        const { envelope } = await verifyEnvelope(utf8(text), { now: vectors.now, expectedSigner: vectors.signer, self: { peer: vectors.recipient }, replayGuard: guard })
+        ids.add(envelope.id)
+        nonces.add(envelope.nonce)
+      }
+      expect(ids.size, 'one envelope id').to.equal(1)
+      expect(nonces.size, 'a nonce each').to.equal(v.texts.length)
     })
   }
 })

@@ -19,8 +19,8 @@ export async function sessionVectors (): Promise<Obj> {
   const alice = testKey('alice')
   const bob = testKey('bob')
   const session = 'c2Vzc2lvbi1pZC0xMjM0NQ'
-  const env = async (body: Obj, id: string, to: Obj = { peer: bob.peerIdString }): Promise<string> => signRaw(alice, {
-    v: 1, id, ts: NOW - 500, from: { handle: 'alice', peer: alice.peerIdString }, to, nonce: 'EBESExQVFhcYGRobHB0eHw', body
+  const env = async (body: Obj, id: string, to: Obj = { peer: bob.peerIdString }, nonce = 'EBESExQVFhcYGRobHB0eHw'): Promise<string> => signRaw(alice, {
+    v: 1, id, ts: NOW - 500, from: { handle: 'alice', peer: alice.peerIdString }, to, nonce, body
   })
   const hello = await env({ jsonrpc: '2.0', method: 'session/hello', params: { session } }, 'aGVsbG8tMDAwMDAwMDAwMDA')
   const badHello = async (params: Obj, id: string): Promise<string> => env({ jsonrpc: '2.0', method: 'session/hello', params }, id)
@@ -33,6 +33,13 @@ export async function sessionVectors (): Promise<Obj> {
   const ping = await env({ jsonrpc: '2.0', id: 7, method: 'session/ping' }, 'cGluZy0wMDAwMDAwMDAwMDAw')
   const pong = await env({ jsonrpc: '2.0', id: 7, result: 'pong' }, 'cG9uZy0wMDAwMDAwMDAwMDAw')
   const resume = await env({ jsonrpc: '2.0', method: 'session/resume', params: { session } }, 'cmVzdW1lLTAwMDAwMDAwMDAw')
+  // a request and its retry after a lost connection (§5.1, §5.2): one envelope id, two nonces
+  const work = { jsonrpc: '2.0', id: 4, method: 'schedule/book', params: { slot: '2026-11-21T09:00' } }
+  const retried = [
+    await env(work, 'cmV0cnktMDAwMDAwMDAwMDA', undefined, 'ICEiIyQlJicoKSorLC0uLw'),
+    await env(work, 'cmV0cnktMDAwMDAwMDAwMDA', undefined, 'MDEyMzQ1Njc4OTo7PD0-Pw')
+  ]
+  const duplicate = await env({ jsonrpc: '2.0', id: 5, error: { code: -32600, message: 'envelope id already used for another request', data: { code: 'ERR_DUPLICATE_ID' } } }, 'ZHVwbGljYXRlLTAwMDAwMDA')
   const rejection = await env({ jsonrpc: '2.0', id: 3, error: { code: -32001, message: 'envelope rejected: signature does not verify', data: { code: 'ERR_BAD_SIGNATURE' } } }, 'cmVqZWN0LTAwMDAwMDAwMDAw')
 
   const big = 'x'.repeat(300)
@@ -52,14 +59,19 @@ export async function sessionVectors (): Promise<Obj> {
     { name: 'resume', description: 'The first frame on a new stream of a session being upgraded.', text: resume, method: 'session/resume', params: { session } },
     { name: 'ping', description: 'A keep-alive request, answered by the session itself.', text: ping, method: 'session/ping', id: 7 },
     { name: 'pong', description: 'The answer to a keep-alive.', text: pong, id: 7, result: 'pong' },
-    { name: 'rejection', description: 'The answer to a refused request: code -32001 and the envelope error code in data.code.', text: rejection, id: 3, error: { code: -32001, data: { code: 'ERR_BAD_SIGNATURE' } } }
+    { name: 'rejection', description: 'The answer to a refused request: code -32001 and the envelope error code in data.code.', text: rejection, id: 3, error: { code: -32001, data: { code: 'ERR_BAD_SIGNATURE' } } },
+    { name: 'duplicate-id', description: 'The answer to a retry whose envelope id names another method (§5.2): code -32600, data.code ERR_DUPLICATE_ID.', text: duplicate, id: 5, error: { code: -32600, data: { code: 'ERR_DUPLICATE_ID' } } }
+  ]
+  const retries = [
+    { name: 'retry-after-resume', description: 'A request and its retry after a resume (§5.1): the same envelope id and body, another nonce and signature. Verified in this order by one receiver with one replay record, both are accepted (neither is ERR_REPLAYED); the session runs the request once and answers the retry with the first response (§5.2).', texts: retried }
   ]
   return {
-    description: 'Session protocol vectors (protocols/session). Framing: feed `hex` to a frame reader with envelope limit `maxBytes` in chunks of any size; it must yield `expect` in order (`text`: a frame with those UTF-8 bytes; `oversize`: a skipped frame of that length; `error`: the stream is reset). Messages: each `text` is an envelope from alice to bob that verifies at `now` with expectedSigner alice; its body must carry the given method, params, id, result or error. `session` (hellos only): the session id the hello names, or null when it names none of the required shape and the callee must close the session.',
+    description: 'Session protocol vectors (protocols/session). Framing: feed `hex` to a frame reader with envelope limit `maxBytes` in chunks of any size; it must yield `expect` in order (`text`: a frame with those UTF-8 bytes; `oversize`: a skipped frame of that length; `error`: the stream is reset). Messages: each `text` is an envelope from alice to bob that verifies at `now` with expectedSigner alice; its body must carry the given method, params, id, result or error. Retries: `texts` verified in order against one replay record all pass, with one envelope id between them. `session` (hellos only): the session id the hello names, or null when it names none of the required shape and the callee must close the session.',
     now: NOW,
     signer: alice.peerIdString,
     recipient: bob.peerIdString,
     framing,
-    messages
+    messages,
+    retries
   }
 }
