@@ -142,7 +142,7 @@ export function releaseReservationsOfLeavers (node: RelayLibp2p, decisions?: Tal
  * The per-IP cap counts reservations by the address they were made from
  * (`RelayReservation.addr`), whether or not the holder is still connected.
  */
-export function relayGater (limits: RelayLimits, decisions: Tally, ref: { node?: RelayLibp2p }): ConnectionGater {
+export function relayGater (limits: RelayLimits, decisions: Tally, ref: { node?: RelayLibp2p }, circuits?: { allowed: (source: PeerId, destination: PeerId) => void }): ConnectionGater {
   // a burst of the per-IP cap (an office's agents coming back at once), then the rate
   const ipRate = new TokenBuckets<string>({ burst: limits.maxReservationsPerIp, rate: limits.reservationRatePerIp / 60 })
   const peerRate = new TokenBuckets<string>({ burst: limits.reservationRatePerPeer, rate: limits.reservationRatePerPeer / 60 })
@@ -199,7 +199,7 @@ export function relayGater (limits: RelayLimits, decisions: Tally, ref: { node?:
       if (chargeIp) ipRate.spend(ip, now)
       return false
     },
-    denyOutboundRelayedConnection (source) {
+    denyOutboundRelayedConnection (source, destination) {
       const node = ref.node
       if (node === undefined) return false
       // every open circuit from `source` holds one hop stream on its connection; the request
@@ -213,6 +213,7 @@ export function relayGater (limits: RelayLimits, decisions: Tally, ref: { node?:
         return true
       }
       decisions.add('circuit_allowed')
+      circuits?.allowed(source, destination)
       return false
     }
   }

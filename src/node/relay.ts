@@ -212,6 +212,8 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   await datastore.open()
   const handles = new HandleStore(datastore, recordOptions)
   const ref: { node?: Libp2p<RelayServices> } = {}
+  // the gater tells it of each circuit allowed; it finds the circuit's stop stream on the node
+  const circuits = new CircuitTracker()
   // the DHT servers this relay trusts (itself aside): the relays it bootstraps from and its dhtServers
   const peers = new Set([...(options.bootstrap ?? []).map(a => p2pPeerOf(a)), ...(options.dhtServers ?? [])].filter((p): p is string => p !== undefined))
   const self = identity.peerIdString
@@ -236,7 +238,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
       }, options.wsTls)],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionGater: relayGater(limits, decisions, ref),
+      connectionGater: relayGater(limits, decisions, ref, circuits),
       connectionManager: {
         maxConnections: limits.maxConnections,
         inboundConnectionThreshold: limits.inboundConnectionsPerSecond
@@ -318,7 +320,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
   })
 
   if (registry !== undefined) registerRelayMetrics(libp2p, datastore, rejections, decisions, relayedBytes, stun === undefined ? undefined : stunRequests)
-  const circuits = new CircuitTracker(libp2p.services.relay)
+  circuits.attach(libp2p)
   let presence: Presence | undefined
   let cards: CardBoard | undefined
   if (options.presence !== false) {
@@ -364,6 +366,7 @@ export async function createRelayNode (options: RelayNodeOptions): Promise<Relay
       presence?.stop()
       cards?.stop()
       stopForgetting()
+      circuits.stop()
       await stun?.close()
       await libp2p.stop()
       await datastore.close()
