@@ -178,20 +178,22 @@ export async function benchNet (quick: boolean): Promise<string> {
       await t.impair('rb', loss > 0 ? { loss } : {})
       const samples = { direct: [] as number[], relayed: [] as number[] }
       const wrongPath = { direct: 0, relayed: 0 }
+      const turns = { direct: [] as number[], relayed: [] as number[] }
       for (let i = 0; i < reps + 3; i++) {
         for (const [kind, a, b, aTo, bTo] of [['direct', a1, b1, h.b1, h.a1], ['relayed', a2, b2, h.b2, h.a2]] as const) {
           const ex = await exchange(a, `@${aTo}`, b, `@${bTo}`)
           if (i < 3) continue
           samples[kind].push(ex.totalMs)
+          turns[kind].push(...ex.turnMs)
           if (ex.relayed.some(r => r !== (kind === 'relayed'))) wrongPath[kind]++
         }
       }
       for (const kind of ['direct', 'relayed'] as const) {
-        rows.push(row(`${kind === 'direct' ? 'direct WebRTC' : 'relayed circuit'}, ${loss > 0 ? '2 % loss' : 'no loss'}`, msStats(samples[kind]), [String(samples[kind].filter(ms => ms > 1000).length), String(wrongPath[kind])]))
+        rows.push(row(`${kind === 'direct' ? 'direct WebRTC' : 'relayed circuit'}, ${loss > 0 ? '2 % loss' : 'no loss'}`, msStats(samples[kind]), [String(samples[kind].filter(ms => ms > 1000).length), fmt(msStats(turns[kind]).p50), fmt(msStats(turns[kind]).p99), String(turns[kind].filter(ms => ms > 150).length), String(wrongPath[kind])]))
       }
     }
-    out.push('', `### The 9-turn exchange under 2 % loss\n\n9 signed requests, alternating direction, answers checked (test/net/drive.ts), timed end to end by the bench process; 3 warm-up runs, then ${reps} runs per case, direct and relayed interleaved. Loss: nftables drops 2 % of packets entering each end of both uplinks (so ≈ 4 % of packets agent → agent, either way); no added delay. The relayed pair's agents run with \`webrtc: false\`; "off path" counts runs where a turn went another way.\n`)
-    out.push(mdTable(['session', 'runs', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'over 1 s', 'off path'], rows))
+    out.push('', `### The 9-turn exchange under 2 % loss\n\n9 signed requests, alternating direction, answers checked (test/net/drive.ts), timed end to end by the bench process; 3 warm-up runs, then ${reps} runs per case, direct and relayed interleaved. Loss: nftables drops 2 % of packets entering each end of both uplinks (so ≈ 4 % of packets agent → agent, either way); no added delay. The relayed pair's agents run with \`webrtc: false\`. "one turn": a single request's round trip as its agent timed it; "off path" counts runs where a turn went another way.\n`)
+    out.push(mdTable(['session', 'runs', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'over 1 s', 'one turn p50 ms', 'one turn p99 ms', 'turns over 150 ms', 'off path'], rows))
   } catch (err) {
     out.push(`Failed: ${errorText(err)}`)
   } finally {

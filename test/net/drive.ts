@@ -62,15 +62,18 @@ export interface Exchanged {
 /**
  * `turns` signed `turn` requests, one after another, alternating direction
  * (odd turns `a` → `b`, even turns `b` → `a`), each with a fresh payload
- * whose echo, digest and answering agent are checked.
+ * whose echo, digest and answering agent are checked; `payloadBytes` pads
+ * each payload to that length (it travels both ways: asked, and echoed).
  */
-export async function exchange (a: Proc, aTo: string, b: Proc, bTo: string, turns = 9, ms = 60_000): Promise<Exchanged> {
+export async function exchange (a: Proc, aTo: string, b: Proc, bTo: string, options: { turns?: number, payloadBytes?: number, ms?: number } = {}): Promise<Exchanged> {
+  const { turns = 9, payloadBytes = 0, ms = 60_000 } = options
   const turnMs: number[] = []
   const relayed: Array<boolean | null> = []
   const t0 = performance.now()
   for (let turn = 1; turn <= turns; turn++) {
     const [from, to] = turn % 2 === 1 ? [a, aTo] : [b, bTo]
-    const payload = `${turn}:${randomBytes(24).toString('base64url')}`
+    const head = `${turn}:${randomBytes(24).toString('base64url')}`
+    const payload = head.length >= payloadBytes ? head : head + randomBytes(payloadBytes).toString('base64url').slice(0, payloadBytes - head.length)
     const answer = await ask(from, { cmd: 'request', to, method: 'turn', params: { turn, payload } }, 'answer', ms)
     const expected = { turn, echo: payload, digest: createHash('sha256').update(payload).digest('hex'), by: to.replace(/^@/, '') }
     if (!isDeepStrictEqual(answer.result, expected)) throw new Error(`turn ${turn}: ${JSON.stringify(answer.result)}, expected ${JSON.stringify(expected)}`)

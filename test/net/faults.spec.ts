@@ -24,10 +24,13 @@ import type { RelayProcess } from '../helpers/relay-process.js'
 const PROC = fileURLToPath(new URL('./node-proc.js', import.meta.url))
 const RELAY_IP = '198.51.100.10'
 
-const CASES: Array<{ name: string, impairment: Impairment }> = [
+/** Payload of each turn on the 1 Mbit/s link: 16 kB asked and echoed, so every turn shows the limit (≥ 2 × 128 ms). */
+const BULK = 16_000
+
+const CASES: Array<{ name: string, impairment: Impairment, payloadBytes?: number }> = [
   { name: '2 % loss', impairment: { loss: 0.02 } },
   { name: '100 ± 20 ms latency', impairment: { delayMs: 100, jitterMs: 20 } },
-  { name: 'a 1 Mbit/s link', impairment: { rateKbit: 1000 } }
+  { name: 'a 1 Mbit/s link', impairment: { rateKbit: 1000 }, payloadBytes: BULK }
 ]
 
 describe('agents behind NATs on bad links (network namespaces)', function () {
@@ -107,8 +110,10 @@ describe('agents behind NATs on bad links (network namespaces)', function () {
       expect(opened.outcome.event, JSON.stringify(opened.outcome)).to.equal('direct')
       const back = await b.waitFor(e => e.event === 'direct', 20_000)
 
-      const ex = await exchange(a, `@${handles.b}`, b, `@${handles.a}`)
+      const ex = await exchange(a, `@${handles.b}`, b, `@${handles.a}`, { payloadBytes: c.payloadBytes ?? 0 })
       expect(ex.turnMs).to.have.length(9)
+      // the limit held: 2 × 16 kB through 1 Mbit/s takes 256 ms (less a 4 kB burst at each end)
+      if (c.payloadBytes !== undefined) for (const turnMs of ex.turnMs) expect(turnMs, 'a 16 kB turn on a 1 Mbit/s link').to.be.at.least(180)
       expect(ex.relayed, 'every turn on the direct connection').to.deep.equal(Array(9).fill(false))
 
       const n = await negotiate(a, `@${handles.b}`, b)
@@ -119,7 +124,7 @@ describe('agents behind NATs on bad links (network namespaces)', function () {
       for (const p of [a, b]) expect(p.events.filter(e => e.event === 'error' || e.event === 'fatal'), `${p.name}'s errors`).to.deep.equal([])
       const approvals = a.events.filter(e => e.event === 'approved').length + b.events.filter(e => e.event === 'approved').length
       console.log(`      ${c.name}: agents ready ${ready} ms; session by handle ${opened.sessionMs} ms (relayed), direct after ${opened.outcomeMs} ms; a1 ${pathText(opened.outcome.path)}; b1 ${pathText(back.path)}`)
-      console.log(`      ${c.name}: 9 turns ${ex.totalMs.toFixed(0)} ms (per turn ${ex.turnMs.join(', ')} ms); negotiation confirmed in ${n.ms} ms (${approvals} approvals given); case ${Date.now() - t0} ms`)
+      console.log(`      ${c.name}: 9 turns${c.payloadBytes === undefined ? '' : ` of ${c.payloadBytes} B each way`} ${ex.totalMs.toFixed(0)} ms (per turn ${ex.turnMs.join(', ')} ms); negotiation confirmed in ${n.ms} ms (${approvals} approvals given); case ${Date.now() - t0} ms`)
     })
   }
 })
