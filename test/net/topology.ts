@@ -7,6 +7,21 @@
  * routers do. Nothing is created in the machine's own namespace and no
  * traffic leaves the namespaces.
  *
+ * Impairments on a router's uplink ({@link Topology.impair}), in place of
+ * `tc netem`, which this project's machines lack (their kernel has no
+ * sch_netem, nor fq or etf, which could hold packets to a departure time):
+ * - rate: a tbf qdisc on the uplink's egress at both ends (router `wan`, and
+ *   its port on the public bridge);
+ * - loss: nftables `numgen random` drops in netdev ingress chains at both
+ *   ends, so each direction loses its share;
+ * - latency with jitter: a userspace bridge (impair.py, AF_PACKET sockets)
+ *   in a namespace of its own spliced into the uplink when the home is built
+ *   with `impair: true`: `wan` <-> [`<router>-im`: veths `w`, `p`, no
+ *   addresses, IPv6 off] <-> public bridge. It delays every frame by its own
+ *   base ± uniform jitter, in both directions. The devices that feed it have
+ *   checksum and segmentation offloads turned off (ethtool), so what it reads
+ *   are whole frames it can send on as they are.
+ *
  * Every namespace is named `pn<pid>-<name>`; {@link Topology.destroy} kills
  * the processes started in them and deletes them, and runs by itself on
  * process exit and on SIGINT/SIGTERM, and namespaces left by a test process
@@ -15,6 +30,11 @@
 import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Proc } from './proc.js'
+
+/** The delay bridge, run from the source tree (python, not compiled: dist/test/net -> test/net). */
+const IMPAIR_PY = fileURLToPath(new URL('../../../test/net/impair.py', import.meta.url))
 
 /** How a router maps its LAN hosts' ports. */
 export type NatKind =
@@ -29,6 +49,20 @@ export interface HomeSpec {
   nat: NatKind
   /** Host namespaces on its LAN. */
   hosts: string[]
+  /** Splice a delay bridge (impair.py) into its uplink, for {@link Impairment.delayMs}. */
+  impair?: boolean
+}
+
+/** What {@link Topology.impair} does to a router's uplink, each direction alike; `{}` clears all. */
+export interface Impairment {
+  /** Added one-way delay of each frame crossing the uplink (needs a home built with `impair: true`). */
+  delayMs?: number
+  /** ± uniform jitter around `delayMs` (frames may be reordered, as with netem). */
+  jitterMs?: number
+  /** Fraction of packets dropped in each direction (0.02: 2 %). */
+  loss?: number
+  /** Rate limit in kbit/s in each direction (tbf). */
+  rateKbit?: number
 }
 
 export interface Topology {
@@ -46,6 +80,12 @@ export interface Topology {
   spawn: (name: string, command: string[], env?: NodeJS.ProcessEnv) => ChildProcess
   /** The command prefix that runs something inside `name`'s namespace. */
   wrap: (name: string) => string[]
+  /**
+   * Sets (replacing what was set) or, with `{}`, clears the impairments on
+   * `router`'s uplink. A home built with `impair: true` has no uplink until
+   * its delay bridge has started: call this (`{}` will do) before using it.
+   */
+  impair: (router: string, impairment: Impairment) => Promise<void>
   /** Kills what was started in the namespaces and deletes them. Safe to call more than once. */
   destroy: () => void
 }
@@ -97,6 +137,21 @@ export function namespacesUnavailable (): string | undefined {
   }
 }
 
+/**
+ * Can this machine impair links as {@link Topology.impair} does (tc with
+ * tbf, ethtool, python3)? Returns what is missing, or undefined.
+ */
+export function impairmentsUnavailable (): string | undefined {
+  for (const [command, args, pkg] of [['tc', ['-V'], 'iproute2'], ['ethtool', ['--version'], 'ethtool'], ['python3', ['--version'], 'python3']] as const) {
+    try {
+      execFileSync(command, args, { stdio: 'pipe' })
+    } catch (err) {
+      return `${command} does not run (${firstLine(err)}): install ${pkg}`
+    }
+  }
+  return undefined
+}
+
 function firstLine (err: unknown): string {
   const e = err as { stderr?: Buffer | string, message?: string }
   const text = (e.stderr?.toString() ?? '') !== '' ? String(e.stderr) : String(e.message ?? err)
@@ -142,6 +197,8 @@ export function buildTopology (homes: HomeSpec[]): Topology {
   const children = new Set<ChildProcess>()
   const dirs: string[] = []
   const addresses = new Map<string, string>([['pub', PUBLIC_HOST]])
+  /** Per router: its index (its uplink's port on the public bridge is `up<i>`) and its delay bridge. */
+  const uplinks = new Map<string, { index: number, bridge?: Proc }>()
   let destroyed = false
 
   const destroy = (): void => {
@@ -187,8 +244,21 @@ export function buildTopology (homes: HomeSpec[]): Topology {
       const base = 64 * i
       const lanIp = `203.0.113.${base + 1}`
       addresses.set(home.router, wanIp)
-      // the router's public side, on the public bridge
-      ip(['-n', router, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', `up${i}`, 'netns', pub])
+      // the router's public side, on the public bridge (through a delay bridge if asked)
+      uplinks.set(home.router, { index: i })
+      if (home.impair === true) {
+        const im = add(`${home.router}-im`)
+        ip(['netns', 'exec', im, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'])
+        ip(['-n', router, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', 'w', 'netns', im])
+        ip(['-n', im, 'link', 'add', 'p', 'type', 'veth', 'peer', 'name', `up${i}`, 'netns', pub])
+        for (const dev of ['w', 'p']) ip(['-n', im, 'link', 'set', dev, 'up'])
+        // whole, checksummed, MTU-sized frames into the bridge (it sends on what it reads, as it is)
+        execFileSync('ip', ['netns', 'exec', router, 'ethtool', '-K', 'wan', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'pipe' })
+        execFileSync('ip', ['netns', 'exec', pub, 'ethtool', '-K', `up${i}`, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'pipe' })
+        for (const dev of ['w', 'p']) execFileSync('ip', ['netns', 'exec', im, 'ethtool', '-K', dev, 'gro', 'off'], { stdio: 'pipe' })
+      } else {
+        ip(['-n', router, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', `up${i}`, 'netns', pub])
+      }
       ip(['-n', pub, 'link', 'set', `up${i}`, 'master', 'br0'])
       ip(['-n', pub, 'link', 'set', `up${i}`, 'up'])
       ip(['-n', router, 'addr', 'add', `${wanIp}/24`, 'dev', 'wan'])
@@ -219,6 +289,54 @@ export function buildTopology (homes: HomeSpec[]): Topology {
   }
 
   const wrap = (name: string): string[] => ['ip', 'netns', 'exec', ns(name)]
+  const spawnIn = (name: string, command: string[], env?: NodeJS.ProcessEnv): ChildProcess => {
+    const [cmd, ...args] = [...wrap(name), ...command] as [string, ...string[]]
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env })
+    children.add(child)
+    child.once('exit', () => { children.delete(child) })
+    return child
+  }
+  // the delay bridges, passing frames straight through until told otherwise; ahead of the
+  // agents for the CPU (nice -10), so a busy machine delays frames less than it would
+  for (const home of homes) {
+    const uplink = uplinks.get(home.router)
+    if (home.impair === true && uplink !== undefined) uplink.bridge = new Proc(`${home.router}-im`, spawnIn(`${home.router}-im`, ['nice', '-n', '-10', 'python3', '-u', IMPAIR_PY, 'w', 'p']))
+  }
+  const impair = async (router: string, m: Impairment): Promise<void> => {
+    const uplink = uplinks.get(router)
+    if (uplink === undefined) throw new Error(`no such router: ${router}`)
+    const port = `up${uplink.index}`
+    const table = `impair_${router.replace(/\W/g, '_')}`
+    // both ends of the uplink: the router's `wan` and its port on the public bridge
+    const ends: Array<[string, string]> = [[router, 'wan'], ['pub', port]]
+    for (const [name, dev] of ends) {
+      // rate: tbf on egress (burst: 32 kbit, as much as 400 ms queued)
+      try { run(name, ['tc', 'qdisc', 'del', 'dev', dev, 'root']) } catch { /* none set */ }
+      if (m.rateKbit !== undefined) run(name, ['tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${m.rateKbit}kbit`, 'burst', '32kbit', 'latency', '400ms'])
+      // loss: a random draw per packet in an ingress chain (in ten-thousandths)
+      const drop = m.loss === undefined || m.loss <= 0
+        ? ''
+        : `table netdev ${table} {
+  chain ingress {
+    type filter hook ingress device "${dev}" priority 0; policy accept;
+    numgen random mod 10000 < ${Math.round(m.loss * 10_000)} drop
+  }
+}
+`
+      run(name, ['nft', '-f', '-'], `table netdev ${table} {}
+delete table netdev ${table}
+${drop}`)
+    }
+    const bridge = uplink.bridge
+    if (bridge === undefined) {
+      if ((m.delayMs ?? 0) > 0 || (m.jitterMs ?? 0) > 0) throw new Error(`${router} was built without \`impair: true\`: no delay bridge on its uplink`)
+      return
+    }
+    await bridge.waitFor(e => e.event === 'ready', 10_000)
+    const since = bridge.events.length
+    bridge.send({ delayMs: m.delayMs ?? 0, jitterMs: m.jitterMs ?? 0 })
+    await bridge.waitFor(e => e.event === 'set', 10_000, since)
+  }
   return {
     ns,
     ip: (name) => {
@@ -233,13 +351,8 @@ export function buildTopology (homes: HomeSpec[]): Topology {
       children.add(child)
       child.once('exit', () => { children.delete(child) })
     },
-    spawn: (name, command, env) => {
-      const [cmd, ...args] = [...wrap(name), ...command] as [string, ...string[]]
-      const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env })
-      children.add(child)
-      child.once('exit', () => { children.delete(child) })
-      return child
-    },
+    spawn: spawnIn,
+    impair,
     destroy
   }
 }
