@@ -24,6 +24,9 @@
  *   - `{"cmd":"hangup","to":"@h"|peer}`: closes the sessions with that peer and
  *     every connection to it, relayed and direct (`hungup`), so the next
  *     `connect` starts over: through the relay, then a new WebRTC upgrade.
+ *   - the agent serves `work` (`{job, ms}`): waits `ms`, answers how many
+ *     times job `job` has run (`working` is printed each time it starts), and
+ *     prints `detached`, `resumed` and `closed` for each of its sessions.
  *   Errors print `error` with the tag.
  * - `echo IP PORT`: a UDP echo server; `rtt IP PORT N`: N UDP round trips to
  *   one, one after another (`rtt` with the times): what the bench measures
@@ -69,6 +72,22 @@ async function agent (): Promise<void> {
     const { turn, payload } = params as { turn: number, payload: string }
     return { turn, echo: payload, digest: createHash('sha256').update(payload).digest('hex'), by: a.handleName ?? a.peerId }
   })
+  // the relay-crash case: a job that takes `ms`, counted each time it runs
+  const runs = new Map<string, number>()
+  a.handle('work', async (params) => {
+    const { job, ms } = params as { job: string, ms?: number }
+    runs.set(job, (runs.get(job) ?? 0) + 1)
+    print('working', { job, runs: runs.get(job) })
+    await new Promise(resolve => setTimeout(resolve, ms ?? 0))
+    return { job, runs: runs.get(job) ?? 0, by: a.handleName ?? a.peerId }
+  })
+  /** Prints what happens to a session's connection: lost, resumed, ended. */
+  const watch = (session: Session): void => {
+    session.addEventListener('detached', (e) => { print('detached', { session: session.id, peer: session.remotePeer, reason: e.detail.message }) })
+    session.addEventListener('resumed', () => { print('resumed', { session: session.id, peer: session.remotePeer }) })
+    session.addEventListener('close', (e) => { print('closed', { session: session.id, peer: session.remotePeer, reason: e.detail?.message ?? null }) })
+  }
+  a.addEventListener('connected', (e) => { watch(e.detail) })
   if (process.env.AUTO_APPROVE === '1') {
     a.addEventListener('pending', (e) => {
       void a.approve(e.detail.id).then(() => { print('approved', { id: e.detail.id, summary: e.detail.summary }) }, (err: Error) => { print('error', { tag: 'approve', message: err.message }) })
@@ -78,7 +97,7 @@ async function agent (): Promise<void> {
     const connection = a.libp2p.getConnections().find(c => c.streams.includes(session.stream))
     return connection === undefined ? undefined : connection.limits !== undefined
   }
-  a.addEventListener('session', (e) => { print('session', { from: e.detail.remote }) })
+  a.addEventListener('session', (e) => { watch(e.detail); print('session', { from: e.detail.remote, session: e.detail.id }) })
   a.addEventListener('direct', (e) => { print('direct', { peer: e.detail.peer, session: e.detail.session.id, path: e.detail.path ?? null }) })
   a.addEventListener('relayed', (e) => { print('relayed', { peer: e.detail.peer, session: e.detail.session.id, attempts: e.detail.attempts, reason: e.detail.reason }) })
   const t0 = Date.now()
