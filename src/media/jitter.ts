@@ -5,8 +5,10 @@
  * Bounded: it holds at most `capacity` packets, in a ring indexed by
  * sequence number, and accepts only sequence numbers within `capacity` after
  * the playout point, so a peer sending far-future (or random) sequence
- * numbers can neither grow it nor push real audio out: such packets are
- * dropped as `too-far`. Two far packets in a row with consecutive numbers
+ * numbers cannot grow it: such packets are dropped as `too-far` (the far
+ * side can only spoil its own stream; SRTP keeps anyone else out). Until the
+ * first packet is played, an earlier packet moves the start back, so a
+ * reordered first pair is not lost. Two far packets in a row with consecutive numbers
  * mean the sender really jumped (a restart): the buffer resynchronizes on
  * them. Packets before the playout point are `late`; repeats `duplicate`.
  * When more packets wait than the playout delay needs plus `slack`, the
@@ -49,6 +51,8 @@ export class JitterBuffer {
   private readonly slack: number
   private next: number | undefined
   private lastFar: number | undefined
+  private highest = 0
+  private popped = false
   private count = 0
   /** Times the buffer resynchronized on a sender's jump. */
   resyncs = 0
@@ -78,6 +82,7 @@ export class JitterBuffer {
     this.count = 0
     this.next = undefined
     this.lastFar = undefined
+    this.popped = false
   }
 
   /**
@@ -86,8 +91,16 @@ export class JitterBuffer {
    * to make the delay shrink.
    */
   push (packet: BufferedPacket): DropReason | undefined {
-    if (this.next === undefined) this.next = packet.sequence
-    const d = seqDiff(packet.sequence, this.next)
+    if (this.next === undefined) {
+      this.next = packet.sequence
+      this.highest = packet.sequence
+    }
+    let d = seqDiff(packet.sequence, this.next)
+    if (d < 0 && !this.popped && seqDiff(this.highest, packet.sequence) <= this.mask) {
+      // before the playout starts, an earlier packet (reordered ahead of it) moves the start back
+      this.next = packet.sequence
+      d = 0
+    }
     if (d < 0) return 'late'
     if (d > this.mask) {
       if (this.lastFar !== undefined && packet.sequence === ((this.lastFar + 1) & 0xffff)) {
@@ -109,6 +122,7 @@ export class JitterBuffer {
     }
     this.slots[slot] = packet
     this.count++
+    if (seqDiff(packet.sequence, this.highest) > 0) this.highest = packet.sequence
     if (this.count > this.target + this.slack) {
       this.skip()
       return 'overflow'
@@ -131,6 +145,7 @@ export class JitterBuffer {
   /** What to play at this tick: the next packet, or the fact that it is missing. Undefined before the first packet. */
   pop (): Playout | undefined {
     if (this.next === undefined) return undefined
+    this.popped = true
     const sequence = this.next
     const slot = sequence & this.mask
     const held = this.slots[slot]

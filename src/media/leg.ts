@@ -30,7 +30,8 @@
  * Opus is preferred and PCMU always offered. RTP goes out one packet per
  * 20 ms frame (`send`), comes in through the jitter buffer and the playout
  * clock (`frames()` or the `frame` event), and RTCP sender/receiver reports
- * go both ways about once a second.
+ * go both ways about once a second. Closing a leg sends an RTCP BYE; a leg
+ * that receives the far side's BYE closes too (without an error).
  */
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
@@ -43,7 +44,7 @@ import { MediaError, MediaErrorCode } from './errors.js'
 import type { PcmFrame, ReceivedFrame } from './frame.js'
 import { MediaReceiver } from './receiver.js'
 import type { ReceiverStats } from './receiver.js'
-import { buildReceiverReport, buildSdesCname, buildSenderReport, compound, ntpTime } from './rtcp.js'
+import { buildBye, buildReceiverReport, buildSdesCname, buildSenderReport, compound, ntpTime } from './rtcp.js'
 import { random32 } from './rtp.js'
 import { audioSection, chosenCodec, normalizeFingerprint, offeredCodecs, sdpFingerprint, splitCandidates } from './sdp.js'
 import type { AudioSection } from './sdp.js'
@@ -116,8 +117,8 @@ export interface AudioLegEvents {
   frame: CustomEvent<ReceivedFrame>
   /** The track is open and the fingerprint verified. */
   open: CustomEvent<undefined>
-  /** The leg closed; `detail` is the reason when it failed. */
-  close: CustomEvent<MediaError | undefined>
+  /** The leg closed; `detail` is the reason when it failed, else null. */
+  close: CustomEvent<MediaError | null>
 }
 
 interface FrameQueue {
@@ -323,7 +324,11 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
       ...(this.options.sampleRate === undefined ? {} : { sampleRate: this.options.sampleRate }),
       ...(this.options.playoutDelayMs === undefined ? {} : { playoutDelayMs: this.options.playoutDelayMs }),
       ...(this.options.jitterCapacity === undefined ? {} : { jitterCapacity: this.options.jitterCapacity }),
-      onFrame: (frame) => { this.deliver(frame) }
+      onFrame: (frame) => { this.deliver(frame) },
+      onBye: () => {
+        log('%s: the far side said BYE', this.label)
+        queueMicrotask(() => { this.close() })
+      }
     })
     this.maybeOpen()
   }
@@ -521,6 +526,8 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
     this.timers = []
     if (this.playout !== undefined) clearInterval(this.playout)
     if (this.rtcpTimer !== undefined) clearTimeout(this.rtcpTimer)
+    // tell the far side at once (RTCP BYE), rather than leaving it to notice the silence
+    if (this.trackOpen && this.negotiated !== undefined) this.transmit(compound(buildReceiverReport({ ssrc: this.localSsrc, reports: [] }), buildBye(this.localSsrc)))
     try {
       this.track?.close()
       this.pc.close()
@@ -529,7 +536,7 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
     }
     this.openSignal.reject(error ?? new MediaError(MediaErrorCode.CLOSED, 'the leg closed'))
     for (const q of this.queues) q.wake?.()
-    this.safeDispatchEvent('close', { detail: error })
+    this.safeDispatchEvent('close', { detail: error ?? null })
   }
 }
 

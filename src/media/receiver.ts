@@ -19,7 +19,7 @@ import type { DropReason } from './errors.js'
 import type { ReceivedFrame } from './frame.js'
 import { JitterBuffer } from './jitter.js'
 import { Downsampler, Upsampler } from './resample.js'
-import { ntpMiddle, ntpTime, parseRtcp, ReceptionStatistics } from './rtcp.js'
+import { ntpMiddle, ntpTime, parseRtcp, ReceptionStatistics, RtcpType } from './rtcp.js'
 import type { ReportBlock, RtcpPacket } from './rtcp.js'
 import { isRtcp, parseRtp } from './rtp.js'
 
@@ -41,6 +41,8 @@ export interface MediaReceiverOptions {
   jitterCapacity?: number
   /** Called with each frame played. */
   onFrame: (frame: ReceivedFrame) => void
+  /** Called when the far side's stream says BYE (it left). */
+  onBye?: () => void
 }
 
 /** What the far side last said about our stream in its RTCP. */
@@ -178,7 +180,10 @@ export class MediaReceiver {
   }
 
   private onRtcp (packet: RtcpPacket, now: number): void {
-    if (packet.type === 'other') return
+    if (packet.type === 'other') {
+      if (packet.packetType === RtcpType.BYE && packet.ssrc !== undefined && packet.ssrc === this.ssrc) this.options.onBye?.()
+      return
+    }
     if (packet.type === 'sr' && (this.ssrc === undefined || packet.ssrc === this.ssrc)) {
       this.counts.srs++
       this.stats.lastSr = { ntp: ntpMiddle(packet.ntpSeconds, packet.ntpFraction), at: now }

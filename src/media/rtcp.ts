@@ -144,6 +144,15 @@ export function buildSdesCname (ssrc: number, cname: string): Uint8Array {
   return out
 }
 
+/** The bytes of a BYE (PT 203) for one source: it leaves the session (RFC 3550 §6.6). */
+export function buildBye (ssrc: number): Uint8Array {
+  const out = new Uint8Array(8)
+  const view = new DataView(out.buffer)
+  header(view, 0, 1, RtcpType.BYE, 2)
+  view.setUint32(4, ssrc >>> 0)
+  return out
+}
+
 /** Several RTCP packets as one compound packet. */
 export function compound (...packets: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(packets.reduce((n, p) => n + p.length, 0))
