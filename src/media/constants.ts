@@ -36,3 +36,9 @@ export const DEFAULT_GATHER_TIMEOUT_MS = 5_000
 export const MAX_QUEUED_FRAMES = 50
 /** How long an answering leg holds back the offer's ICE candidates, ms (leg.ts: "the offerer connects first"). */
 export const DEFAULT_ANSWERER_CANDIDATE_DELAY_MS = 250
+/** The request that brings audio into a session (protocols/media §2). */
+export const JOIN_METHOD = 'media/join'
+/** The notification that ends a session's audio leg (protocols/media §4). */
+export const LEAVE_METHOD = 'media/leave'
+/** The JSON-RPC error code of a refused `media/join`; `data.code` says why (protocols/media §5). */
+export const MEDIA_REFUSED_RPC_CODE = -32006

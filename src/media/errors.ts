@@ -8,6 +8,8 @@ export const MediaErrorCode = {
   FINGERPRINT: 'ERR_MEDIA_FINGERPRINT',
   /** Media refused: both ends are agents and no human is joining, or the callee declines. */
   REFUSED: 'ERR_MEDIA_REFUSED',
+  /** A `media/join` for a session that already has an audio leg, or while one is being set up. */
+  BUSY: 'ERR_MEDIA_BUSY',
   /** The two sides share no codec (PCMU is always offered, so only a foreign peer causes this). */
   NO_CODEC: 'ERR_MEDIA_NO_CODEC',
   /** The peer connection failed, or did not open its audio track in time. */
