@@ -26,6 +26,7 @@ export type MediaErrorCode = typeof MediaErrorCode[keyof typeof MediaErrorCode]
 
 /** An audio leg or a media signalling message was refused; `code` says why. */
 export class MediaError extends ParleyError<MediaErrorCode> {
+  /** The class name, stable across realms and processes. */
   static override readonly name = 'MediaError'
 }
 

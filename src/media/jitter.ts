@@ -30,8 +30,18 @@ export interface BufferedPacket {
 
 /** What the buffer has for the next playout tick. */
 export type Playout =
-  | { kind: 'packet', packet: BufferedPacket }
-  | { kind: 'missing', sequence: number }
+  | {
+    /** The next packet is here. */
+    kind: 'packet'
+    /** It. */
+    packet: BufferedPacket
+  }
+  | {
+    /** The next packet is missing (lost or late): conceal it. */
+    kind: 'missing'
+    /** Its sequence number. */
+    sequence: number
+  }
 
 /** Options of a {@link JitterBuffer}. */
 export interface JitterBufferOptions {

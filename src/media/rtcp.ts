@@ -9,7 +9,16 @@ import { MAX_PACKET_BYTES } from './constants.js'
 import type { Parsed } from './rtp.js'
 
 /** RTCP packet types used here. */
-export const RtcpType = { SR: 200, RR: 201, SDES: 202, BYE: 203 } as const
+export const RtcpType = {
+  /** Sender report. */
+  SR: 200,
+  /** Receiver report. */
+  RR: 201,
+  /** Source description. */
+  SDES: 202,
+  /** Goodbye. */
+  BYE: 203
+} as const
 
 /** One report block: what a receiver says about one source. */
 export interface ReportBlock {
@@ -31,6 +40,7 @@ export interface ReportBlock {
 
 /** A sender report (PT 200). */
 export interface SenderReport {
+  /** A sender report. */
   type: 'sr'
   /** The sender. */
   ssrc: number
@@ -50,6 +60,7 @@ export interface SenderReport {
 
 /** A receiver report (PT 201). */
 export interface ReceiverReport {
+  /** A receiver report. */
   type: 'rr'
   /** The reporter. */
   ssrc: number
@@ -59,6 +70,7 @@ export interface ReceiverReport {
 
 /** A packet of a compound this module does not interpret (SDES, BYE, feedback …): type and sender only. */
 export interface OtherRtcp {
+  /** Another packet type. */
   type: 'other'
   /** The RTCP packet type. */
   packetType: number
@@ -71,8 +83,16 @@ export type RtcpPacket = SenderReport | ReceiverReport | OtherRtcp
 
 const NTP_EPOCH_OFFSET_S = 2_208_988_800
 
-/** The NTP time (RFC 3550 §4) of a Unix time in ms. */
-export function ntpTime (unixMs: number): { seconds: number, fraction: number } {
+/** An NTP timestamp (RFC 3550 §4). */
+export interface NtpTime {
+  /** Seconds since 1900-01-01. */
+  seconds: number
+  /** Fraction of a second, in 1/2^32. */
+  fraction: number
+}
+
+/** The NTP time of a Unix time in ms. */
+export function ntpTime (unixMs: number): NtpTime {
   const s = unixMs / 1000 + NTP_EPOCH_OFFSET_S
   const seconds = Math.floor(s)
   return { seconds: seconds >>> 0, fraction: Math.floor((s - seconds) * 2 ** 32) >>> 0 }
@@ -225,6 +245,14 @@ export function parseRtcp (bytes: Uint8Array): Parsed<RtcpPacket[]> {
   return { ok: true, value: packets }
 }
 
+/** When the last sender report from a source arrived. */
+export interface LastSenderReport {
+  /** The middle 32 bits of its NTP timestamp. */
+  ntp: number
+  /** Local arrival time, ms. */
+  at: number
+}
+
 const MAX_DROPOUT = 3000
 const MAX_MISORDER = 100
 const SEQ_MOD = 0x10000
@@ -248,7 +276,7 @@ export class ReceptionStatistics {
   /** Interarrival jitter, RTP timestamp units (A.8, a float; reports round it). */
   jitter = 0
   /** The NTP middle 32 bits of the last sender report from the source, and when it arrived (ms, local clock). */
-  lastSr: { ntp: number, at: number } | undefined
+  lastSr: LastSenderReport | undefined
 
   constructor (private readonly clockRate: number) {}
 

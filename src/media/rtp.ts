@@ -26,7 +26,19 @@ export interface RtpPacket {
 }
 
 /** The result of parsing bytes off the wire: a packet, or why it was dropped. */
-export type Parsed<T> = { ok: true, value: T } | { ok: false, reason: DropReason }
+export type Parsed<T> =
+  | {
+    /** Parsed. */
+    ok: true
+    /** What was parsed. */
+    value: T
+  }
+  | {
+    /** Dropped. */
+    ok: false
+    /** Why. */
+    reason: DropReason
+  }
 
 /** Length of the fixed RTP header, bytes. */
 export const RTP_HEADER_BYTES = 12

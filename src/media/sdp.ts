@@ -104,11 +104,19 @@ export function chosenCodec (offer: AudioSection, answer: AudioSection): CodecNa
   return offeredCodecs(answer).find(c => offered.includes(c))
 }
 
+/** An SDP and the candidates taken out of it. */
+export interface SplitSdp {
+  /** The SDP without candidate lines. */
+  sdp: string
+  /** The candidates, `candidate:…` without `a=`. */
+  candidates: string[]
+}
+
 /**
  * An SDP without its `a=candidate` and `a=end-of-candidates` lines, and the
  * candidates it had (as `addRemoteCandidate` takes them: without `a=`).
  */
-export function splitCandidates (sdp: string): { sdp: string, candidates: string[] } {
+export function splitCandidates (sdp: string): SplitSdp {
   const candidates: string[] = []
   const kept: string[] = []
   for (const line of sdp.split(/\r?\n/)) {
