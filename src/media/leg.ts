@@ -347,10 +347,11 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
       this.maybeOpen()
     } else if (state === 'failed') {
       this.fail(this.certificateMismatch() ?? new MediaError(MediaErrorCode.CONNECT, 'the peer connection failed'))
-    } else if (state === 'closed' || state === 'disconnected') {
+    } else if (state === 'closed') {
       if (this.current === 'open') this.close()
-      else if (this.current !== 'closed') this.fail(new MediaError(MediaErrorCode.CONNECT, `the peer connection is ${state}`))
+      else if (this.current !== 'closed') this.fail(this.certificateMismatch() ?? new MediaError(MediaErrorCode.CONNECT, 'the peer connection closed before the track opened'))
     }
+    // 'disconnected' can recover (ICE restarts its checks); 'failed' or 'closed' follow if it does not
   }
 
   /** A typed error when the certificate the far side presented is not the expected one. */
