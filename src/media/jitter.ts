@@ -6,7 +6,10 @@
  * sequence number, and accepts only sequence numbers within `capacity` after
  * the playout point, so a peer sending far-future (or random) sequence
  * numbers cannot grow it: such packets are dropped as `too-far` (the far
- * side can only spoil its own stream; SRTP keeps anyone else out). Until the
+ * side can only spoil its own stream; SRTP keeps anyone else out). Two
+ * packets in a row with consecutive numbers more than `capacity` ahead of
+ * or behind the playout point mean the sender really jumped (a restart, or
+ * the playout point was dragged away): the buffer resynchronizes on them. Until the
  * first packet is played, an earlier packet moves the start back, so a
  * reordered first pair is not lost. Two far packets in a row with consecutive numbers
  * mean the sender really jumped (a restart): the buffer resynchronizes on
@@ -86,6 +89,12 @@ export class JitterBuffer {
     return this.next
   }
 
+  /** Whether the packet the next {@link pop} plays has arrived. */
+  get hasNext (): boolean {
+    if (this.next === undefined) return false
+    return this.slots[this.next & this.mask]?.sequence === this.next
+  }
+
   /** Empties the buffer; the next packet pushed sets the playout point again. */
   reset (): void {
     this.slots.fill(undefined)
@@ -111,8 +120,8 @@ export class JitterBuffer {
       this.next = packet.sequence
       d = 0
     }
-    if (d < 0) return 'late'
-    if (d > this.mask) {
+    if (d > this.mask || d < -this.mask) {
+      // outside the window on either side: a sender that really jumped sends the next number next
       if (this.lastFar !== undefined && packet.sequence === ((this.lastFar + 1) & 0xffff)) {
         this.reset()
         this.resyncs++
@@ -120,8 +129,9 @@ export class JitterBuffer {
         return this.push(packet)
       }
       this.lastFar = packet.sequence
-      return 'too-far'
+      return d > 0 ? 'too-far' : 'late'
     }
+    if (d < 0) return 'late'
     this.lastFar = undefined
     const slot = packet.sequence & this.mask
     const held = this.slots[slot]

@@ -29,7 +29,8 @@
  *
  * Opus is preferred and PCMU always offered. RTP goes out one packet per
  * 20 ms frame (`send`), comes in through the jitter buffer and the playout
- * clock (`frames()` or the `frame` event), and RTCP sender/receiver reports
+ * clock (`frames()` or the `frame` event; the playout delay starts at 60 ms
+ * and adapts to the arrival jitter, 20-200 ms: receiver.ts), and RTCP sender/receiver reports
  * go both ways about once a second. Closing a leg sends an RTCP BYE; a leg
  * that receives the far side's BYE closes too (without an error).
  */
@@ -39,7 +40,7 @@ import ndc from 'node-datachannel'
 import type { PeerConnection, Track } from 'node-datachannel'
 import { CODECS } from './codec.js'
 import type { CodecInfo, CodecName } from './codec.js'
-import { AUDIO_MID, DEFAULT_ANSWERER_CANDIDATE_DELAY_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_GATHER_TIMEOUT_MS, DEFAULT_RTCP_INTERVAL_MS, MAX_QUEUED_FRAMES, MAX_SDP_BYTES } from './constants.js'
+import { AUDIO_MID, DEFAULT_ANSWERER_CANDIDATE_DELAY_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_PLAYOUT_DELAY_MS, DEFAULT_GATHER_TIMEOUT_MS, DEFAULT_RTCP_INTERVAL_MS, MAX_QUEUED_FRAMES, MAX_SDP_BYTES } from './constants.js'
 import { MediaError, MediaErrorCode } from './errors.js'
 import type { PcmFrame, ReceivedFrame } from './frame.js'
 import { MediaReceiver } from './receiver.js'
@@ -62,8 +63,10 @@ export interface AudioLegOptions {
   bindAddress?: string
   /** Rate of the frames `frames()` hands out (default: the codec's, 48 kHz for Opus, 8 kHz for PCMU). */
   sampleRate?: 8000 | 48000
-  /** Jitter buffer playout delay, ms (default 60). */
+  /** Jitter buffer playout delay to start with, ms (default 60). */
   playoutDelayMs?: number
+  /** Adapt the playout delay to the arrival jitter, 20-200 ms (default true; receiver.ts). */
+  adaptivePlayout?: boolean
   /** Jitter buffer capacity, packets (power of two, default 64). */
   jitterCapacity?: number
   /** Mean interval between RTCP reports, ms (default 1000). */
@@ -316,7 +319,7 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
   private setup (codec: CodecName, remote: AudioSection): void {
     if (this.negotiated !== undefined) return
     this.negotiated = CODECS[codec]
-    this.sender = new MediaSender(codec, this.localSsrc)
+    this.sender = new MediaSender(codec, { ssrc: this.localSsrc })
     this.receiver = new MediaReceiver({
       codec,
       localSsrc: this.localSsrc,
@@ -324,6 +327,7 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
       ...(this.options.sampleRate === undefined ? {} : { sampleRate: this.options.sampleRate }),
       ...(this.options.playoutDelayMs === undefined ? {} : { playoutDelayMs: this.options.playoutDelayMs }),
       ...(this.options.jitterCapacity === undefined ? {} : { jitterCapacity: this.options.jitterCapacity }),
+      ...(this.options.adaptivePlayout === undefined ? {} : { adaptive: this.options.adaptivePlayout }),
       onFrame: (frame) => { this.deliver(frame) },
       onBye: () => {
         log('%s: the far side said BYE', this.label)
@@ -498,6 +502,9 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
       framesPlayed: 0,
       framesConcealed: 0,
       buffered: 0,
+      playoutDelayMs: this.options.playoutDelayMs ?? DEFAULT_PLAYOUT_DELAY_MS,
+      framesStretched: 0,
+      framesSkipped: 0,
       drops: { 'malformed-rtp': 0, version: 0, 'malformed-rtcp': 0, oversize: 0, 'payload-type': 0, ssrc: 0, late: 0, duplicate: 0, 'too-far': 0, overflow: 0, decode: 0, filtered: 0 },
       ...received,
       packetsSent: this.sender?.rtp.packets ?? 0,

@@ -10,6 +10,17 @@
  * playout stops until packets come back (so a muted or departed sender
  * costs nothing). Both take the clock as an argument, so tests drive them
  * without timers.
+ *
+ * Adaptive playout delay (on unless `adaptive: false`): every packet's
+ * margin (how long before its playout time it arrived; negative when late)
+ * is kept for the last second. A second late packet within a second makes
+ * the playout wait one frame longer (a concealment frame is played in its
+ * place: "stretch"; a lone late packet is only concealed); a second in
+ * which every packet had more than a frame and 10 ms to spare, and no
+ * stretch in the last 2 s, makes it one frame shorter (one frame that has
+ * arrived is dropped: "skip"). The delay stays within `minPlayoutDelayMs` (20) and
+ * `maxPlayoutDelayMs` (200). On loopback it settles at 20-40 ms, where a
+ * fixed 60 ms would add 20-40 ms of mouth-to-ear latency for nothing.
  */
 import { logger } from '@libp2p/logger'
 import { DEFAULT_JITTER_CAPACITY, DEFAULT_PLAYOUT_DELAY_MS, FRAME_MS, MAX_CONCEALED_FRAMES } from './constants.js'
@@ -21,7 +32,7 @@ import { JitterBuffer } from './jitter.js'
 import { Downsampler, Upsampler } from './resample.js'
 import { ntpMiddle, ntpTime, parseRtcp, ReceptionStatistics, RtcpType } from './rtcp.js'
 import type { ReportBlock, RtcpPacket } from './rtcp.js'
-import { isRtcp, parseRtp } from './rtp.js'
+import { isRtcp, parseRtp, seqDiff } from './rtp.js'
 
 const log = logger('parley:media:receiver')
 
@@ -39,6 +50,12 @@ export interface MediaReceiverOptions {
   playoutDelayMs?: number
   /** Jitter buffer capacity, packets (a power of two, default 64). */
   jitterCapacity?: number
+  /** Adapt the playout delay to the arrival jitter (default true; see the module documentation). */
+  adaptive?: boolean
+  /** Least playout delay adaptation goes down to, ms (default 20). */
+  minPlayoutDelayMs?: number
+  /** Most playout delay adaptation goes up to, ms (default 200). */
+  maxPlayoutDelayMs?: number
   /** Called with each frame played. */
   onFrame: (frame: ReceivedFrame) => void
   /** Called when the far side's stream says BYE (it left). */
@@ -77,6 +94,12 @@ export interface ReceiverStats {
   framesConcealed: number
   /** Packets waiting in the jitter buffer. */
   buffered: number
+  /** The playout delay now, ms. */
+  playoutDelayMs: number
+  /** Concealment frames played to lengthen the delay after late packets. */
+  framesStretched: number
+  /** Frames dropped to shorten the delay. */
+  framesSkipped: number
   /** Dropped packets by reason. */
   drops: Record<DropReason, number>
   /** The far side's last report about our stream, if any. */
@@ -94,7 +117,14 @@ export class MediaReceiver {
   private readonly jitter: JitterBuffer
   private readonly stats: ReceptionStatistics
   private readonly options: MediaReceiverOptions
-  private readonly delayMs: number
+  private delayMs: number
+  private readonly adaptive: boolean
+  private readonly minDelayMs: number
+  private readonly maxDelayMs: number
+  private margins: number[] = []
+  private framesSinceCheck = 0
+  private framesSinceStretch = Number.POSITIVE_INFINITY
+  private stretchPending = false
   private readonly outRate: 8000 | 48000
   private readonly resampler: Downsampler | Upsampler | undefined
   private ssrc: number | undefined
@@ -106,7 +136,7 @@ export class MediaReceiver {
   private lastTimestamp = 0
   private elapsed = 0
   private remote: RemoteReport | undefined
-  private readonly counts = { packets: 0, bytes: 0, rtcp: 0, srs: 0, played: 0, concealed: 0 }
+  private readonly counts = { packets: 0, bytes: 0, rtcp: 0, srs: 0, played: 0, concealed: 0, stretched: 0, skipped: 0 }
   /** Dropped packets by reason. */
   readonly drops = noDrops()
 
@@ -116,7 +146,10 @@ export class MediaReceiver {
     this.ssrc = options.remoteSsrc
     const delay = options.playoutDelayMs ?? DEFAULT_PLAYOUT_DELAY_MS
     this.delayMs = delay
-    this.jitter = new JitterBuffer({ capacity: options.jitterCapacity ?? DEFAULT_JITTER_CAPACITY, target: Math.ceil(delay / FRAME_MS) })
+    this.adaptive = options.adaptive ?? true
+    this.minDelayMs = Math.min(delay, options.minPlayoutDelayMs ?? FRAME_MS)
+    this.maxDelayMs = Math.max(delay, options.maxPlayoutDelayMs ?? 200)
+    this.jitter = new JitterBuffer({ capacity: options.jitterCapacity ?? DEFAULT_JITTER_CAPACITY, target: Math.ceil((this.adaptive ? this.maxDelayMs : delay) / FRAME_MS) })
     this.stats = new ReceptionStatistics(this.codec.clockRate)
     this.outRate = options.sampleRate ?? this.codec.sampleRate
     this.resampler = this.outRate === this.codec.sampleRate ? undefined : this.outRate > this.codec.sampleRate ? new Upsampler() : new Downsampler()
@@ -164,9 +197,23 @@ export class MediaReceiver {
       this.drop('too-far')
       return
     }
+    const next = this.jitter.playoutSequence
+    const due = this.playing ? this.nextAt : this.startAt
     const refused = this.jitter.push({ sequence: rtp.sequence, timestamp: rtp.timestamp, payload: rtp.payload.slice() })
     if (refused !== undefined) this.drop(refused)
+    if (this.adaptive && next !== undefined && due !== 0 && (refused === undefined || refused === 'late')) {
+      this.noteMargin(due + FRAME_MS * seqDiff(rtp.sequence, next) - now)
+    }
     if (refused === undefined && !this.playing && this.startAt === 0) this.startAt = now + this.delayMs
+  }
+
+  /** Keeps the last second of arrival margins; a late packet asks for a stretch. */
+  private noteMargin (margin: number): void {
+    this.margins.push(margin)
+    if (this.margins.length > 1000 / FRAME_MS) this.margins.shift()
+    if (margin >= 0 || !this.playing || this.delayMs + FRAME_MS > this.maxDelayMs || this.framesSinceStretch < 10) return
+    // one late packet is an outlier (concealed); a second within the second is a trend
+    if (this.margins.filter(m => m < 0).length >= 2) this.stretchPending = true
   }
 
   private receiveRtcp (bytes: Uint8Array, now: number): void {
@@ -210,8 +257,34 @@ export class MediaReceiver {
     }
     while (this.playing && now >= this.nextAt) {
       this.nextAt += FRAME_MS
-      this.playOne()
+      if (this.stretchPending) this.stretch()
+      else this.playOne()
+      if (this.adaptive) this.adapt()
     }
+  }
+
+  /** Plays a concealment frame without taking a packet: the delay grows by a frame. */
+  private stretch (): void {
+    this.stretchPending = false
+    this.framesSinceStretch = 0
+    this.margins = []
+    this.delayMs += FRAME_MS
+    this.counts.stretched++
+    this.emit(this.codec.conceal(), (this.jitter.playoutSequence ?? 1) - 1 & 0xffff, this.lastTimestamp, true)
+  }
+
+  /** Once a second: one frame shorter when every packet of the last second had a frame and 10 ms to spare. */
+  private adapt (): void {
+    this.framesSinceStretch++
+    if (++this.framesSinceCheck < 1000 / FRAME_MS) return
+    this.framesSinceCheck = 0
+    if (this.margins.length < 500 / FRAME_MS || this.framesSinceStretch < 2000 / FRAME_MS) return
+    // only drop a frame that is here (dropping one still on its way would make it late)
+    if (Math.min(...this.margins) <= FRAME_MS + 10 || this.delayMs - FRAME_MS < this.minDelayMs || !this.jitter.hasNext) return
+    this.jitter.pop()
+    this.delayMs -= FRAME_MS
+    this.margins = []
+    this.counts.skipped++
   }
 
   private playOne (): void {
@@ -244,11 +317,16 @@ export class MediaReceiver {
     } else {
       this.missing = 0
     }
+    this.emit(samples, sequence, timestamp, concealed)
+  }
+
+  private emit (samples: Int16Array, sequence: number, timestamp: number, concealed: boolean): void {
     if (this.baseTimestamp === undefined) {
       this.baseTimestamp = timestamp
       this.lastTimestamp = timestamp
     }
-    this.elapsed += ((timestamp - this.lastTimestamp) >>> 0)
+    // signed: after the playout restarts on an older packet, media time goes back, not 2^32 ahead
+    this.elapsed += (timestamp - this.lastTimestamp) | 0
     this.lastTimestamp = timestamp
     const out = this.resampler === undefined ? samples : this.resampler.process(samples)
     this.counts.played++
@@ -266,6 +344,8 @@ export class MediaReceiver {
   private stop (): void {
     this.playing = false
     this.startAt = 0
+    this.stretchPending = false
+    this.margins = []
     this.jitter.reset()
   }
 
@@ -287,6 +367,9 @@ export class MediaReceiver {
       framesPlayed: this.counts.played,
       framesConcealed: this.counts.concealed,
       buffered: this.jitter.size,
+      playoutDelayMs: this.delayMs,
+      framesStretched: this.counts.stretched,
+      framesSkipped: this.counts.skipped,
       drops: { ...this.drops }
     }
     if (this.remote !== undefined) out.remote = { ...this.remote }

@@ -33,9 +33,13 @@ export class MediaSender {
   private down: Downsampler | undefined
   private up: Upsampler | undefined
 
-  constructor (codec: CodecName, ssrc?: number) {
+  /**
+   * @param codec - the negotiated codec
+   * @param start - SSRC, first sequence number and timestamp (each random when left out, as RFC 3550 asks; tests fix them)
+   */
+  constructor (codec: CodecName, start: { ssrc?: number, sequence?: number, timestamp?: number } = {}) {
     this.codec = createCodec(codec)
-    this.rtp = new RtpSequencer({ payloadType: this.codec.payloadType, samplesPerPacket: this.codec.frameSamples, ...(ssrc === undefined ? {} : { ssrc }) })
+    this.rtp = new RtpSequencer({ payloadType: this.codec.payloadType, samplesPerPacket: this.codec.frameSamples, ...start })
   }
 
   /** The RTP packet of one frame; throws `ERR_MEDIA_FRAME` for a frame that is not 20 ms at 8 or 48 kHz. */

@@ -90,7 +90,7 @@ describe('media: audio legs over loopback', function () {
       const toHuman = detectionRate(atHuman, 440, frames)
       const toCaller = detectionRate(atCaller, 880, frames)
       const stats = [caller.stats(), human.stats()]
-      console.log(`      ${codec}: open ${openMs.toFixed(1)} ms (caller ${stats[0]?.openMs?.toFixed(1)}, human ${stats[1]?.openMs?.toFixed(1)}); 440 Hz detected in ${(100 * toHuman).toFixed(1)} %, 880 Hz in ${(100 * toCaller).toFixed(1)} %; jitter ${stats[1]?.jitterMs.toFixed(2)} ms; RTCP sent ${stats[0]?.rtcpSent}/${stats[1]?.rtcpSent}`)
+      console.log(`      ${codec}: open ${openMs.toFixed(1)} ms (caller ${stats[0]?.openMs?.toFixed(1)}, human ${stats[1]?.openMs?.toFixed(1)}); 440 Hz detected in ${(100 * toHuman).toFixed(1)} %, 880 Hz in ${(100 * toCaller).toFixed(1)} %; jitter ${stats[1]?.jitterMs.toFixed(2)} ms; RTCP sent ${stats[0]?.rtcpSent}/${stats[1]?.rtcpSent}; playout ${stats[1]?.playoutDelayMs} ms, concealed/stretched/skipped ${stats[1]?.framesConcealed}/${stats[1]?.framesStretched}/${stats[1]?.framesSkipped}, late ${stats[1]?.drops.late}`)
       expect(toHuman).to.be.at.least(0.9)
       expect(toCaller).to.be.at.least(0.9)
       // the wrong tone is not what arrives
@@ -99,7 +99,10 @@ describe('media: audio legs over loopback', function () {
         expect(s.packetsSent).to.equal(frames)
         expect(s.packetsReceived).to.equal(frames)
         expect(s.packetsLost).to.equal(0)
-        expect(Object.values(s.drops).reduce((a, b) => a + b, 0)).to.equal(0)
+        // nothing malformed or foreign; a packet may come late when the machine is busy (it is concealed)
+        const { late, ...others } = s.drops
+        expect(Object.values(others).reduce((a, b) => a + b, 0)).to.equal(0)
+        expect(late).to.be.at.most(frames * 0.05)
         expect(s.rtcpSent).to.be.at.least(1)
         expect(s.senderReportsReceived).to.be.at.least(1)
       }

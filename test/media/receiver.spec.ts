@@ -18,12 +18,13 @@ import { MediaError } from '../../src/media/errors.js'
 
 const LOCAL_SSRC = 0x11111111
 
-function setup (codec: 'opus' | 'pcmu' = 'pcmu'): { sender: MediaSender, receiver: MediaReceiver, played: ReceivedFrame[], packets: Uint8Array[] } {
+/** A sender's first `count` packets of a 440 Hz tone and a receiver with a fixed 60 ms playout delay (unless `adaptive`). */
+function setup (codec: 'opus' | 'pcmu' = 'pcmu', adaptive = false, count = 100): { sender: MediaSender, receiver: MediaReceiver, played: ReceivedFrame[], packets: Uint8Array[] } {
   const played: ReceivedFrame[] = []
-  const sender = new MediaSender(codec, 0x22222222)
-  const receiver = new MediaReceiver({ codec, localSsrc: LOCAL_SSRC, onFrame: (f) => { played.push(f) } })
+  const sender = new MediaSender(codec, { ssrc: 0x22222222, sequence: 65500, timestamp: 0xfffff000 }) // both wrap within the test
+  const receiver = new MediaReceiver({ codec, localSsrc: LOCAL_SSRC, adaptive, onFrame: (f) => { played.push(f) } })
   const tone = toneFrames({ frequency: 440, sampleRate: sender.codec.sampleRate })
-  const packets = Array.from({ length: 100 }, () => sender.packetize(tone.next().value))
+  const packets = Array.from({ length: count }, () => sender.packetize(tone.next().value))
   return { sender, receiver, played, packets }
 }
 
@@ -159,13 +160,57 @@ describe('media: receiver and jitter buffer', () => {
     expect(after.length).to.be.at.least(35)
   })
 
-  it('the jitter buffer resynchronizes when a sender really jumps, and refuses a capacity that is not a power of two', () => {
+  it('adaptive playout: the delay shrinks while packets arrive with time to spare, and grows again when they come late', () => {
+    const { receiver, played, packets } = setup('pcmu', true, 600)
+    // 6 s on time, ±2 ms of jitter: 60 ms shrinks a frame a second to the 20 ms floor
+    for (let i = 0; i < 300; i++) {
+      const t = 20 * i + (i % 2 === 0 ? 2 : -2)
+      receiver.receive(packets[i]!, t)
+      receiver.tick(t)
+    }
+    let stats = receiver.snapshot()
+    expect(stats.playoutDelayMs).to.equal(20)
+    expect(stats.framesSkipped).to.equal(2)
+    expect(stats.framesStretched).to.equal(0)
+    expect(stats.drops.late).to.equal(0)
+    // then the network adds 30 ms: packets come late, the delay grows until they fit again
+    for (let i = 300; i < 600; i++) {
+      const t = 20 * i + 30 + (i % 2 === 0 ? 2 : -2)
+      receiver.receive(packets[i]!, t)
+      receiver.tick(t)
+    }
+    stats = receiver.snapshot()
+    expect(stats.framesStretched).to.be.within(1, 2)
+    expect(stats.playoutDelayMs).to.be.within(40, 60)
+    expect(stats.drops.late).to.be.at.most(4)
+    // a lone late packet is concealed, not a reason to wait longer
+    const before = receiver.snapshot()
+    const { receiver: r2, packets: p2 } = setup('pcmu', true, 200)
+    for (let i = 0; i < 200; i++) {
+      if (i !== 120) r2.receive(p2[i]!, 20 * i)
+      if (i === 124) r2.receive(p2[120]!, 20 * i) // 80 ms late
+      r2.tick(20 * i)
+    }
+    expect(r2.snapshot().framesStretched).to.equal(0)
+    expect(r2.snapshot().drops.late).to.equal(1)
+    expect(before.framesStretched).to.equal(stats.framesStretched)
+    // and the audio stays the tone
+    expect(played.filter(f => !f.concealed && detectTone(f.samples, 8000, 440)).length).to.be.at.least(590)
+  })
+
+  it('the jitter buffer resynchronizes when a sender really jumps, forward or back, and refuses a capacity that is not a power of two', () => {
     const jb = new JitterBuffer({ capacity: 8, target: 3 })
-    expect(jb.push({ sequence: 10, timestamp: 0, payload: new Uint8Array(1) })).to.equal(undefined)
-    expect(jb.push({ sequence: 5000, timestamp: 0, payload: new Uint8Array(1) })).to.equal('too-far')
-    expect(jb.push({ sequence: 5001, timestamp: 0, payload: new Uint8Array(1) })).to.equal(undefined)
+    const packet = (sequence: number): { sequence: number, timestamp: number, payload: Uint8Array } => ({ sequence, timestamp: 0, payload: new Uint8Array(1) })
+    expect(jb.push(packet(10))).to.equal(undefined)
+    expect(jb.push(packet(5000))).to.equal('too-far')
+    expect(jb.push(packet(5001))).to.equal(undefined)
     expect(jb.resyncs).to.equal(1)
     expect(jb.pop()).to.deep.include({ kind: 'packet' })
+    expect(jb.push(packet(5000 - 7))).to.equal('late') // within the window behind: late
+    expect(jb.push(packet(100))).to.equal('late') // far behind
+    expect(jb.push(packet(101))).to.equal(undefined) // …and continued: the sender went back
+    expect(jb.resyncs).to.equal(2)
+    expect(jb.playoutSequence).to.equal(101)
     expect(() => new JitterBuffer({ capacity: 6, target: 3 })).to.throw(RangeError)
   })
 
