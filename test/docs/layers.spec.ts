@@ -22,7 +22,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url))
  */
 const LAYERS: ReadonlyArray<{ name: string, units: readonly string[] }> = [
   { name: 'ground', units: ['src/util', 'src/errors.ts', 'src/crypto', 'src/identity', 'src/envelope', 'src/handles', 'src/methods'] },
-  { name: 'services', units: ['src/session', 'src/negotiation', 'src/presence', 'src/store', 'src/mcp', 'src/a2a', 'src/mailbox'] },
+  { name: 'services', units: ['src/session', 'src/negotiation', 'src/presence', 'src/store', 'src/mcp', 'src/a2a', 'src/mailbox', 'src/media'] },
   { name: 'assemblies', units: ['src/agent', 'src/node'] },
   { name: 'front doors', units: ['src/cli', 'src/dashboard', 'src/demo', 'relay', 'src/index.ts', 'src/browser.ts', 'src/build'] }
 ]

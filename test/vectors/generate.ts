@@ -16,6 +16,7 @@ import { sessionVectors } from './session.js'
 import { stunVectors } from './stun.js'
 import { agentCardVectors } from './agent-card.js'
 import { mailboxVectors } from './mailbox.js'
+import { mediaVectors } from './media.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -30,7 +31,8 @@ const outputs: Array<[string, () => unknown | Promise<unknown>]> = [
   ['protocols/session/vectors.json', sessionVectors],
   ['protocols/stun/vectors.json', stunVectors],
   ['protocols/agent-card/vectors.json', agentCardVectors],
-  ['protocols/mailbox/vectors.json', mailboxVectors]
+  ['protocols/mailbox/vectors.json', mailboxVectors],
+  ['protocols/media/vectors.json', mediaVectors]
 ]
 
 // `npm run vectors -- handle-record` regenerates only the files whose path contains an argument

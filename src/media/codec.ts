@@ -1,0 +1,96 @@
+/**
+ * The two codecs a leg speaks: Opus (preferred, 48 kHz, libopus through
+ * `@evan/opus`: a prebuilt native binding with a wasm fallback) and G.711
+ * μ-law (always offered, 8 kHz, `ulaw.ts`). A codec turns one 20 ms
+ * mono frame at its own sample rate into one RTP payload and back, and
+ * conceals a lost frame.
+ *
+ * Concealment: `@evan/opus`'s native binding refuses libopus's own packet
+ * loss concealment (an empty packet is `BadArgument`), so both codecs
+ * conceal the same way: the last good frame again, halved in amplitude each
+ * time, then silence (after `MAX_CONCEALED_FRAMES` the leg stops
+ * playing until packets come back).
+ */
+import { Decoder, Encoder } from '@evan/opus'
+import { FRAME_MS, OPUS_CLOCK_RATE, OPUS_PAYLOAD_TYPE, PCMU_CLOCK_RATE, PCMU_PAYLOAD_TYPE } from './constants.js'
+import { ulawDecode, ulawEncode } from './ulaw.js'
+
+/** A codec's name in Parley's messages (and, upper-cased, in SDP `a=rtpmap`). */
+export type CodecName = 'opus' | 'pcmu'
+
+/** What the SDP and RTP say about a codec. */
+export interface CodecInfo {
+  /** The codec. */
+  name: CodecName
+  /** Its RTP payload type. */
+  payloadType: number
+  /** Its RTP clock rate, Hz. */
+  clockRate: number
+  /** The sample rate of the PCM it takes and gives, Hz. */
+  sampleRate: 8000 | 48000
+  /** Samples in one 20 ms frame at that rate. */
+  frameSamples: number
+}
+
+/** The codecs, by name. */
+export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
+  opus: { name: 'opus', payloadType: OPUS_PAYLOAD_TYPE, clockRate: OPUS_CLOCK_RATE, sampleRate: 48_000, frameSamples: OPUS_CLOCK_RATE * FRAME_MS / 1000 },
+  pcmu: { name: 'pcmu', payloadType: PCMU_PAYLOAD_TYPE, clockRate: PCMU_CLOCK_RATE, sampleRate: 8000, frameSamples: PCMU_CLOCK_RATE * FRAME_MS / 1000 }
+}
+
+/** One direction's codec state: an encoder and a decoder with concealment. */
+export interface Codec extends CodecInfo {
+  /** One RTP payload of a frame of `frameSamples` samples. */
+  encode: (samples: Int16Array) => Uint8Array
+  /** The samples of one payload; throws on a payload the codec cannot read (the caller counts it). */
+  decode: (payload: Uint8Array) => Int16Array
+  /** A frame to play in place of a lost one (see the module documentation). */
+  conceal: () => Int16Array
+}
+
+/** Opus encoder settings a leg uses: speech, mono, 32 kb/s. */
+export const OPUS_BITRATE = 32_000
+
+function copyPcm (bytes: Uint8Array): Int16Array {
+  // the binding hands back a view of a buffer it reuses: copy (and align) before the next call
+  const copy = bytes.slice()
+  return new Int16Array(copy.buffer, copy.byteOffset, copy.byteLength >> 1)
+}
+
+/** A fresh codec state for `name`. */
+export function createCodec (name: CodecName): Codec {
+  const info = CODECS[name]
+  let last: Int16Array | undefined
+  let concealed = 0
+  const remember = (samples: Int16Array): Int16Array => {
+    last = samples
+    concealed = 0
+    return samples
+  }
+  const conceal = (): Int16Array => {
+    concealed++
+    const out = new Int16Array(info.frameSamples)
+    if (last === undefined) return out
+    const gain = 0.5 ** concealed
+    for (let i = 0; i < out.length; i++) out[i] = Math.round((last[i] ?? 0) * gain)
+    return out
+  }
+  if (name === 'pcmu') {
+    return {
+      ...info,
+      encode: ulawEncode,
+      decode: (payload) => remember(ulawDecode(payload)),
+      conceal
+    }
+  }
+  const encoder = new Encoder({ channels: 1, sample_rate: 48_000, application: 'voip' })
+  encoder.bitrate = OPUS_BITRATE
+  encoder.signal = 'voice'
+  const decoder = new Decoder({ channels: 1, sample_rate: 48_000 })
+  return {
+    ...info,
+    encode: (samples) => encoder.encode(samples).slice(),
+    decode: (payload) => remember(copyPcm(decoder.decode(payload))),
+    conceal
+  }
+}
