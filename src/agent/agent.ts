@@ -39,6 +39,8 @@ import type { AgentPlatform, AgentStores } from './assembly.js'
 import type { AgentOptions } from './options.js'
 import { oneLine } from './errors.js'
 import { offerAsDtlsClient } from './dtls-role.js'
+import { createAudioLeg } from '../media/leg.js'
+import type { AudioLeg } from '../media/leg.js'
 
 const log = logger('parley:agent')
 
@@ -72,7 +74,19 @@ export const NODE: AgentPlatform = {
   // Node dials what it is given: LAN and loopback addresses are normal here
   gater: () => ({ denyDialMultiaddr: () => false }),
   rtcConfiguration: defaultRtcConfiguration,
+  audioLeg: nodeAudioLeg,
   stopped: releaseWebRTC
+}
+
+/**
+ * A call's audio leg in Node: its own media-first node-datachannel peer
+ * connection (src/media/leg.ts), with the relays' STUN servers and those of
+ * the agent's ICE configuration, bound where its WebRTC is.
+ */
+function nodeAudioLeg (options: { iceServers: string[], label: string }, rtc: RTCConfiguration): AudioLeg {
+  const configured = (rtc.iceServers ?? []).flatMap(s => typeof s.urls === 'string' ? [s.urls] : s.urls).filter(u => u.startsWith('stun:'))
+  const bind = (rtc as { bindAddress?: string }).bindAddress
+  return createAudioLeg({ iceServers: [...new Set([...configured, ...options.iceServers])], label: options.label, ...(bind === undefined ? {} : { bindAddress: bind }) })
 }
 
 /** LevelDB and the replay journal in `<dataDir>`, or memory without one. */

@@ -53,6 +53,7 @@ import type { AgentEvents, VerifiedCard } from './events.js'
 import type { CardRecord } from '../handles/card.js'
 import type { Desk, InboxMessage } from './desk.js'
 import type { Negotiations, MoveResult } from './negotiations.js'
+import type { MediaLeg, MediaCalls } from '../media/calls.js'
 
 const log = logger('parley:agent')
 
@@ -98,6 +99,8 @@ export interface AgentPlatform {
   gater: (options: AgentOptions) => ConnectionGater | undefined
   /** ICE configuration when the options give none. */
   rtcConfiguration: () => RTCConfiguration
+  /** Makes a call's audio leg (protocols/media), with the ICE configuration's servers added; none: the agent refuses audio. */
+  audioLeg?: (options: { iceServers: string[], label: string }, rtc: RTCConfiguration) => MediaLeg
   /** Called after a node stopped (Node: releases WebRTC threads once no agent runs). */
   stopped?: (stillRunning: number) => Promise<void>
 }
@@ -156,6 +159,14 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     if (this.#service === undefined) throw notStarted()
     return this.#service
   }
+
+  /**
+   * Audio in sessions (protocols/media): `media.join(session)` brings a person
+   * onto the line by voice (a human-kind agent, or `joining: 'human'`), the
+   * `call` event tells when the far side did; `media.leave(session)` ends the
+   * audio and keeps the session. Throws `ERR_NOT_STARTED` when not running.
+   */
+  get media (): MediaCalls { return this.parley.media }
 
   /** Our published handle record, once {@link start} has published it. */
   get record (): HandleRecord | undefined { return this.#service?.record }
@@ -219,6 +230,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
     const webrtc = o.webrtc !== false
     const rtc = o.rtcConfiguration ?? this.#platform.rtcConfiguration()
     const gater = this.#platform.gater(o)
+    const audioLeg = this.#platform.audioLeg
     const options: Libp2pOptions<AgentServices> = {
       start: false,
       privateKey: this.#identity.privateKey,
@@ -255,7 +267,8 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
           // the agent's stores; libp2p keeps its peer store in memory, as it always did here
           datastore: stores.datastore,
           ...(stores.replay === undefined ? {} : { replay: stores.replay }),
-          ...(this.#rotation === undefined ? {} : { rotation: this.#rotation })
+          ...(this.#rotation === undefined ? {} : { rotation: this.#rotation }),
+          ...(audioLeg === undefined ? {} : { createAudioLeg: (leg: { iceServers: string[], label: string }) => audioLeg(leg, rtc) })
         })
       }
     }

@@ -76,6 +76,9 @@ import type { MoveResult } from './negotiations.js'
 import { HandleResolver } from './resolver.js'
 import { getValueFrom } from './dht-get.js'
 import { BLOB_PROTOCOL, Blobs } from '../session/blob.js'
+import { MediaCalls } from '../media/calls.js'
+import type { MediaLeg } from '../media/calls.js'
+import { JOIN_METHOD, LEAVE_METHOD } from '../media/constants.js'
 import { CardBoard } from '../presence/cards.js'
 import { CardRecordError, CardRecordErrorCode, cardKey, cardSkills, createCardRecord, validateCardRecord } from '../handles/card.js'
 import type { CardRecord } from '../handles/card.js'
@@ -103,7 +106,8 @@ import { CARD_PUBLISH_TIMEOUT_MS, MAX_BLOB_PULLS_PER_CONNECTION, DEFAULT_DHT_SER
 const log = logger('parley:agent')
 
 /** Methods the node answers itself, whatever the policy (their own logic gates what matters). */
-const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, DECLINED_METHOD, METHODS.outcome, RECEIPT_METHOD])
+// media/join and media/leave carry their own admission rule (protocols/media §1): a human on the line
+const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, DECLINED_METHOD, METHODS.outcome, RECEIPT_METHOD, JOIN_METHOD, LEAVE_METHOD])
 
 /**
  * The Parley service's options: an agent's options (see `createAgent`)
@@ -111,6 +115,12 @@ const BUILT_IN = new Set<string>(['ping', METHODS.transition, METHODS.applied, D
  * what an assembly may hand in.
  */
 export interface ParleyInit extends Omit<AgentOptions, 'dataDir' | 'rtcConfiguration'> {
+  /**
+   * Makes the audio leg of a call (protocols/media), given the ICE servers
+   * the data connections use; without it this node refuses audio. `createAgent`
+   * in Node passes `createAudioLeg` (src/media/leg.ts).
+   */
+  createAudioLeg?: (options: { iceServers: string[], label: string }) => MediaLeg
   /** The identity to sign with; by default, the node's own Ed25519 key (`components.privateKey`). */
   identity?: Identity
   /** The replay guard sessions share; by default one kept in the datastore. */
@@ -156,6 +166,8 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
   readonly [serviceDependencies]: string[] = ['@libp2p/identify', '@libp2p/kad-dht']
   /** The handle this agent registers, without its `@` (`undefined` for an agent without one). */
   readonly handleName: string | undefined
+  /** Audio in sessions (protocols/media): `join` a session by voice, `leave` it; a `call` event when the far side joins. */
+  readonly media: MediaCalls
   readonly #components: ParleyComponents
   readonly #init: ParleyInit
   #identity: Identity | undefined
@@ -208,7 +220,14 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     const fps = init.maxFramesPerSecond ?? DEFAULT_FRAMES_PER_SECOND_BY_TRUST
     // by trust level; each a burst of two seconds' worth, then the rate
     this.#frameRates = (typeof fps === 'number' ? [fps, fps, fps] : fps).map(r => r === 0 ? undefined : new TokenBuckets<string>({ rate: r, burst: 2 * r }))
+    this.media = new MediaCalls({
+      kind: () => this.#identity?.kind === 'human' ? 'human' : 'agent',
+      ...(init.createAudioLeg === undefined ? {} : { createLeg: init.createAudioLeg }),
+      iceServers: () => this.stunServers()
+    })
     this.handle('ping', () => 'pong')
+    this.handle(JOIN_METHOD, this.media.onJoin)
+    this.handle(LEAVE_METHOD, this.media.onLeave)
     this.handle(METHODS.message, this.#message)
     this.handle(METHODS.transition, async (params, context) => this.negotiations.onTransition(params, context))
     this.handle(METHODS.applied, async (params, context) => { await this.negotiations.onDecided(params, context, true); return null })
@@ -436,6 +455,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     await this.#mail?.stop()
     this.#presence?.stop()
     this.#cards?.stop()
+    this.media.closeAll()
     this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect)
     this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate)
     await Promise.allSettled([...this.#sessions].map(async s => s.close()))

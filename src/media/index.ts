@@ -9,6 +9,7 @@
 export * from './constants.js'
 export * from './errors.js'
 export * from './frame.js'
+export * from './codecs.js'
 export * from './codec.js'
 export * from './ulaw.js'
 export * from './resample.js'

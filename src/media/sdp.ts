@@ -6,8 +6,8 @@
  * of the answer's `m=audio` line that the offer listed too and that is Opus
  * or PCMU — both sides compute it from the same two SDPs.
  */
-import { CODECS } from './codec.js'
-import type { CodecName } from './codec.js'
+import { CODECS } from './codecs.js'
+import type { CodecName } from './codecs.js'
 
 const FINGERPRINT = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/
 

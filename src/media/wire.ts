@@ -8,18 +8,18 @@
  */
 import { MAX_CODECS, MAX_SDP_BYTES } from './constants.js'
 import { MediaError, MediaErrorCode } from './errors.js'
-import type { CodecName } from './codec.js'
+import type { CodecName } from './codecs.js'
 import { audioSection, offeredCodecs, sdpFingerprint, normalizeFingerprint } from './sdp.js'
 
 /** Who will speak on the leg from the side that sends a message. */
-export type Party = 'human' | 'agent'
+export type MediaParty = 'human' | 'agent'
 
 /** The params of a `media/join` request: the offer (§2). */
 export interface MediaJoin {
   /** The leg's id, chosen by the offerer: 8–64 characters of `[A-Za-z0-9_-]`. */
   leg: string
   /** Who speaks on the offerer's side: `human` when a person joins through it. */
-  joining: Party
+  joining: MediaParty
   /** The complete SDP offer (ICE candidates included), at most 16 KiB, with an audio section. */
   sdp: string
   /** The SHA-256 fingerprint of the offerer's DTLS certificate, as in the SDP. */
@@ -33,7 +33,7 @@ export interface MediaAnswer {
   /** The leg's id, as in the join. */
   leg: string
   /** Who speaks on the answerer's side. */
-  joining: Party
+  joining: MediaParty
   /** The complete SDP answer. */
   sdp: string
   /** The SHA-256 fingerprint of the answerer's DTLS certificate, as in the SDP. */
@@ -68,7 +68,7 @@ function leg (value: unknown): string {
   return value
 }
 
-function party (value: unknown): Party {
+function party (value: unknown): MediaParty {
   if (value !== 'human' && value !== 'agent') invalid('"joining" must be "human" or "agent"')
   return value
 }
@@ -137,11 +137,11 @@ export function parseLeave (value: unknown): MediaLeave {
  * @param joining - what the join says about the offerer's side
  * @param humanHere - whether a person will speak on the receiver's side (its kind is `human`, or its agent brings its human in)
  */
-export function admitJoin (joining: Party, humanHere: boolean): void {
+export function admitJoin (joining: MediaParty, humanHere: boolean): void {
   if (joining === 'agent' && !humanHere) throw new MediaError(MediaErrorCode.REFUSED, 'both ends are agents and no human is joining: no audio')
 }
 
 /** Whether a side may send a `media/join` at all (§1): a human on its side, or a human-kind node at the other end. */
-export function mayOffer (joining: Party, remoteKind: 'human' | 'agent' | 'anon'): boolean {
+export function mayOffer (joining: MediaParty, remoteKind: 'human' | 'agent' | 'anon'): boolean {
   return joining === 'human' || remoteKind === 'human'
 }

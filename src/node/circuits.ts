@@ -45,6 +45,7 @@ export interface Circuit {
 
 /** What the tracker reads: the relay node's connections. */
 export interface CircuitTrackerComponents {
+  /** The connections open now, to `peer` or to anyone. */
   getConnections: (peer?: PeerId) => Connection[]
 }
 

@@ -7,7 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import vectors from '../../protocols/media/vectors.json' with { type: 'json' }
 import schema from '../../protocols/media/schema.json' with { type: 'json' }
 import { admitJoin, parseAnswer, parseJoin, parseLeave } from '../../src/media/wire.js'
-import type { MediaJoin, Party } from '../../src/media/wire.js'
+import type { MediaJoin, MediaParty } from '../../src/media/wire.js'
 import { MediaError } from '../../src/media/errors.js'
 
 interface Case { name: string, description: string, check: string, value: unknown, join?: string, humanHere?: boolean, schema?: boolean, expect: { ok?: boolean, error?: string } }
@@ -37,7 +37,7 @@ describe('media vectors (protocols/media/vectors.json)', () => {
           if (join === undefined) throw new Error(`no join vector ${String(c.join)}`)
           parseAnswer(c.value, join)
         } else if (c.check === 'leave') parseLeave(c.value)
-        else admitJoin(c.value as Party, c.humanHere === true)
+        else admitJoin(c.value as MediaParty, c.humanHere === true)
       }
       if (c.expect.ok === true) expect(run).to.not.throw()
       else expect(run).to.throw(MediaError).with.property('code', c.expect.error)
