@@ -6,6 +6,7 @@
  */
 import { FRAME_MS } from './constants.js'
 import type { PcmFrame } from './frame.js'
+import type { CodecInfo } from './codecs.js'
 
 /** Options of {@link toneFrames}. */
 export interface ToneOptions {
@@ -62,4 +63,41 @@ export function detectTone (samples: Int16Array, sampleRate: number, frequency: 
   const sineAmplitude = Math.sqrt(2 * energy / samples.length)
   if (sineAmplitude < (options.minAmplitude ?? 300)) return false
   return goertzel(samples, sampleRate, frequency) >= (options.ratio ?? 0.5) * sineAmplitude
+}
+
+/** What {@link playTone} sends frames through: an audio leg, with its codec once negotiated. */
+export interface ToneSink {
+  /** The negotiated codec (its PCM rate is what the tone is made at). */
+  readonly codec: Pick<CodecInfo, 'sampleRate'> | undefined
+  /** Sends one frame. */
+  send: (frame: PcmFrame) => boolean
+}
+
+/** Sends `frames` consecutive 20 ms frames of a `frequency` Hz tone through `leg`, in real time (a stand-in for a voice). */
+export async function playTone (leg: ToneSink, frequency: number, frames: number): Promise<void> {
+  const rate = leg.codec?.sampleRate
+  if (rate === undefined) throw new Error('the leg has no codec yet: wait until it is open')
+  const tone = toneFrames({ frequency, sampleRate: rate })
+  const start = performance.now()
+  let sent = 0
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      while (sent < frames && sent * FRAME_MS <= performance.now() - start) { leg.send(tone.next().value); sent++ }
+      if (sent >= frames) { clearInterval(timer); resolve() }
+    }, 5)
+  })
+}
+
+/**
+ * The share of a tone's frames, after the first `skip` (default 10: the
+ * first 200 ms), in which `frequency` was detected among the frames
+ * `received` (matched to the frames sent by their media timestamps).
+ */
+export function toneShare (received: ReadonlyArray<PcmFrame>, frequency: number, frames: number, skip = 10): number {
+  const hits = new Set<number>()
+  for (const f of received) {
+    const index = Math.round(f.timestamp / FRAME_MS)
+    if (index >= skip && index < frames && detectTone(f.samples, f.sampleRate, frequency)) hits.add(index)
+  }
+  return hits.size / Math.max(1, frames - skip)
 }

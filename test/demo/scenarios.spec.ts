@@ -16,7 +16,7 @@ describe('parley demo scenarios (real relay and agents on loopback)', function (
     expect(SCENARIOS.map(s => s.name)).to.have.members(['book-plumber', 'rfq', 'support-escalation', 'schedule', 'cheapest-quote', 'research', 'delegation', 'sensor', 'approval-threshold'])
   })
 
-  it('book-plumber: nine turns under a second land on £180 call-out, deposit to confirm, approved by both humans', async () => {
+  it('book-plumber: nine turns under a second land on £180 call-out, deposit to confirm, approved by both humans, the plumber\'s on the line by voice', async () => {
     const o = await run('book-plumber')
     expect(o.nineTurnsMs).to.be.below(1000)
     expect(o.callerKind).to.equal('agent')
@@ -28,6 +28,11 @@ describe('parley demo scenarios (real relay and agents on loopback)', function (
     expect(v.terms.price).to.deep.equal({ value: 180, currency: 'GBP' })
     expect(o.transcript.refused).to.equal(0)
     expect(o.transcript.lines.join('\n')).to.match(/sig ✓/)
+    // the plumber's human joined by voice and confirmed while on the line: each side heard the other
+    expect(o.voice.agentHeard).to.be.at.least(0.9)
+    expect(o.voice.humanHeard).to.be.at.least(0.9)
+    expect(o.voice.parties).to.deep.equal({ human: '@rapidplumb', agent: '@alices-assistant' })
+    expect(o.transcript.lines.join('\n')).to.match(/joins the same session by voice/)
   })
 
   it('rfq: a signed RFQ and a signed quote, each in the other\'s verifiable log, with no public address', async () => {
@@ -50,6 +55,11 @@ describe('parley demo scenarios (real relay and agents on loopback)', function (
     expect(o.outcome.reply).to.match(/dispute D-20261121-0042/)
     expect(o.outcome.result).to.have.nested.property('data.case', 'D-20261121-0042')
     expect(o.sameSession).to.equal(true)
+    // Sam came onto the same session by voice, heard and was heard, approved on the line; the session goes on after
+    expect(o.voice.agentHeard).to.be.at.least(0.9)
+    expect(o.voice.humanHeard).to.be.at.least(0.9)
+    expect(o.voice.parties).to.deep.equal({ human: '@bank-support', agent: '@dana-assistant' })
+    expect(o.stillOpen).to.equal(true)
   })
 
   it('schedule: three slots offered, one picked, both confirm', async () => {

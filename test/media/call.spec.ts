@@ -14,38 +14,13 @@ import { join } from 'node:path'
 import { RTCPeerConnection } from 'node-datachannel/polyfill'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
-import { createAgent, createAudioLeg, detectTone, MediaError, RpcError, toneFrames } from '../../src/agent/index.js'
+import { createAgent, createAudioLeg, MediaError, playTone, RpcError, toneShare } from '../../src/agent/index.js'
 import type { Agent, Call, MediaLeg, ReceivedFrame, Session } from '../../src/agent/index.js'
 
 /** Every SDP the data connections' peer connections take, local or remote. */
 const sdps: string[] = []
 const proto = RTCPeerConnection.prototype as unknown as Record<'setLocalDescription' | 'setRemoteDescription', (d?: { sdp?: string }) => Promise<void>>
 const originals = { setLocalDescription: proto.setLocalDescription, setRemoteDescription: proto.setRemoteDescription }
-
-/** Sends `frames` 20 ms frames of a tone in real time on `leg`. */
-async function play (leg: MediaLeg, frequency: number, frames: number): Promise<void> {
-  const rate = leg.codec?.sampleRate
-  if (rate === undefined) throw new Error('no codec')
-  const tone = toneFrames({ frequency, sampleRate: rate })
-  const start = performance.now()
-  let sent = 0
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      while (sent < frames && sent * 20 <= performance.now() - start) { leg.send(tone.next().value); sent++ }
-      if (sent >= frames) { clearInterval(timer); resolve() }
-    }, 5)
-  })
-}
-
-/** The share of frames sent after the first 200 ms in which `frequency` is detected. */
-function detected (received: ReceivedFrame[], frequency: number, frames: number): number {
-  const hits = new Set<number>()
-  for (const f of received) {
-    const index = Math.round(f.timestamp / 20)
-    if (index >= 10 && index < frames && detectTone(f.samples, f.sampleRate, frequency)) hits.add(index)
-  }
-  return hits.size / (frames - 10)
-}
 
 function collect (leg: MediaLeg): ReceivedFrame[] {
   const out: ReceivedFrame[] = []
@@ -137,10 +112,10 @@ describe('a human joins a session by voice', function () {
     const atPlumber = collect(theirs.leg)
     const atHuman = collect(call.leg)
     const frames = 75
-    await Promise.all([play(call.leg, 440, frames), play(theirs.leg, 880, frames)])
+    await Promise.all([playTone(call.leg, 440, frames), playTone(theirs.leg, 880, frames)])
     await new Promise(resolve => setTimeout(resolve, 250))
-    const heardByPlumber = detected(atPlumber, 440, frames)
-    const heardByHuman = detected(atHuman, 880, frames)
+    const heardByPlumber = toneShare(atPlumber, 440, frames)
+    const heardByHuman = toneShare(atHuman, 880, frames)
     console.log(`      joined in ${openMs.toFixed(0)} ms (signed offer and answer over the session, then ICE and DTLS); 440 Hz heard by the agent in ${(100 * heardByPlumber).toFixed(1)} % of frames, 880 Hz by the human in ${(100 * heardByHuman).toFixed(1)} %`)
     expect(heardByPlumber).to.be.at.least(0.9)
     expect(heardByHuman).to.be.at.least(0.9)

@@ -9,6 +9,7 @@ import { verifyDocument } from '../../store/verify-document.js'
 import { infoRequestParams } from '../../methods/index.js'
 import { decide, nextMove, sessionWith, settled } from '../scenario.js'
 import { GBP, nineTurns, serveAssistant, servePlumber } from '../plumbing.js'
+import { joinByVoice } from '../voice.js'
 import type { Scenario } from '../scenario.js'
 
 
@@ -37,8 +38,11 @@ export const bookPlumber: Scenario = {
     const held = await assistant.negotiations.move(id, 'accept')
     say(`@alices-assistant's accept is ${held.status} for Alice`)
     await decide(ctx, assistant)
-    // the plumber's agent receives the accept; confirming a job binds the plumber: its human is asked
+    // the plumber's agent receives the accept; confirming a job binds the plumber: its human is
+    // asked, and comes onto the session by voice to confirm while on the line
+    const line = await joinByVoice(ctx, plumber, back, assistant, '@rapidplumb\'s human')
     await decide(ctx, plumber)
+    await line.leave()
     const mine = await settled(assistant, id)
     const theirs = await settled(plumber, id)
     const agreement = assistant.negotiations.agreement(id)
@@ -49,8 +53,10 @@ export const bookPlumber: Scenario = {
         `nine automated turns: ${nineTurnsMs.toFixed(1)} ms`,
         `state: ${mine.state} at both ends (${JSON.stringify(mine.toJSON()) === JSON.stringify(theirs.toJSON()) ? 'identical' : 'DIFFERENT'})`,
         `terms: ${JSON.stringify(verified.terms)}`,
-        `signatures checked on receipt: ${ctx.transcript.verified} envelopes ✓, ${ctx.transcript.refused} refused`
+        `signatures checked on receipt: ${ctx.transcript.verified} envelopes ✓, ${ctx.transcript.refused} refused`,
+        `the plumber on the line by voice (${line.codec}, open in ${line.openMs.toFixed(0)} ms): heard ${(100 * line.humanHeard).toFixed(0)} %, was heard ${(100 * line.agentHeard).toFixed(0)} %; confirmed while on the line`
       ],
+      voice: { openMs: line.openMs, codec: line.codec, agentHeard: line.agentHeard, humanHeard: line.humanHeard, parties: line.parties },
       nineTurnsMs,
       state: [mine.state, theirs.state],
       identical: JSON.stringify(mine.toJSON()) === JSON.stringify(theirs.toJSON()),

@@ -6,7 +6,8 @@ import { verifyAgreement } from '../../negotiation/agreement.js'
 import { infoRequestParams } from '../../methods/index.js'
 import { RpcError } from '../../session/session.js'
 import type { Agent } from '../../agent/agent.js'
-import { decide, nextMove, settled } from '../scenario.js'
+import { decide, nextMove, sessionWith, settled } from '../scenario.js'
+import { joinByVoice } from '../voice.js'
 import type { Scenario } from '../scenario.js'
 
 /** Resolves with the next `approval/outcome` `agent` hears. */
@@ -40,15 +41,21 @@ export const supportEscalation: Scenario = {
     const outcome = nextOutcome(customer)
     const held = await session.request('info/request', { topic: 'dispute', question: 'I did not make the £84.20 payment to STREAMFLIX on 19 Nov' }) as { status?: string, approval?: string }
     say(`the dispute question is ${held.status ?? 'answered'}: the bank's policy hands it to a human`)
+    // Sam, the bank's human, comes onto the same session by voice, then decides while on the line
+    const line = await joinByVoice(ctx, bank, sessionWith(bank, customer.peerId), customer, '@bank-support\'s human (Sam)')
     const { approval } = await decide(ctx, bank, 'approve', { reply: 'This is Sam at the bank: I have opened dispute D-20261121-0042; the £84.20 will be back by 1 Dec.' })
+    await line.leave()
     const heard = await outcome
     say(`the customer's agent hears the human's answer on the same session: "${heard.reply ?? ''}"`)
     return {
       facts: [
         `routine answers: ${answers.length}, automatic`,
         `escalated: ${held.status === 'held' ? 'yes' : 'no'}, transcript handed over (${approval.summary.split('\n').length - 1} lines)`,
-        `human's answer on the same session: ${heard.session === session.id ? 'yes' : 'no'}`
+        `human's answer on the same session: ${heard.session === session.id ? 'yes' : 'no'}`,
+        `Sam on the line by voice (${line.codec}, open in ${line.openMs.toFixed(0)} ms): heard ${(100 * line.humanHeard).toFixed(0)} %, was heard ${(100 * line.agentHeard).toFixed(0)} %; approved while on the line`
       ],
+      voice: { openMs: line.openMs, codec: line.codec, agentHeard: line.agentHeard, humanHeard: line.humanHeard, parties: line.parties },
+      stillOpen: !session.closed,
       answers,
       held,
       summary: approval.summary,
