@@ -13,6 +13,7 @@ import type { AbortOptions, Libp2p, Transport, ConnectionGater } from '@libp2p/i
 import { webSockets } from '@libp2p/websockets'
 import { webRTC } from '@libp2p/webrtc'
 import { noise } from '@chainsafe/libp2p-noise'
+import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { Identify } from '@libp2p/identify'
@@ -98,6 +99,8 @@ export interface AgentPlatform {
   gater: (options: AgentOptions) => ConnectionGater | undefined
   /** ICE configuration when the options give none. */
   rtcConfiguration: () => RTCConfiguration
+  /** Noise's primitives, when not its default (the browser: X25519 keys without a base-point table). */
+  noiseCrypto?: () => ICryptoInterface
   /** Called after a node stopped (Node: releases WebRTC threads once no agent runs). */
   stopped?: (stillRunning: number) => Promise<void>
 }
@@ -239,7 +242,7 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
         circuitRelayTransport(),
         ...(webrtc ? [webRTC({ rtcConfiguration: () => withStunServers(rtc, this.#service?.relayStun.values() ?? []) })] : [])
       ],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise(this.#platform.noiseCrypto === undefined ? {} : { crypto: this.#platform.noiseCrypto() })],
       // a paused session stream holds at most its window: bound it (protocols/session §6.1)
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
       ...(gater === undefined ? {} : { connectionGater: gater }),

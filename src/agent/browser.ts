@@ -21,6 +21,7 @@
  * @packageDocumentation
  */
 import { IDBDatastore } from 'datastore-idb'
+import { browserNoiseCrypto } from '../crypto/noise.js'
 import { createIdentity } from '../identity/identity.js'
 import { loadOrCreateBrowserIdentity } from '../identity/idb-store.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
@@ -54,7 +55,8 @@ export const BROWSER: AgentPlatform = {
   stores: openBrowserStores,
   transports: () => [],
   gater: (o) => o.dialPrivateAddresses === true ? { denyDialMultiaddr: () => false } : connectionGater({ browser: true }),
-  rtcConfiguration: () => ({ iceServers: [] })
+  rtcConfiguration: () => ({ iceServers: [] }),
+  noiseCrypto: () => browserNoiseCrypto
 }
 
 /** An IndexedDB datastore named `<dataDir>/datastore` (the replay guard kept in it), or memory. */
