@@ -10,7 +10,6 @@ import type { OutboxEntry } from '../mailbox/outbox.js'
 import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import type { AbortOptions, Libp2p, Transport, ConnectionGater } from '@libp2p/interface'
-import { webSockets } from '@libp2p/websockets'
 import { webRTC } from '@libp2p/webrtc'
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
@@ -93,7 +92,7 @@ export interface AgentPlatform {
   saveIdentity: (options: AgentOptions, identity: Identity) => Promise<void>
   /** Opens the agent's stores. */
   stores: (options: AgentOptions) => Promise<AgentStores>
-  /** Transports besides WebSockets, circuit relay and WebRTC (TCP in Node). */
+  /** Transports besides circuit relay and WebRTC: WebSockets (to relays), and TCP in Node. */
   transports: () => Array<(components: never) => Transport>
   /** The connection gater (see {@link AgentOptions.dialPrivateAddresses}). */
   gater: (options: AgentOptions) => ConnectionGater | undefined
@@ -238,7 +237,6 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       // read for each new peer connection: our relays' STUN servers are added as they are learnt
       transports: [
         ...(this.#platform.transports() as Libp2pOptions['transports'] & object),
-        webSockets(),
         circuitRelayTransport(),
         ...(webrtc ? [webRTC({ rtcConfiguration: () => withStunServers(rtc, this.#service?.relayStun.values() ?? []) })] : [])
       ],
