@@ -29,6 +29,7 @@
  */
 import { join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
 import { logger } from '@libp2p/logger'
 import { LevelDatastore } from 'datastore-level'
 import { createIdentity, loadOrCreateIdentity, saveIdentity } from '../identity/index.js'
@@ -70,7 +71,7 @@ export const NODE: AgentPlatform = {
     if (o.dataDir !== undefined) await saveIdentity(o.dataDir, identity, { overwrite: true })
   },
   stores: openNodeStores,
-  transports: () => [tcp()],
+  transports: () => [tcp(), webSockets()],
   // Node dials what it is given: LAN and loopback addresses are normal here
   gater: () => ({ denyDialMultiaddr: () => false }),
   rtcConfiguration: defaultRtcConfiguration,

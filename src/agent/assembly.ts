@@ -10,9 +10,9 @@ import type { OutboxEntry } from '../mailbox/outbox.js'
 import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import type { AbortOptions, Libp2p, Transport, ConnectionGater } from '@libp2p/interface'
-import { webSockets } from '@libp2p/websockets'
 import { webRTC } from '@libp2p/webrtc'
 import { noise } from '@chainsafe/libp2p-noise'
+import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { Identify } from '@libp2p/identify'
@@ -93,7 +93,7 @@ export interface AgentPlatform {
   saveIdentity: (options: AgentOptions, identity: Identity) => Promise<void>
   /** Opens the agent's stores. */
   stores: (options: AgentOptions) => Promise<AgentStores>
-  /** Transports besides WebSockets, circuit relay and WebRTC (TCP in Node). */
+  /** Transports besides circuit relay and WebRTC: WebSockets (to relays), and TCP in Node. */
   transports: () => Array<(components: never) => Transport>
   /** The connection gater (see {@link AgentOptions.dialPrivateAddresses}). */
   gater: (options: AgentOptions) => ConnectionGater | undefined
@@ -101,6 +101,8 @@ export interface AgentPlatform {
   rtcConfiguration: () => RTCConfiguration
   /** Makes a call's audio leg (protocols/media), with the ICE configuration's servers added; none: the agent refuses audio. */
   audioLeg?: (options: { iceServers: string[], label: string }, rtc: RTCConfiguration) => MediaLeg
+  /** Noise's primitives, when not its default (the browser: X25519 keys without a base-point table). */
+  noiseCrypto?: () => ICryptoInterface
   /** Called after a node stopped (Node: releases WebRTC threads once no agent runs). */
   stopped?: (stillRunning: number) => Promise<void>
 }
@@ -247,11 +249,10 @@ export class Agent extends TypedEventEmitter<AgentEvents> {
       // read for each new peer connection: our relays' STUN servers are added as they are learnt
       transports: [
         ...(this.#platform.transports() as Libp2pOptions['transports'] & object),
-        webSockets(),
         circuitRelayTransport(),
         ...(webrtc ? [webRTC({ rtcConfiguration: () => withStunServers(rtc, this.#service?.relayStun.values() ?? []) })] : [])
       ],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise(this.#platform.noiseCrypto === undefined ? {} : { crypto: this.#platform.noiseCrypto() })],
       // a paused session stream holds at most its window: bound it (protocols/session §6.1)
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
       ...(gater === undefined ? {} : { connectionGater: gater }),

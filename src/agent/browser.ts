@@ -21,6 +21,8 @@
  * @packageDocumentation
  */
 import { IDBDatastore } from 'datastore-idb'
+import { browserNoiseCrypto } from '../crypto/noise.js'
+import { browserWebSockets } from './websockets-browser.js'
 import { createIdentity } from '../identity/identity.js'
 import { loadOrCreateBrowserIdentity } from '../identity/idb-store.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
@@ -52,9 +54,10 @@ export const BROWSER: AgentPlatform = {
     if (o.dataDir !== undefined) throw new AgentError(AgentErrorCode.INVALID_OPTIONS, 'rotating the key of a browser agent kept in IndexedDB is not supported yet: its key cannot be replaced in place')
   },
   stores: openBrowserStores,
-  transports: () => [],
+  transports: () => [browserWebSockets()],
   gater: (o) => o.dialPrivateAddresses === true ? { denyDialMultiaddr: () => false } : connectionGater({ browser: true }),
-  rtcConfiguration: () => ({ iceServers: [] })
+  rtcConfiguration: () => ({ iceServers: [] }),
+  noiseCrypto: () => browserNoiseCrypto
 }
 
 /** An IndexedDB datastore named `<dataDir>/datastore` (the replay guard kept in it), or memory. */

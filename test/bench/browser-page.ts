@@ -2,9 +2,10 @@
  * The page of the browser bench. Opened with `?relay=<multiaddr>&to=@handle`
  * it creates an agent at once (new identity, no handle), starts it, connects
  * to `to` and sends `ping`, and leaves on `window.bench.result` when each
- * step ended, in ms since navigation start; without `to` it only loads (the
- * heap baseline). `window.bench.stop()` closes the agent. With `&report` it
- * reports over http instead (see `report`).
+ * step ended, in ms since navigation start (and when its script had been
+ * fetched); without `to` it only loads (the heap baseline).
+ * `window.bench.stop()` closes the agent. With `&report` it reports over
+ * http instead (see `report`).
  */
 import { createAgent } from '../../src/browser.js'
 import type { Agent } from '../../src/browser.js'
@@ -25,7 +26,10 @@ async function run (relays: string[], to: string): Promise<Record<string, number
   const connected = performance.now()
   const reply = await session.request('ping')
   if (reply !== 'pong') throw new Error(`ping answered ${JSON.stringify(reply)}`)
-  return { loaded, created, started, connected, replied: performance.now() }
+  const replied = performance.now()
+  // when the page's script had arrived: loaded − fetched is the bundle's compile and evaluation
+  const script = performance.getEntriesByType('resource').find(e => e.name.endsWith('.js')) as PerformanceResourceTiming | undefined
+  return { fetched: script?.responseEnd ?? NaN, loaded, created, started, connected, replied }
 }
 
 /**

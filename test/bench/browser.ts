@@ -104,7 +104,7 @@ type PhaseTimes = Record<string, number>
  * started, each from a new profile, and their first run is also timed from
  * the process's spawn; the last launch then does `runs` more runs.
  */
-async function tabRunsWithoutDevTools (pageJs: string, query: string, launches: number, runs: number, dir: string): Promise<{ runs: PhaseTimes[], fromLaunch: number[] }> {
+export async function tabRunsWithoutDevTools (pageJs: string, query: string, launches: number, runs: number, dir: string): Promise<{ runs: PhaseTimes[], fromLaunch: number[] }> {
   const hosts = ['127.0.0.1', '127.0.0.2']
   const results: PhaseTimes[] = []
   const fromLaunch: number[] = []
@@ -242,6 +242,7 @@ export async function benchBrowser (quick: boolean): Promise<string> {
     const pageBytes = (await stat(join(served.dir, 'page.js'))).size
     const query = `?relay=${encodeURIComponent(relay.ws.toString())}&to=${encodeURIComponent(`@${callee.handleName ?? ''}`)}`
     const phaseRows = (phases: Record<string, number[]>): string[][] => [
+      ...((phases.fetched ?? []).some(Number.isFinite) ? [row('the page\'s script fetched (its last byte)', phases.fetched ?? [])] : []),
       row('the bundle evaluated (page script running)', phases.loaded ?? []),
       row('`createAgent()` resolved (a new identity, WebCrypto)', phases.created ?? []),
       row('`start()` resolved (relay reached over WebSocket; no handle)', phases.started ?? []),
@@ -250,7 +251,7 @@ export async function benchBrowser (quick: boolean): Promise<string> {
       row('the agent alone: `createAgent()` called → the first verified reply', (phases.replied ?? []).map((r, k) => r - (phases.loaded?.[k] ?? NaN)))
     ]
     const byPhase = (runs: PhaseTimes[]): Record<string, number[]> => {
-      const phases: Record<string, number[]> = { loaded: [], created: [], started: [], connected: [], replied: [] }
+      const phases: Record<string, number[]> = { fetched: [], loaded: [], created: [], started: [], connected: [], replied: [] }
       for (const r of runs) for (const k of Object.keys(phases)) phases[k]?.push(r[k] ?? NaN)
       return phases
     }
