@@ -25,6 +25,7 @@ import { createIdentity } from '../identity/identity.js'
 import { loadOrCreateBrowserIdentity } from '../identity/idb-store.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { connectionGater } from '../util/gater.js'
+import { browserAudioLeg } from '../media/browser-leg.js'
 import { Agent, assembleAgent, memoryStores } from './assembly.js'
 import type { AgentPlatform, AgentStores } from './assembly.js'
 import type { AgentOptions } from './options.js'
@@ -54,7 +55,9 @@ export const BROWSER: AgentPlatform = {
   stores: openBrowserStores,
   transports: () => [],
   gater: (o) => o.dialPrivateAddresses === true ? { denyDialMultiaddr: () => false } : connectionGater({ browser: true }),
-  rtcConfiguration: () => ({ iceServers: [] })
+  rtcConfiguration: () => ({ iceServers: [] }),
+  // a human in the tab joins sessions by voice: the microphone, the browser's own RTCPeerConnection
+  audioLeg: browserAudioLeg
 }
 
 /** An IndexedDB datastore named `<dataDir>/datastore` (the replay guard kept in it), or memory. */
