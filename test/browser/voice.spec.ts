@@ -104,6 +104,24 @@ async function listen (page: Page, id: string, count = 15, everyMs = 100): Promi
   }, [id, count, everyMs] as const)
 }
 
+/** The local and remote SDP of the tab's leg on session `id`. */
+async function descriptions (page: Page, id: string): Promise<{ local: string, remote: string }> {
+  return page.evaluate((sid) => {
+    const pc = (globalThis as unknown as { parleyExample: { calls: Map<string, { leg: { peerConnection: RTCPeerConnection } }> } }).parleyExample.calls.get(sid)?.leg.peerConnection
+    return { local: pc?.localDescription?.sdp ?? '', remote: pc?.remoteDescription?.sdp ?? '' }
+  }, id)
+}
+
+function audioLine (sdp: string): string {
+  return /^m=audio .*$/m.exec(sdp)?.[0].trim() ?? ''
+}
+
+/** An SDP in a line: its audio m-line, setup role, codecs, candidate types, extensions. */
+function summary (sdp: string): string {
+  const all = (re: RegExp): string[] => [...sdp.matchAll(re)].map(m => m[1] ?? '')
+  return `${audioLine(sdp)}; setup ${all(/^a=setup:(\S+)/gm).join(',')}; ${all(/^a=rtpmap:(.+)$/gm).map(r => r.trim()).join(', ')}; fmtp ${all(/^a=fmtp:(.+)$/gm).map(r => r.trim()).join(' | ')}; candidates ${all(/^a=candidate:\S+ \d \S+ \d+ (\S+ \d+ typ \S+)/gm).join(', ')}; ${all(/^a=extmap:/gm).length} extmap, ${all(/^a=ssrc:(\d+) cname/gm).length} ssrc cname, mid ${all(/^a=mid:(\S+)/gm).join(',')}`
+}
+
 /** The share of spectra whose peak is within 15 Hz of `frequency` and at least 20 dB above the rest. */
 function heardAt (spectra: Spectrum[], frequency: number): number {
   return spectra.filter(s => Math.abs(s.peakHz - frequency) < 15 && s.peakDb - s.restDb >= 20 && s.peakDb > -80).length / spectra.length
@@ -240,6 +258,11 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     }, sessionId)
     expect(tabLeg.presented, 'the presented DTLS certificate').to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
     expect(tabLeg.codec).to.equal('opus')
+    // what Chromium offered and libdatachannel answered
+    const sdp = await descriptions(page, sessionId)
+    console.log(`      Chromium's offer: ${summary(sdp.local)}\n      libdatachannel's answer: ${summary(sdp.remote)}`)
+    expect(audioLine(sdp.local), 'the tab offers Opus then PCMU, nothing else').to.match(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 111 0$/)
+    expect(sdp.local, 'with its candidates').to.match(/^a=candidate:/m)
 
     const atBot = b.events.length
     b.send({ cmd: 'heard', frequency: 440, skipMs: 200, ms: 2000 })
