@@ -48,7 +48,12 @@ import type { AudioSection } from './sdp.js'
 export interface BrowserAudioLegOptions {
   /** ICE servers: `stun:host:port` URLs (the relays' STUN servers), or `RTCIceServer`s. */
   iceServers?: Array<string | RTCIceServer>
-  /** The audio to send; default: the microphone, asked for with `getUserMedia({ audio })` when the leg makes or answers an offer. */
+  /**
+   * The audio to send; default: the microphone, asked for with
+   * `getUserMedia({ audio })` when the leg makes or answers an offer (a
+   * refusal is `ERR_MEDIA_REFUSED`, no microphone `ERR_MEDIA_STATE`). An
+   * answering tab asks while the far side's `media/join` waits (20 s).
+   */
   track?: MediaStreamTrack
   /** The constraints `getUserMedia` is given when no `track` is (default `true`). */
   audio?: boolean | MediaTrackConstraints
@@ -179,7 +184,9 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
       try {
         stream = await navigator.mediaDevices.getUserMedia({ audio: this.#options.audio ?? true })
       } catch (err) {
-        throw this.#fail(new MediaError(MediaErrorCode.STATE, `no microphone: ${(err as Error).message}`, { cause: err }))
+        // the person said no (or the page may not ask): the leg is declined; else no microphone to be had
+        const declined = (err as Error).name === 'NotAllowedError'
+        throw this.#fail(new MediaError(declined ? MediaErrorCode.REFUSED : MediaErrorCode.STATE, `${declined ? 'the microphone was not allowed' : 'no microphone'}: ${(err as Error).message}`, { cause: err }))
       }
       track = stream.getAudioTracks()[0]
       if (track === undefined) throw this.#fail(new MediaError(MediaErrorCode.STATE, 'getUserMedia gave no audio track'))
