@@ -69,6 +69,16 @@ export interface BrowserAudioLegOptions {
   label?: string
 }
 
+/** Where the time of setting a {@link BrowserAudioLeg} up went, ms. */
+export interface BrowserAudioLegTimings {
+  /** Asking for the microphone (`getUserMedia`), when the leg did. */
+  microphoneMs?: number
+  /** ICE gathering, until the SDP with every candidate was ready. */
+  gatherMs?: number
+  /** From having both SDPs to the audio open (ICE, DTLS, the certificate checked). */
+  openMs?: number
+}
+
 /** Where a {@link BrowserAudioLeg} is. */
 export type BrowserAudioLegState = 'new' | 'offered' | 'connecting' | 'open' | 'closed'
 
@@ -104,7 +114,7 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
   #timers: Array<ReturnType<typeof setTimeout>> = []
   #muted = false
   #connectStarted = 0
-  #openMs: number | undefined
+  readonly #timings: BrowserAudioLegTimings = {}
   #presented: string | undefined
 
   constructor (options: BrowserAudioLegOptions = {}) {
@@ -140,9 +150,14 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
     return this.#failure
   }
 
-  /** ms from `accept`/`answer` to the audio opening, once open. */
+  /** ms from having both SDPs to the audio opening, once open. */
   get openMs (): number | undefined {
-    return this.#openMs
+    return this.#timings.openMs
+  }
+
+  /** Where the set-up time went: the microphone, ICE gathering, connecting. */
+  get timings (): BrowserAudioLegTimings {
+    return { ...this.#timings }
   }
 
   /**
@@ -181,6 +196,7 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
     if (track === undefined) {
       if (globalThis.navigator?.mediaDevices?.getUserMedia === undefined) throw this.#fail(new MediaError(MediaErrorCode.STATE, 'this page has no getUserMedia (not a secure context?) and the leg was given no track'))
       let stream: MediaStream
+      const t0 = performance.now()
       try {
         stream = await navigator.mediaDevices.getUserMedia({ audio: this.#options.audio ?? true })
       } catch (err) {
@@ -188,6 +204,7 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
         const declined = (err as Error).name === 'NotAllowedError'
         throw this.#fail(new MediaError(declined ? MediaErrorCode.REFUSED : MediaErrorCode.STATE, `${declined ? 'the microphone was not allowed' : 'no microphone'}: ${(err as Error).message}`, { cause: err }))
       }
+      this.#timings.microphoneMs = performance.now() - t0
       track = stream.getAudioTracks()[0]
       if (track === undefined) throw this.#fail(new MediaError(MediaErrorCode.STATE, 'getUserMedia gave no audio track'))
       this.#ownTrack = true
@@ -212,6 +229,7 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
 
   async #localDescription (): Promise<MediaDescription> {
     const pc = this.#pc
+    const t0 = performance.now()
     await new Promise<void>((resolve) => {
       if (pc.iceGatheringState === 'complete') { resolve(); return }
       const check = (): void => { if (pc.iceGatheringState === 'complete') resolve() }
@@ -220,6 +238,7 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
       this.#timers.push(setTimeout(resolve, this.#options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS))
     })
     this.#assertLive()
+    this.#timings.gatherMs = performance.now() - t0
     const sdp = pc.localDescription?.sdp
     const fingerprint = sdp === undefined ? undefined : sdpFingerprint(sdp)
     if (sdp === undefined || fingerprint === undefined) throw this.#fail(new MediaError(MediaErrorCode.CONNECT, 'no local description with a SHA-256 fingerprint'))
@@ -350,7 +369,7 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
       }
       this.#presented = presented
       this.#state = 'open'
-      this.#openMs = performance.now() - this.#connectStarted
+      this.#timings.openMs = performance.now() - this.#connectStarted
       this.#openSignal.resolve()
       this.safeDispatchEvent('open')
     })

@@ -253,8 +253,8 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     expect(await line.textContent()).to.include(`✓ @${BOT} (agent)`)
     // the certificate the agent presented (getStats) is the one its signed answer named
     const tabLeg = await page.evaluate((id) => {
-      const leg = (globalThis as unknown as { parleyExample: { calls: Map<string, { leg: { presentedFingerprint?: string, openMs?: number, codec?: { name: string } } }> } }).parleyExample.calls.get(id)?.leg
-      return { presented: leg?.presentedFingerprint ?? null, openMs: leg?.openMs ?? null, codec: leg?.codec?.name ?? null }
+      const leg = (globalThis as unknown as { parleyExample: { calls: Map<string, { leg: { presentedFingerprint?: string, timings: Record<string, number>, codec?: { name: string } } }> } }).parleyExample.calls.get(id)?.leg
+      return { presented: leg?.presentedFingerprint ?? null, timings: leg?.timings ?? {}, codec: leg?.codec?.name ?? null }
     }, sessionId)
     expect(tabLeg.presented, 'the presented DTLS certificate').to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
     expect(tabLeg.codec).to.equal('opus')
@@ -272,7 +272,7 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     ])
     const atPage = heardAt(spectra, 880)
     const peaks = spectra.map(s => `${s.peakHz.toFixed(0)} Hz +${(s.peakDb - s.restDb).toFixed(0)} dB`)
-    console.log(`      joined by voice in ${joinedMs} ms (click to the page showing the call; the tab's leg opened ${Number(tabLeg.openMs).toFixed(0)} ms after it had the answer, the agent's ${String(call.openMs)} ms after it answered); the agent heard 440 Hz in ${String(heard.hits)} of ${String(heard.frames)} frames (${(100 * Number(heard.share)).toFixed(1)} %); the page's analyser peaked at 880 Hz in ${(100 * atPage).toFixed(0)} % of ${spectra.length} samples (${peaks.slice(0, 4).join(', ')}, …)`)
+    console.log(`      joined by voice in ${joinedMs} ms (click to the page showing the call; the tab's leg: microphone ${Number(tabLeg.timings.microphoneMs).toFixed(0)} ms, ICE gathering ${Number(tabLeg.timings.gatherMs).toFixed(0)} ms, open ${Number(tabLeg.timings.openMs).toFixed(0)} ms after it had the answer; the agent's open ${String(call.openMs)} ms after it answered); the agent heard 440 Hz in ${String(heard.hits)} of ${String(heard.frames)} frames (${(100 * Number(heard.share)).toFixed(1)} %); the page's analyser peaked at 880 Hz in ${(100 * atPage).toFixed(0)} % of ${spectra.length} samples (${peaks.slice(0, 4).join(', ')}, …)`)
     expect(heard.event, JSON.stringify(heard)).to.equal('heard')
     expect(Number(heard.frames), 'frames played out in 2 s').to.be.at.least(90)
     expect(Number(heard.share), JSON.stringify(heard)).to.be.at.least(0.9)
