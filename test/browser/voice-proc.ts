@@ -13,11 +13,13 @@
  *   played out in that window `frequency` was detected;
  *   `{"cmd":"join"}` joins the latest caller's session by voice (the agent
  *   offers, the tab answers); `{"cmd":"forge"}` sends it a signed join
- *   whose fingerprint is not its SDP's; `{"cmd":"ping"}` pings it.
+ *   whose fingerprint is not its SDP's; `{"cmd":"ping"}` pings it;
+ *   `{"cmd":"raw-answer","sdp":…,"fingerprint":…}` answers an offer with a
+ *   leg of its own, outside any session (a codec check), `raw-close` closes it.
  */
 import { createInterface } from 'node:readline'
 import { createAgent, createAudioLeg, detectTone, RpcError, toneFrames } from '../../src/agent/index.js'
-import type { Call, Session } from '../../src/agent/index.js'
+import type { Call, MediaLeg, Session } from '../../src/agent/index.js'
 
 function print (event: string, detail: object = {}): void {
   process.stdout.write(JSON.stringify({ event, ...detail }) + '\n')
@@ -27,7 +29,7 @@ interface Heard { at: number, samples: Int16Array, sampleRate: number, concealed
 
 const agent = await createAgent({ relays: [process.env.PARLEY_RELAY ?? ''], handle: process.env.HANDLE ?? 'voicebot' })
 let latest: Session | undefined
-let current: { call: Call, openedAt: number, heard: Heard[] } | undefined
+let current: { leg: MediaLeg, openedAt: number, heard: Heard[] } | undefined
 
 agent.addEventListener('session', (e) => {
   latest = e.detail
@@ -36,13 +38,19 @@ agent.addEventListener('session', (e) => {
 
 /** Records what the far side says and plays 880 Hz to it in real time until the leg closes. */
 function onCall (call: Call, joinedAt: number): void {
+  carry(call.leg, joinedAt, { remote: call.remote, joining: call.joining, codec: call.codec })
+}
+
+/** `onCall` for any leg: `call` (with `detail`) once open, then 880 Hz out, frames in. */
+function carry (leg: MediaLeg, joinedAt: number, detail: object): void {
   const heard: Heard[] = []
-  call.leg.addEventListener('frame', (e) => { heard.push({ at: performance.now(), samples: e.detail.samples, sampleRate: e.detail.sampleRate, concealed: e.detail.concealed }) })
-  void call.leg.opened().then(() => {
+  leg.addEventListener('frame', (e) => { heard.push({ at: performance.now(), samples: e.detail.samples, sampleRate: e.detail.sampleRate, concealed: e.detail.concealed }) })
+  void leg.opened().then(() => {
     const openedAt = performance.now()
-    current = { call, openedAt, heard }
-    print('call', { remote: call.remote, joining: call.joining, codec: call.codec, openMs: Math.round(openedAt - joinedAt) })
-    const rate = call.leg.codec?.sampleRate ?? 48_000
+    current = { leg, openedAt, heard }
+    print('call', { ...detail, openMs: Math.round(openedAt - joinedAt) })
+    const call = { leg }
+    const rate = leg.codec?.sampleRate ?? 48_000
     const tone = toneFrames({ frequency: 880, sampleRate: rate })
     let sent = 0
     const timer = setInterval(() => {
@@ -62,7 +70,7 @@ print('ready', { peer: agent.peerId, handle: agent.handleName })
 const lines = createInterface({ input: process.stdin })
 lines.on('line', (line) => {
   void (async () => {
-    const c = JSON.parse(line) as { cmd: string, frequency?: number, skipMs?: number, ms?: number, since?: string }
+    const c = JSON.parse(line) as { cmd: string, frequency?: number, skipMs?: number, ms?: number, since?: string, sdp?: string, fingerprint?: string }
     try {
       if (c.cmd === 'heard') {
         const call = current
@@ -96,6 +104,16 @@ lines.on('line', (line) => {
         } finally {
           leg.close()
         }
+      } else if (c.cmd === 'raw-answer') {
+        // a leg outside any session (the codec interop check): answers the SDP given
+        const leg = createAudioLeg({ label: 'raw' })
+        const t0 = performance.now()
+        const answer = await leg.answer(c.sdp ?? '', c.fingerprint ?? '')
+        carry(leg, t0, { codec: leg.codec?.name })
+        print('reply', { cmd: c.cmd, result: answer })
+      } else if (c.cmd === 'raw-close') {
+        current?.leg.close()
+        print('reply', { cmd: c.cmd, result: null })
       } else if (c.cmd === 'ping') {
         if (latest === undefined) throw new Error('no caller yet')
         print('reply', { cmd: c.cmd, result: await latest.request('ping') })

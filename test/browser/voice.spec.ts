@@ -18,7 +18,9 @@
  * - the tab refuses a signed join whose fingerprint is not its SDP's
  *   (`ERR_MEDIA_FINGERPRINT`);
  * - the other direction: the agent joins the tab's session (Node offers,
- *   Chromium answers), and each side hears the other.
+ *   Chromium answers), and each side hears the other;
+ * - PCMU: a browser leg offering PCMU only and a Node leg answering it
+ *   (outside any session, through the browser entry on `window.parley`).
  */
 import { expect } from 'chai'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -32,7 +34,7 @@ import type { Topology } from '../net/topology.js'
 import { Proc } from '../net/proc.js'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
-import { CHROMIUM, ROOT, requireChromium } from './harness.js'
+import { bundleForBrowser, CHROMIUM, ROOT, requireChromium } from './harness.js'
 import { FLAGS } from '../dashboard/browser.js'
 
 const AGENT = fileURLToPath(new URL('./voice-proc.js', import.meta.url))
@@ -70,19 +72,21 @@ function sineWav (frequency: number, seconds: number, amplitude = 12_000): Buffe
 interface Spectrum { peakHz: number, peakDb: number, restDb: number }
 
 /**
- * Samples the far side's audio of the call on session `id` with an
- * `AnalyserNode` (FFT 8192 at the context's rate), `count` times `everyMs` apart.
+ * Samples the far side's audio of the call on session `id` (or, with `null`,
+ * of the page's `rawLeg`) with an `AnalyserNode` (FFT 8192 at the context's
+ * rate), `count` times `everyMs` apart.
  */
-async function listen (page: Page, id: string, count = 15, everyMs = 100): Promise<Spectrum[]> {
+async function listen (page: Page, id: string | null, count = 15, everyMs = 100): Promise<Spectrum[]> {
   return page.evaluate(async ([sid, n, ms]) => {
-    const call = (globalThis as unknown as { parleyExample: { calls: Map<string, { leg: { remoteStream: MediaStream } }> } }).parleyExample.calls.get(sid)
-    if (call === undefined) throw new Error(`no call on session ${sid}`)
+    const g = globalThis as unknown as { parleyExample?: { calls: Map<string, { leg: { remoteStream: MediaStream } }> }, rawLeg?: { remoteStream: MediaStream } }
+    const call = sid === null ? g.rawLeg : g.parleyExample?.calls.get(sid)?.leg
+    if (call === undefined) throw new Error(`no call on session ${String(sid)}`)
     const ctx = new AudioContext()
     await ctx.resume()
     const analyser = ctx.createAnalyser()
     analyser.fftSize = 8192
     analyser.smoothingTimeConstant = 0
-    const source = ctx.createMediaStreamSource(call.leg.remoteStream)
+    const source = ctx.createMediaStreamSource(call.remoteStream)
     source.connect(analyser)
     const bins = new Float32Array(analyser.frequencyBinCount)
     const hz = ctx.sampleRate / analyser.fftSize
@@ -156,7 +160,7 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     const wav = join(dir, 'a440.wav')
     await writeFile(wav, sineWav(440, 2))
     const { bundleApp } = await import(pathToFileURL(join(EXAMPLE, 'serve.mjs')).href) as { bundleApp: () => Promise<{ files: Map<string, Uint8Array> }> }
-    const [r, app] = await Promise.all([
+    const [r, app, raw] = await Promise.all([
       startRelayProcess({
         dataDir: join(dir, 'relay'),
         listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`],
@@ -164,7 +168,9 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
         minPowBits: BITS,
         wrap: topo.wrap('pub')
       }),
-      bundleApp()
+      bundleApp(),
+      // the browser entry on window.parley, for a leg outside any session
+      bundleForBrowser('dist/test/browser/agent-page.js')
     ])
     relay = r
     topo.adopt(relay.child)
@@ -192,7 +198,9 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     await context.route(`${ORIGIN}/**`, async (route) => {
       const name = new URL(route.request().url()).pathname.slice(1) || 'index.html'
       const bundled = app.files.get(name)
-      if (bundled !== undefined) await route.fulfill({ contentType: name.endsWith('.map') ? 'application/json' : 'text/javascript', body: Buffer.from(bundled) })
+      if (name === 'raw.html') await route.fulfill({ contentType: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>raw leg</title><script type="module" src="/raw.js"></script>\n' })
+      else if (name === 'raw.js') await route.fulfill({ contentType: 'text/javascript', body: raw.code })
+      else if (bundled !== undefined) await route.fulfill({ contentType: name.endsWith('.map') ? 'application/json' : 'text/javascript', body: Buffer.from(bundled) })
       else if (name === 'index.html' || name === 'style.css') await route.fulfill({ path: join(EXAMPLE, name), contentType: name === 'index.html' ? 'text/html' : 'text/css' })
       else await route.fulfill({ status: 404, body: '' })
     })
@@ -347,5 +355,47 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     await page.click(`${item} [data-voice-action="leave"]`)
     await b.waitFor(e => e.event === 'call:end', 10_000, end)
     expect(pageErrors).to.deep.equal([])
+  })
+
+  it('PCMU: a tab leg offering PCMU only and a Node leg answering interoperate (a leg outside any session)', async () => {
+    const b = bot as Proc
+    const raw = await (context as BrowserContext).newPage()
+    raw.on('pageerror', err => { pageErrors.push(String(err)) })
+    await raw.goto(`${ORIGIN}/raw.html`)
+    await raw.waitForFunction(() => document.title === 'parley tab ready')
+    const offer = await raw.evaluate(async () => {
+      type Leg = { offer: () => Promise<{ sdp: string, fingerprint: string }>, remoteStream: MediaStream }
+      const w = globalThis as unknown as { parley: { BrowserAudioLeg: new (o: unknown) => Leg }, rawLeg?: Leg }
+      const leg = w.rawLeg = new w.parley.BrowserAudioLeg({ codecs: ['pcmu'] })
+      // Chromium feeds a remote stream to Web Audio only while a media element plays it
+      const audio = document.createElement('audio')
+      audio.autoplay = true
+      audio.srcObject = leg.remoteStream
+      document.body.append(audio)
+      return leg.offer()
+    })
+    expect(audioLine(offer.sdp), 'PCMU only').to.match(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0$/)
+    const from = b.events.length
+    b.send({ cmd: 'raw-answer', sdp: offer.sdp, fingerprint: offer.fingerprint })
+    const reply = await b.waitFor(e => (e.event === 'reply' && e.cmd === 'raw-answer') || e.event === 'error', 20_000, from)
+    expect(reply.event, JSON.stringify(reply)).to.equal('reply')
+    const answer = reply.result as { sdp: string, fingerprint: string }
+    await raw.evaluate(async ([sdp, fingerprint]) => {
+      await (globalThis as unknown as { rawLeg: { accept: (s: string, f: string) => Promise<void> } }).rawLeg.accept(sdp, fingerprint)
+    }, [answer.sdp, answer.fingerprint] as const)
+    const call = await b.waitFor(e => e.event === 'call', 10_000, from)
+    expect(call.codec).to.equal('pcmu')
+    const atBot = b.events.length
+    b.send({ cmd: 'heard', frequency: 440, skipMs: 200, ms: 2000 })
+    const [heard, spectra] = await Promise.all([
+      b.waitFor(e => e.event === 'heard' || e.event === 'error', 20_000, atBot),
+      listen(raw, null)
+    ])
+    const atPage = heardAt(spectra, 880)
+    console.log(`      PCMU: libdatachannel answered ${audioLine(answer.sdp)}; the agent heard 440 Hz (8 kHz frames) in ${(100 * Number(heard.share)).toFixed(1)} % of ${String(heard.frames)} frames, the page 880 Hz in ${(100 * atPage).toFixed(0)} % of its samples`)
+    expect(Number(heard.share), JSON.stringify(heard)).to.be.at.least(0.9)
+    expect(atPage, JSON.stringify(spectra)).to.be.at.least(0.8)
+    b.send({ cmd: 'raw-close' })
+    await raw.close()
   })
 })
