@@ -193,7 +193,11 @@ function addSession (a: Agent, session: Session): void {
       console.error('cannot show an envelope', err)
     }
   })
-  session.addEventListener('close', () => { setPath(session, 'closed') })
+  session.addEventListener('close', () => {
+    setPath(session, 'closed')
+    const voice = li.querySelector<HTMLElement>('.voice')
+    if (voice !== null) renderVoice(a, session, voice)
+  })
 }
 
 /** `direct` when a connection to the peer without relay limits is open, else `relayed` (a session on a relay moves on `direct`). */
