@@ -32,7 +32,10 @@
  *
  * Once the microphone is granted, Chromium gathers host candidates with the
  * machine's addresses rather than mDNS names (which libdatachannel cannot
- * resolve), so the leg asks for the microphone before it makes its SDP.
+ * resolve), so the leg asks for the microphone before it makes its SDP. A
+ * leg given a `track` on a page without that permission offers mDNS host
+ * candidates: a Node peer then reaches it only through its server-reflexive
+ * candidate (the relays' STUN), not on a LAN.
  */
 import { TypedEventEmitter } from 'main-event'
 import type { MediaDescription, MediaLeg } from './calls.js'
