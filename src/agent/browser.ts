@@ -27,6 +27,7 @@ import { createIdentity } from '../identity/identity.js'
 import { loadOrCreateBrowserIdentity } from '../identity/idb-store.js'
 import { AgentError, AgentErrorCode } from '../errors.js'
 import { connectionGater } from '../util/gater.js'
+import { browserAudioLeg } from '../media/browser-leg.js'
 import { Agent, assembleAgent, memoryStores } from './assembly.js'
 import type { AgentPlatform, AgentStores } from './assembly.js'
 import type { AgentOptions } from './options.js'
@@ -57,7 +58,9 @@ export const BROWSER: AgentPlatform = {
   transports: () => [browserWebSockets()],
   gater: (o) => o.dialPrivateAddresses === true ? { denyDialMultiaddr: () => false } : connectionGater({ browser: true }),
   rtcConfiguration: () => ({ iceServers: [] }),
-  noiseCrypto: () => browserNoiseCrypto
+  noiseCrypto: () => browserNoiseCrypto,
+  // a human in the tab joins sessions by voice: the microphone, the browser's own RTCPeerConnection
+  audioLeg: browserAudioLeg
 }
 
 /** An IndexedDB datastore named `<dataDir>/datastore` (the replay guard kept in it), or memory. */

@@ -118,7 +118,9 @@ export interface ParleyInit extends Omit<AgentOptions, 'dataDir' | 'rtcConfigura
   /**
    * Makes the audio leg of a call (protocols/media), given the ICE servers
    * the data connections use; without it this node refuses audio. `createAgent`
-   * in Node passes `createAudioLeg` (src/media/leg.ts).
+   * passes its platform's: in Node `createAudioLeg` (src/media/leg.ts), in a
+   * browser a leg on the tab's own `RTCPeerConnection` and microphone
+   * (src/media/browser-leg.ts).
    */
   createAudioLeg?: (options: { iceServers: string[], label: string }) => MediaLeg
   /** The identity to sign with; by default, the node's own Ed25519 key (`components.privateKey`). */

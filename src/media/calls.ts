@@ -4,8 +4,9 @@
  * fingerprints travel in envelopes signed by the identities the session
  * verified. One leg per session at a time; leaving it leaves the session as
  * it was. The legs themselves come from the platform (`createLeg`: a
- * media-first node-datachannel connection in Node), so this module runs
- * anywhere.
+ * media-first node-datachannel connection in Node, the page's own
+ * `RTCPeerConnection` and microphone in a browser: src/media/browser-leg.ts),
+ * so this module runs anywhere.
  *
  * @example
  * ```ts
@@ -56,7 +57,7 @@ export interface CallParties {
   remote: MediaParty
 }
 
-/** What the signalling needs of an audio leg (an `AudioLeg` in Node). */
+/** What the signalling needs of an audio leg (an `AudioLeg` in Node, a `BrowserAudioLeg` in a tab). */
 export interface MediaLeg {
   /** Our SDP offer, ICE gathered, with our DTLS fingerprint. */
   offer: () => Promise<MediaDescription>

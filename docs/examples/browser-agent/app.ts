@@ -3,7 +3,11 @@
  * relay (its key and stores kept in IndexedDB, so a reload keeps both),
  * serves `ping` and `info/request`, calls other agents by handle, and shows
  * its sessions, their signed envelopes and its negotiations live, with the
- * human (whoever has the tab) approving what the policy holds.
+ * human (whoever has the tab) approving what the policy holds. Started as a
+ * person's tab (kind `human`: the checkbox, or `?kind=human`), it joins a
+ * session by voice — the microphone out, the far side played back — with
+ * Mute and Leave, showing who is on the line as the session verified them,
+ * beside the session's transcript.
  *
  * Bundled by `serve.mjs` with esbuild for the browser: `parley-mesh` then
  * resolves to the package's browser entry, as it does for any app that
@@ -11,8 +15,8 @@
  *
  * @packageDocumentation
  */
-import { createAgent, infoRequestParams } from 'parley-mesh'
-import type { Agent, EnvelopeRecord, HandlerContext, HandlerParams, JsonRpcParams, JsonValue, Negotiation, Session, Terms } from 'parley-mesh'
+import { BrowserAudioLeg, createAgent, infoRequestParams } from 'parley-mesh'
+import type { Agent, Call, EnvelopeRecord, HandlerContext, HandlerParams, JsonRpcParams, JsonValue, Negotiation, Session, Terms } from 'parley-mesh'
 import { byId, describeError, el, oneLine, short } from './dom.js'
 import { privateDialReason } from './relay-address.js'
 
@@ -22,8 +26,12 @@ const DATA_DIR = 'parley-example'
 const SAVED = 'parley-example:form'
 
 /** What the page exposes for tests and for poking at from the devtools console. */
-interface ParleyExample { agent: Agent | undefined }
-const exposed: ParleyExample = { agent: undefined }
+interface ParleyExample {
+  agent: Agent | undefined
+  /** The open audio legs, by session id. */
+  calls: Map<string, Call>
+}
+const exposed: ParleyExample = { agent: undefined, calls: new Map() }
 ;(globalThis as unknown as { parleyExample: ParleyExample }).parleyExample = exposed
 
 let agent: Agent | undefined
@@ -43,14 +51,17 @@ const heldMoves = new Map<string, string>()
 const startForm = byId<HTMLFormElement>('start-form')
 const relayInput = byId<HTMLInputElement>('relay')
 const handleInput = byId<HTMLInputElement>('handle')
+const humanInput = byId<HTMLInputElement>('human')
 const gaterNote = byId('gater-note')
 const startStatus = byId<HTMLOutputElement>('start-status')
 
 function prefill (): void {
-  let saved: { relay?: string, handle?: string } = {}
+  let saved: { relay?: string, handle?: string, human?: boolean } = {}
   try { saved = JSON.parse(localStorage.getItem(SAVED) ?? '{}') as typeof saved } catch { /* nothing saved */ }
   relayInput.value = new URLSearchParams(location.search).get('relay') ?? saved.relay ?? ''
   handleInput.value = saved.handle ?? ''
+  const kind = new URLSearchParams(location.search).get('kind')
+  humanInput.checked = kind === null ? saved.human === true : kind === 'human'
   showGaterNote()
 }
 
@@ -63,20 +74,23 @@ function showGaterNote (): void {
 relayInput.addEventListener('input', showGaterNote)
 startForm.addEventListener('submit', (e) => {
   e.preventDefault()
-  void start(relayInput.value.trim(), handleInput.value.trim().replace(/^@/, ''))
+  void start(relayInput.value.trim(), handleInput.value.trim().replace(/^@/, ''), humanInput.checked)
 })
 
-async function start (relay: string, handle: string): Promise<void> {
+async function start (relay: string, handle: string, human: boolean): Promise<void> {
   setBusy(startForm, true)
   clearError()
   document.body.dataset.state = 'starting'
-  localStorage.setItem(SAVED, JSON.stringify({ relay, handle }))
+  localStorage.setItem(SAVED, JSON.stringify({ relay, handle, human }))
   try {
     startStatus.value = 'loading this tab\'s key from IndexedDB (or creating one)…'
     const a = await createAgent({
       handle,
       relays: [relay],
-      dataDir: DATA_DIR,
+      // a person's tab: its handle record says `human`, and it may bring its person onto a session by voice
+      kind: human ? 'human' : 'agent',
+      // a stored key keeps its kind: a person's tab has its own database
+      dataDir: human ? `${DATA_DIR}-human` : DATA_DIR,
       dialPrivateAddresses: privateDialReason(relay) !== undefined,
       // announce this tab on the presence topic, so that a dashboard shows it (as a browser peer)
       presence: true
@@ -99,9 +113,11 @@ function showRegistered (a: Agent, relay: string): void {
   startStatus.value = `registered as @${a.handleName ?? ''}`
   byId('my-handle').textContent = `@${a.handleName ?? ''}`
   byId('peer-id').textContent = a.peerId
+  byId('my-kind').textContent = a.identity.kind
   byId('my-relay').textContent = relay
   for (const id of ['me', 'call', 'sessions', 'negotiations', 'pending']) byId(id).hidden = false
   wireNegotiations(a)
+  wireVoice(a)
   for (const n of a.negotiations.list()) renderNegotiation(n)
   renderPending()
   document.body.dataset.state = 'registered'
@@ -161,6 +177,7 @@ function addSession (a: Agent, session: Session): void {
       el('strong', {}, `${session.direction === 'inbound' ? 'from' : 'to'} ${who}`),
       badge,
       el('span', { class: 'muted mono', title: remote.peer }, `${remote.kind} · ${short(remote.peer)}`)),
+    voiceBox(a, session),
     envelopes)
   sessionItems.set(session, li)
   byId('session-list').prepend(li)
@@ -176,7 +193,11 @@ function addSession (a: Agent, session: Session): void {
       console.error('cannot show an envelope', err)
     }
   })
-  session.addEventListener('close', () => { setPath(session, 'closed') })
+  session.addEventListener('close', () => {
+    setPath(session, 'closed')
+    const voice = li.querySelector<HTMLElement>('.voice')
+    if (voice !== null) renderVoice(a, session, voice)
+  })
 }
 
 /** `direct` when a connection to the peer without relay limits is open, else `relayed` (a session on a relay moves on `direct`). */
@@ -222,6 +243,107 @@ function envelopeItem (rec: EnvelopeRecord, handle: string | undefined, peer: st
     el('span', {}, kind),
     el('code', {}, method === '' ? '–' : method),
     el('span', { class: 'detail', title: JSON.stringify(detail) ?? '' }, `${signer} · ${detail === undefined ? `${rec.bytes.byteLength} bytes` : oneLine(detail)}`))
+}
+
+// ---- voice ---------------------------------------------------------------------------------------
+
+/** Audio can join a session when a person is on one side of it (protocols/media §1). */
+function voicePossible (a: Agent, session: Session): boolean {
+  return a.identity.kind === 'human' || session.remote.kind === 'human'
+}
+
+/** The Join by voice / Mute / Leave controls of a session, and who is on the line. */
+function voiceBox (a: Agent, session: Session): HTMLElement | undefined {
+  if (!voicePossible(a, session)) return undefined
+  const button = (label: string, action: string, cls: string, onClick: () => void): HTMLButtonElement => {
+    const b = el('button', { type: 'button', class: cls, 'data-voice-action': action }, label)
+    b.addEventListener('click', onClick)
+    return b
+  }
+  const audio = el('audio', { autoplay: true })
+  const box = el('div', { class: 'voice', 'data-voice': 'off', role: 'group', 'aria-label': 'Voice' },
+    button('Join by voice', 'join', '', () => { void joinByVoice(a, session, box) }),
+    button('Mute', 'mute', 'secondary', () => {
+      const leg = a.media.call(session)?.leg
+      if (!(leg instanceof BrowserAudioLeg)) return
+      leg.mute(!leg.muted)
+      renderVoice(a, session, box)
+    }),
+    button('Leave', 'leave', 'danger', () => { void a.media.leave(session).catch(showError) }),
+    el('span', { class: 'on-line', 'aria-live': 'polite' }),
+    audio)
+  renderVoice(a, session, box)
+  return box
+}
+
+async function joinByVoice (a: Agent, session: Session, box: HTMLElement): Promise<void> {
+  clearError()
+  box.dataset.voice = 'joining'
+  renderVoice(a, session, box)
+  try {
+    const call = await a.media.join(session)
+    exposed.calls.set(session.id ?? '', call)
+  } catch (err) {
+    showError(err)
+  }
+  renderVoice(a, session, box)
+}
+
+/** Shows the state of a session's audio: who is on the line (as the session verified the far side), muted or not; plays the far side. */
+function renderVoice (a: Agent, session: Session, box: HTMLElement): void {
+  const call = a.media.call(session)
+  const joining = box.dataset.voice === 'joining' && call === undefined
+  const leg = call?.leg
+  const muted = leg instanceof BrowserAudioLeg && leg.muted
+  box.dataset.voice = call !== undefined ? 'on' : joining ? 'joining' : 'off'
+  box.dataset.muted = String(muted)
+  const buttons = (action: string): HTMLButtonElement | null => box.querySelector<HTMLButtonElement>(`[data-voice-action="${action}"]`)
+  const join = buttons('join')
+  const mute = buttons('mute')
+  const leave = buttons('leave')
+  if (join !== null) join.disabled = call !== undefined || joining || session.closed
+  if (mute !== null) { mute.disabled = !(leg instanceof BrowserAudioLeg); mute.textContent = muted ? 'Unmute' : 'Mute' }
+  if (leave !== null) leave.disabled = call === undefined
+  const line = box.querySelector<HTMLElement>('.on-line')
+  const audio = box.querySelector('audio')
+  if (call === undefined) {
+    if (line !== null) {
+      line.textContent = joining ? 'joining: asking for the microphone, then the far side…' : 'not on the line'
+      delete line.dataset.remoteHandle
+      delete line.dataset.remoteKind
+    }
+    if (audio !== null) audio.srcObject = null
+    return
+  }
+  const r = call.remote
+  if (line !== null) {
+    // the far side as the session verified it (its signed handle record), and who speaks there
+    line.dataset.remoteHandle = r.handle ?? ''
+    line.dataset.remoteKind = r.kind
+    line.dataset.remotePeer = r.peer
+    line.textContent = `on the line: you (${call.joining.local}${muted ? ', muted' : ''}) and ✓ ${r.handle === undefined ? short(r.peer) : `@${r.handle}`} (${r.kind}${call.joining.remote !== r.kind ? `, ${call.joining.remote} speaking` : ''}) · ${call.codec}`
+  }
+  if (audio !== null && leg instanceof BrowserAudioLeg && audio.srcObject !== leg.remoteStream) {
+    audio.srcObject = leg.remoteStream
+    audio.play().catch(() => { /* autoplay refused until the person interacts: they clicked Join */ })
+  }
+}
+
+function wireVoice (a: Agent): void {
+  const refresh = (call: Call): void => {
+    addSession(a, call.session)
+    const box = sessionItems.get(call.session)?.querySelector<HTMLElement>('.voice')
+    if (box !== null && box !== undefined) renderVoice(a, call.session, box)
+  }
+  a.media.addEventListener('call', (e) => {
+    // the far side joined by voice: this tab answered with its microphone
+    exposed.calls.set(e.detail.session.id ?? '', e.detail)
+    refresh(e.detail)
+  })
+  a.media.addEventListener('call:end', (e) => {
+    exposed.calls.delete(e.detail.session.id ?? '')
+    refresh(e.detail)
+  })
 }
 
 // ---- the Call box ---------------------------------------------------------------------------------
