@@ -129,7 +129,7 @@ describe('agents on a relay: handles, sessions, kinds', function () {
     expect(relayed(), 'relayed connections left between the two agents').to.equal(0)
     // the relay sees the circuit end once both its hop streams have closed: a moment later
     const circuits = async (): Promise<number> => (await (await fetch(`${relay.httpUrl}/healthz`)).json() as { circuits: number }).circuits
-    for (let i = 0; i < 100 && await circuits() > 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+    for (let i = 0; i < 300 && await circuits() > 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
     expect(await circuits(), 'circuits the relay still carries').to.equal(0)
     expect(await session.request('quote', { job: 'after the circuit closed' })).to.deep.equal({ job: 'after the circuit closed', price: 180, currency: 'GBP' })
   })
