@@ -16,8 +16,9 @@ import { benchBrowser } from './browser.js'
 import { benchMcp } from './mcp.js'
 import { benchMail } from './mail.js'
 import { benchNet } from './net.js'
+import { benchMedia } from './media.js'
 
-const SECTIONS = ['envelope', 'pow', 'relay', 'agent', 'negotiation', 'flood', 'replay', 'browser', 'mcp', 'mail', 'net'] as const
+const SECTIONS = ['envelope', 'pow', 'relay', 'agent', 'negotiation', 'flood', 'replay', 'browser', 'mcp', 'mail', 'net', 'media'] as const
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
   console.log(`Usage: npm run bench [-- --quick] [-- --only SECTION[,SECTION]]\n\nRuns the benchmarks and prints Markdown tables for docs/benchmarks.md.\nSections: ${SECTIONS.join(', ')}.`)
@@ -38,4 +39,5 @@ if (only.has('replay')) { console.log('\n## The replay guard: in memory, in a jo
 if (only.has('browser')) { console.log('\n## Browser and start-up\n'); console.log(await benchBrowser(values.quick === true)) }
 if (only.has('mail')) { console.log('\n## Mail for offline agents: sealing, and a relay\'s mailbox\n'); console.log(await benchMail(values.quick === true)) }
 if (only.has('mcp')) { console.log('\n## MCP over Parley, and payloads beyond a frame\n'); console.log(await benchMcp(values.quick === true)) }
+if (only.has('media')) { console.log('\n## A human joins a session by voice\n'); console.log(await benchMedia(values.quick === true)) }
 if (only.has('net')) { console.log('\n## Across NATs in network namespaces: upgrade with 40 ms RTT, turns under loss\n'); console.log(await benchNet(values.quick === true)) }
