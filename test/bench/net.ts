@@ -197,10 +197,7 @@ export async function benchNet (quick: boolean): Promise<string> {
   } catch (err) {
     out.push(`Failed: ${errorText(err)}`)
   } finally {
-    await Promise.allSettled(procs.map(async p => {
-      p.child.stdin?.end()
-      await Promise.race([new Promise(resolve => p.child.once('exit', resolve)), new Promise(resolve => setTimeout(resolve, 3000))])
-    }))
+    await Promise.allSettled(procs.map(async p => { await p.stop() }))
     await relay?.stop('SIGKILL')
     topo?.destroy()
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })

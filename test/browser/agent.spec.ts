@@ -128,10 +128,7 @@ describe('agents in browser tabs (Chromium behind a NAT, a relay, a Node agent)'
 
   after(async () => {
     await context?.close().catch(() => {})
-    if (plumber !== undefined) {
-      plumber.child.stdin?.end()
-      await Promise.race([new Promise(resolve => plumber?.child.once('exit', resolve)), new Promise(resolve => setTimeout(resolve, 3000))])
-    }
+    await plumber?.stop()
     await relay?.stop('SIGKILL')
     topo?.destroy()
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })

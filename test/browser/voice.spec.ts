@@ -214,10 +214,7 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
 
   after(async () => {
     await context?.close().catch(() => {})
-    if (bot !== undefined) {
-      bot.child.stdin?.end()
-      await Promise.race([new Promise(resolve => bot?.child.once('exit', resolve)), new Promise(resolve => setTimeout(resolve, 3000))])
-    }
+    await bot?.stop()
     await relay?.stop('SIGKILL')
     topo?.destroy()
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })

@@ -67,11 +67,7 @@ describe('agents behind NATs on bad links (network namespaces)', function () {
   })
 
   async function stopAll (): Promise<void> {
-    await Promise.allSettled(running.splice(0).map(async p => {
-      p.child.stdin?.end()
-      await Promise.race([new Promise(resolve => p.child.once('exit', resolve)), new Promise(resolve => setTimeout(resolve, 3000))])
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
-    }))
+    await Promise.allSettled(running.splice(0).map(async p => { await p.stop() }))
   }
 
   afterEach(async () => {

@@ -78,10 +78,7 @@ describe('agents behind NATs (network namespaces)', function () {
   })
 
   after(async () => {
-    await Promise.allSettled([...agents.values()].map(async p => {
-      p.child.stdin?.end()
-      await Promise.race([new Promise(resolve => p.child.once('exit', resolve)), new Promise(resolve => setTimeout(resolve, 3000))])
-    }))
+    await Promise.allSettled([...agents.values()].map(async p => { await p.stop() }))
     await relay?.stop('SIGKILL')
     topo?.destroy()
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })

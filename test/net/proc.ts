@@ -49,4 +49,12 @@ export class Proc {
   send (command: object): void {
     this.child.stdin?.write(JSON.stringify(command) + '\n')
   }
+
+  /** Closes its stdin (the agents stop on that) and waits up to `graceMs` for it to exit; then kills it. */
+  async stop (graceMs = 3000): Promise<void> {
+    const exited = (): boolean => this.child.exitCode !== null || this.child.signalCode !== null
+    this.child.stdin?.end()
+    if (!exited()) await Promise.race([new Promise(resolve => this.child.once('exit', resolve)), new Promise(resolve => setTimeout(resolve, graceMs))])
+    if (!exited()) this.child.kill('SIGKILL')
+  }
 }

@@ -83,10 +83,7 @@ describe('a relay killed and restarted, behind NATs (network namespaces)', funct
   })
 
   after(async () => {
-    await Promise.allSettled([...agents.values()].map(async p => {
-      p.child.stdin?.end()
-      await Promise.race([new Promise(resolve => p.child.once('exit', resolve)), new Promise(resolve => setTimeout(resolve, 3000))])
-    }))
+    await Promise.allSettled([...agents.values()].map(async p => { await p.stop() }))
     await relay?.stop('SIGKILL')
     topo?.destroy()
     if (dir !== '') await rm(dir, { recursive: true, force: true })
