@@ -9,9 +9,9 @@
  * (paullouisageneau/libdatachannel#1554) and replayed when the DTLS
  * transport starts, from `registerIncoming()`, which `DtlsTransport::start()`
  * calls before it sets its state to Connecting; the receive loop that the
- * replay wakes finds the transport not yet Connecting and returns, leaving
- * the record queued until the next datagram arrives: OpenSSL's first
- * retransmission of the ClientHello, one second later. Traced with
+ * replay wakes can run before then and return (it only works in Connecting
+ * or Connected), leaving the record queued until the next datagram arrives:
+ * OpenSSL's first retransmission of the ClientHello, one second later. Traced with
  * libdatachannel's verbose log in network namespaces (2026-12-03, see
  * docs/benchmarks.md): "Received non-STUN datagram … Incoming size=232"
  * before ICE connected, "DtlsTransport::incoming size=232" right after
@@ -37,29 +37,39 @@
  * The offerer learns which case it is in from its candidates: with STUN (or
  * TURN) servers configured, each connection's gathering (offers' and
  * answers') records whether the host's server-reflexive address is one of
- * its own; an offer follows the latest record, and the first offer of a
- * process, with none yet, waits for its own server-reflexive candidate, at
- * most {@link GATHER_WAIT_MS} (about one round trip to the STUN server,
- * which is the relay), holding its trickled candidates until the offer has
- * gone. Without any ICE server an agent has only host candidates and offers
- * `active` at once. Not covered: two agents behind the same NAT on one LAN
- * (the offerer sees its NAT and offers `actpass`, yet the answerer reaches
- * its host candidate directly and connects first), and the first offer after
- * the host moved between networks (it follows the previous network's record).
+ * its own. Behind a NAT (or not knowing yet) an offer waits for its own
+ * server-reflexive candidate, at most {@link GATHER_WAIT_MS} (about one round
+ * trip to the STUN server, which is the relay), holding its trickled
+ * candidates until the offer has gone, and carries the candidates gathered
+ * so far in its SDP: the answerer then checks the offerer's public address
+ * from the start, so its NAT is open before the offerer's first check comes,
+ * and the offerer connects first, as `actpass` needs. Without any ICE server
+ * an agent has only host candidates and offers `active` at once.
+ * - Two agents behind one NAT on one LAN: the offerer sees its NAT and
+ *   offers `actpass`, yet the answerer reaches its host candidate directly
+ *   and connects first. A Parley answerer that finds a host candidate of the
+ *   offer in one of its own subnets reads the offer as `active` (its
+ *   libdatachannel answers `passive`: the offerer is the client).
+ * Not covered: the first offer after the host moved between networks follows
+ * the previous network's record only when this connection's STUN answer is
+ * late; the race itself (each side's ICE connecting first now and then, as
+ * NAT mappings and check pacing fall) remains, rarer.
  *
- * This wraps `createOffer` of node-datachannel's `RTCPeerConnection`
- * polyfill, the class @libp2p/webrtc uses in Node: a public method of a
- * public class, wrapped once per process (idempotent, undone by
+ * This wraps `createOffer`, `createAnswer` and `setRemoteDescription` of
+ * node-datachannel's `RTCPeerConnection` polyfill, the class @libp2p/webrtc
+ * uses in Node: public methods of a public class, wrapped once per process (idempotent, undone by
  * {@link restoreOfferRole}). What would make it unnecessary upstream: the
  * DTLS transport setting its state before it registers for incoming records
  * (or its receive loop keeping queued records for the Connecting state).
  */
+import { networkInterfaces } from 'node:os'
 import { RTCPeerConnection, RTCSessionDescription } from 'node-datachannel/polyfill'
 
 type CreateOffer = (...args: unknown[]) => Promise<{ type: string, sdp?: string }>
 
 const ORIGINAL = Symbol.for('parley.createOffer')
 const ORIGINAL_ANSWER = Symbol.for('parley.createAnswer')
+const ORIGINAL_REMOTE = Symbol.for('parley.setRemoteDescription')
 const MODE = Symbol.for('parley.offerRole')
 
 /** The longest an offer waits for the offerer's server-reflexive candidate. */
@@ -76,6 +86,8 @@ interface OfferPrototype {
   createAnswer: CreateOffer
   [ORIGINAL]?: CreateOffer
   [ORIGINAL_ANSWER]?: CreateOffer
+  setRemoteDescription: (description: { type: string, sdp?: string }) => Promise<void>
+  [ORIGINAL_REMOTE]?: (description: { type: string, sdp?: string }) => Promise<void>
   [MODE]?: OfferRole
 }
 
@@ -113,6 +125,8 @@ function hasIceServers (pc: GatheringPeer): boolean {
 
 /** Whether this host was behind a NAT at its latest WebRTC connection that showed it (offers and answers). */
 let natKnown: boolean | undefined
+/** Whether an offer behind a NAT waits for its own server-reflexive candidate (see {@link offerAsDtlsClient}). */
+let holdOffer = false
 
 /** Candidates `pc` has gathered so far (those already in its local description). */
 function gathered (pc: GatheringPeer): string[] {
@@ -122,35 +136,68 @@ function gathered (pc: GatheringPeer): string[] {
 /**
  * Follows `pc`'s gathering and records what its candidates show about a NAT
  * ({@link natKnown}); resolves with it once known, gathering is complete, or
- * `ms` have passed (then with what is known by then).
+ * `ms` have passed (then with what is known by then). It reads the native
+ * peer connection's local description, which holds each candidate as soon as
+ * libdatachannel has it, besides the candidate events, which a busy event
+ * loop delivers late.
  */
 async function learnNat (pc: GatheringPeer, ms: number): Promise<boolean | undefined> {
-  const seen = gathered(pc)
+  const seen: string[] = []
   const record = (): boolean | undefined => {
-    const nat = natInFront(seen)
+    const nat = natInFront([...gathered(pc), ...seen])
     if (nat !== undefined) natKnown = nat
     return nat
   }
-  if (record() !== undefined || pc.iceGatheringState === 'complete') return record()
+  const settled = (): boolean => record() !== undefined || pc.iceGatheringState === 'complete'
+  if (settled()) return record()
   return new Promise(resolve => {
-    let settled = false
-    const settle = (): void => { if (!settled) { settled = true; resolve(record()) } }
-    const stop = (): void => {
-      pc.removeEventListener('icecandidate', onCandidate)
-      pc.removeEventListener('icegatheringstatechange', onGathering)
-      settle()
-    }
+    const deadline = Date.now() + ms
     const onCandidate = (e: Event): void => {
       const c = (e as Event & { candidate?: { candidate?: string } | null }).candidate?.candidate
       if (c !== undefined && c !== '') seen.push(c)
-      if (record() !== undefined) stop()
     }
-    const onGathering = (): void => { if (pc.iceGatheringState === 'complete') stop() }
-    // past the wait, keep listening until gathering ends: a late answer still informs the next offer
-    setTimeout(settle, ms)
     pc.addEventListener('icecandidate', onCandidate)
-    pc.addEventListener('icegatheringstatechange', onGathering)
+    const poll = (): void => {
+      if (settled() || Date.now() >= deadline) {
+        pc.removeEventListener('icecandidate', onCandidate)
+        resolve(record())
+        return
+      }
+      setTimeout(poll, 5)
+    }
+    poll()
   })
+}
+
+/** `sdp` (one media section, as a data-channel offer has) with `candidates` it lacks added at its end. */
+export function withCandidates (sdp: string, candidates: readonly string[]): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n'
+  const missing = candidates.filter(c => !sdp.includes(c))
+  if (missing.length === 0) return sdp
+  return sdp.replace(/(\r?\n)*$/, '') + eol + missing.join(eol) + eol
+}
+
+/** Whether IPv4 `address` is on one of this host's LANs (the subnet of a non-internal interface). */
+function onOurLan (address: string): boolean {
+  const toInt = (a: string): number => a.split('.').reduce((n, o) => (n * 256) + Number(o), 0)
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) return false
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.family !== 'IPv4' || i.internal) continue
+      const mask = toInt(i.netmask)
+      if (((toInt(i.address) ^ toInt(address)) & mask) >>> 0 === 0) return true
+    }
+  }
+  return false
+}
+
+/**
+ * Whether an offer comes from the answering host's own LAN: a host
+ * candidate in one of its subnets. The answerer's checks then reach the
+ * offerer directly and it connects first, so it should be the DTLS server.
+ */
+export function offerFromOurLan (sdp: string, onLan: (address: string) => boolean = onOurLan): boolean {
+  return sdp.split(/\r?\n/).filter(l => l.startsWith('a=candidate:')).map(l => l.split(/\s+/)).some(f => f[7] === 'host' && onLan(f[4] ?? ''))
 }
 
 type CandidateHandler = ((this: unknown, e: Event) => unknown) | null
@@ -158,11 +205,16 @@ type CandidateHandler = ((this: unknown, e: Event) => unknown) | null
 /**
  * Makes node-datachannel's offers choose the DTLS role (see the module
  * documentation): per connection with `auto` (the default), always the
- * offerer with `active`. Idempotent; a second call only changes the mode.
+ * offerer with `active`. With `holdOffer: true` every offer behind a NAT
+ * waits for its server-reflexive candidate (not only the first): the
+ * offerer's ICE then connects first every time, as `actpass` needs, at the
+ * cost of about 100 ms (the STUN round trip and the answerer's paced
+ * triggered check). Idempotent; a second call only changes the settings.
  */
-export function offerAsDtlsClient (mode: OfferRole = 'auto'): void {
+export function offerAsDtlsClient (mode: OfferRole = 'auto', options: { holdOffer?: boolean } = {}): void {
   const proto = RTCPeerConnection.prototype as unknown as OfferPrototype
   proto[MODE] = mode
+  holdOffer = options.holdOffer ?? false
   if (proto[ORIGINAL] !== undefined) return
   const original = proto.createOffer
   const originalAnswer = proto.createAnswer
@@ -170,20 +222,30 @@ export function offerAsDtlsClient (mode: OfferRole = 'auto'): void {
   proto[ORIGINAL_ANSWER] = originalAnswer
   proto.createOffer = async function (this: GatheringPeer & { onicecandidate: CandidateHandler }, ...args: unknown[]) {
     const stun = proto[MODE] === 'auto' && hasIceServers(this)
-    if (!stun || natKnown !== undefined) {
+    if (!stun || natKnown === false || (natKnown === true && !holdOffer)) {
       if (stun) void learnNat(this, GATHER_WAIT_MS)
       const offer = await original.apply(this, args)
-      return offer.sdp === undefined || natKnown === true ? offer : new RTCSessionDescription({ type: 'offer', sdp: activeSetup(offer.sdp) })
+      if (offer.sdp === undefined) return offer
+      if (natKnown !== true) return new RTCSessionDescription({ type: 'offer', sdp: activeSetup(offer.sdp) })
+      // `actpass`, with the host candidates (gathered at once) in the offer, for an answerer on this LAN (below)
+      return new RTCSessionDescription({ type: 'offer', sdp: withCandidates(offer.sdp, gathered(this)) })
     }
-    // the first offer that can see a NAT waits for its server-reflexive candidate (one STUN round trip);
-    // its candidates are held meanwhile, since @libp2p/webrtc sends each as it comes, and the offer must go first
+    // behind a NAT (or not knowing yet) the offer waits for its server-reflexive candidate (one STUN round
+    // trip), so the answerer gets it with the offer and its checks open its NAT to the offerer before the
+    // offerer's first check arrives there; the offerer then connects first, as the answerer, the DTLS client,
+    // needs. Its candidates are held meanwhile: @libp2p/webrtc sends each as it comes, and the offer must go first
     const handler = this.onicecandidate
     const held: Event[] = []
     const holding: CandidateHandler = (e) => { held.push(e) }
     this.onicecandidate = holding
     try {
       const [offer, nat] = await Promise.all([original.apply(this, args), learnNat(this, GATHER_WAIT_MS)])
-      return offer.sdp === undefined || nat === true ? offer : new RTCSessionDescription({ type: 'offer', sdp: activeSetup(offer.sdp) })
+      // this connection's candidates, else what the latest connection showed
+      if (offer.sdp === undefined) return offer
+      if ((nat ?? natKnown) !== true) return new RTCSessionDescription({ type: 'offer', sdp: activeSetup(offer.sdp) })
+      // `actpass`, with the candidates gathered so far in the offer itself: a Parley answerer on this
+      // LAN sees them there and takes the server role (below), as it connects first
+      return new RTCSessionDescription({ type: 'offer', sdp: withCandidates(offer.sdp, gathered(this)) })
     } finally {
       // after the caller has sent the offer (it writes it as soon as this resolves)
       setTimeout(() => {
@@ -192,6 +254,15 @@ export function offerAsDtlsClient (mode: OfferRole = 'auto'): void {
         for (const e of held) handler?.call(this, e)
       }, 0)
     }
+  }
+  // an `actpass` offer from this host's LAN: answer as the DTLS server (the offerer becomes the client)
+  const originalRemote = proto.setRemoteDescription
+  proto[ORIGINAL_REMOTE] = originalRemote
+  proto.setRemoteDescription = async function (this: unknown, description: { type: string, sdp?: string }) {
+    if (proto[MODE] === 'auto' && description?.type === 'offer' && description.sdp !== undefined && /^a=setup:actpass\r?$/m.test(description.sdp) && offerFromOurLan(description.sdp)) {
+      return originalRemote.call(this, new RTCSessionDescription({ type: 'offer', sdp: activeSetup(description.sdp) }))
+    }
+    return originalRemote.call(this, description)
   }
   // answers take no role of their own (they follow the offer) but show the NAT too
   proto.createAnswer = async function (this: GatheringPeer, ...args: unknown[]) {
@@ -208,6 +279,9 @@ export function restoreOfferRole (): void {
   proto.createOffer = original
   const answer = proto[ORIGINAL_ANSWER]
   if (answer !== undefined) proto.createAnswer = answer
+  const remote = proto[ORIGINAL_REMOTE]
+  if (remote !== undefined) proto.setRemoteDescription = remote
+  delete proto[ORIGINAL_REMOTE]
   delete proto[ORIGINAL]
   delete proto[ORIGINAL_ANSWER]
   delete proto[MODE]

@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai'
 import { RTCPeerConnection } from 'node-datachannel/polyfill'
-import { activeSetup, GATHER_WAIT_MS, natInFront, offerAsDtlsClient, restoreOfferRole } from '../../src/agent/dtls-role.js'
+import { activeSetup, GATHER_WAIT_MS, natInFront, offerAsDtlsClient, offerFromOurLan, restoreOfferRole, withCandidates } from '../../src/agent/dtls-role.js'
 
 async function offerSdp (iceServers: RTCIceServer[] = []): Promise<string> {
   const pc = new RTCPeerConnection({ iceServers })
@@ -63,5 +63,18 @@ describe('the DTLS role of Node offers (src/agent/dtls-role)', () => {
     t0 = performance.now()
     expect(await offerSdp(unanswered)).to.match(/^a=setup:active\r?$/m)
     expect(performance.now() - t0).to.be.below(GATHER_WAIT_MS + 500)
+  })
+
+  it('an offer behind a NAT carries its candidates; an answerer tells an offer from its own LAN by a host candidate', () => {
+    const host = 'a=candidate:1 1 UDP 2114977791 203.0.113.10 40000 typ host'
+    const srflx = 'a=candidate:2 1 UDP 1678769919 198.51.100.1 40000 typ srflx raddr 0.0.0.0 rport 0'
+    const sdp = 'v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:actpass\r\n'
+    const full = withCandidates(sdp, [host, srflx])
+    expect(full).to.equal(`${sdp}${host}\r\n${srflx}\r\n`)
+    expect(withCandidates(full, [host])).to.equal(full)
+    const lan = (a: string): boolean => a.startsWith('203.0.113.')
+    expect(offerFromOurLan(full, lan)).to.equal(true)
+    expect(offerFromOurLan(full, a => a === '198.51.100.1')).to.equal(false) // only host candidates count
+    expect(offerFromOurLan(sdp, lan)).to.equal(false)
   })
 })
