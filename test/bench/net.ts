@@ -129,6 +129,7 @@ export async function benchNet (quick: boolean): Promise<string> {
     // Parley's agents under each DTLS role rule for their offers, alternating sample by sample with the stock path
     const MODES = [
       ['auto', 'Parley (role per connection: `actpass` behind a NAT)'],
+      ['auto-held', 'Parley, role per connection, every offer behind a NAT held for its srflx (`holdOffer`)'],
       ['active', 'Parley with the offerer always DTLS client (`active`, before)'],
       ['library', 'Parley with the library\'s offer (`actpass`)']
     ] as const

@@ -113,10 +113,11 @@ async function agent (): Promise<void> {
     const tag = command.tag ?? null
     const t = Date.now()
     if (command.cmd === 'offer') {
-      // which DTLS role this process's WebRTC offers take: Parley's choice per connection (`auto`),
-      // always the offerer (`active`), or the library's (`actpass`: the answerer)
+      // which DTLS role this process's WebRTC offers take: Parley's choice per connection (`auto`; `auto-held`:
+      // every offer behind a NAT held for its srflx), always the offerer (`active`), or the library's
+      // (`actpass`: the answerer)
       if (command.kind === 'library') restoreOfferRole()
-      else offerAsDtlsClient(command.kind === 'active' ? 'active' : 'auto')
+      else offerAsDtlsClient(command.kind === 'active' ? 'active' : 'auto', { holdOffer: command.kind === 'auto-held' })
       print('offer', { tag, kind: command.kind })
     } else if (command.cmd === 'trust') {
       await a.setTrust(command.to ?? '', (command.level ?? 1) as 1)

@@ -6,7 +6,9 @@
  * and N upgrades a1 → b1 alternating the offer (`library`, `active`). Writes
  * each agent's output to DIR/a1.log and DIR/b1.log and the samples (with the
  * events' times) to DIR/samples.json. Run as root:
- * `node dist/test/net/trace-upgrade.js DIR [N] [offers]`.
+ * `node dist/test/net/trace-upgrade.js DIR [N] [offers]` (`TOPO=lan`: both
+ * agents on one LAN behind one NAT; `RTC_LOG_A1`, `RTC_LOG_B1`: each agent's
+ * libdatachannel log level).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,17 +16,18 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildTopology } from './topology.js'
 import { Proc } from './proc.js'
-import { ask, open } from './drive.js'
+import { ask, open, pathText } from './drive.js'
 import { startRelayProcess } from '../helpers/relay-process.js'
 
 const PROC = fileURLToPath(new URL('./node-proc.js', import.meta.url))
 const RELAY_IP = '198.51.100.10'
 const [outDir = '/tmp/trace', n = '6', offers = 'library,active'] = process.argv.slice(2)
 const kinds = offers.split(',')
-const topo = buildTopology([
-  { router: 'ra', nat: 'endpoint-independent', hosts: ['a1'], impair: true },
-  { router: 'rb', nat: 'endpoint-independent', hosts: ['b1'], impair: true }
-])
+// TOPO=lan: the callee on the caller's LAN (host `b1` behind `ra` too), for the case the role rule does not cover
+const lan = process.env.TOPO === 'lan'
+const topo = buildTopology(lan
+  ? [{ router: 'ra', nat: 'endpoint-independent', hosts: ['a1', 'b1'], impair: true }, { router: 'rb', nat: 'endpoint-independent', hosts: ['c1'], impair: true }]
+  : [{ router: 'ra', nat: 'endpoint-independent', hosts: ['a1'], impair: true }, { router: 'rb', nat: 'endpoint-independent', hosts: ['b1'], impair: true }])
 const dir = await mkdtemp(join(tmpdir(), 'parley-trace-'))
 const procs: Proc[] = []
 try {
@@ -57,7 +60,7 @@ try {
     const o = await open(a1, `@${h.b1}`)
     const rtc = a1.events.slice(since).find(e => e.event === 'webrtc-open')
     const connected = Number(a1.events.slice(since).find(e => e.event === 'connected')?.at)
-    const sample = { i, kind, start: new Date(mark).toISOString(), sessionMs: o.sessionMs, upgradeMs: Number(o.outcome.at) - connected, rtcOpenMs: rtc === undefined ? null : Number(rtc.at) - connected, direct: o.direct }
+    const sample = { i, kind, start: new Date(mark).toISOString(), sessionMs: o.sessionMs, upgradeMs: Number(o.outcome.at) - connected, rtcOpenMs: rtc === undefined ? null : Number(rtc.at) - connected, direct: o.direct, path: pathText(o.outcome.path) }
     samples.push(sample)
     process.stdout.write(JSON.stringify(sample) + '\n')
     await ask(a1, { cmd: 'hangup', to: `@${h.b1}` }, 'hungup')
