@@ -37,13 +37,15 @@
  * The offerer learns which case it is in from its candidates: with STUN (or
  * TURN) servers configured, each connection's gathering (offers' and
  * answers') records whether the host's server-reflexive address is one of
- * its own. Behind a NAT (or not knowing yet) an offer waits for its own
- * server-reflexive candidate, at most {@link GATHER_WAIT_MS} (about one round
- * trip to the STUN server, which is the relay), holding its trickled
- * candidates until the offer has gone, and carries the candidates gathered
- * so far in its SDP: the answerer then checks the offerer's public address
- * from the start, so its NAT is open before the offerer's first check comes,
- * and the offerer connects first, as `actpass` needs. Without any ICE server
+ * its own, and an offer follows the latest record. The first offer of a
+ * process (no record yet) waits for its own server-reflexive candidate, at
+ * most {@link GATHER_WAIT_MS} (about one round trip to the STUN server,
+ * which is the relay), holding its trickled candidates until the offer has
+ * gone; with `holdOffer` every offer behind a NAT does, which makes the
+ * order deterministic (the answerer checks the offerer's public address from
+ * the start, so its NAT is open before the offerer's first check comes, and
+ * the offerer connects first) at about 100 ms more. An offer behind a NAT
+ * carries the candidates gathered so far in its SDP. Without any ICE server
  * an agent has only host candidates and offers `active` at once.
  * - Two agents behind one NAT on one LAN: the offerer sees its NAT and
  *   offers `actpass`, yet the answerer reaches its host candidate directly
