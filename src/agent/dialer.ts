@@ -184,9 +184,11 @@ export class Dialer {
       if (session.closed || this.#host.stopping()) return
       attempts++
       try {
+        log('session %s with %s: dialling WebRTC through %s (attempt %d)', session.id, session.remotePeer, relay, attempts)
         // force: libp2p would otherwise hand back the relayed connection we already have
         const connection = await this.#host.connectionManager.openConnection(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${session.remotePeer}`), { signal: AbortSignal.timeout(timeout), force: true })
         if (connection.limits !== undefined) { reason = 'the WebRTC dial gave a relayed connection'; continue }
+        log('session %s with %s: WebRTC connection open, moving the session onto it', session.id, session.remotePeer)
         const stream = await connection.newStream(SESSION_PROTOCOL, { signal: AbortSignal.timeout(timeout) })
         this.#host.carried(stream, connection)
         await session.upgrade(stream)

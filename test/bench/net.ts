@@ -13,13 +13,17 @@
  *    public host (one uplink each, ≈ 20 ms), summed; and Parley's signed
  *    `ping` on the direct session. Each sample: `connect('@handle')` (by
  *    handle, through the relay: the session's open time), then until the
- *    `direct` event (the upgrade); then the caller hangs up every connection
- *    to the callee, so the next sample starts over. Beside it, alternating
- *    sample by sample, the stock path (net-plain.ts): plain js-libp2p peers
- *    in the same host namespaces, reserved on an unmodified js-libp2p relay
- *    on the public host, with the Parley relay's STUN server as their ICE
- *    server; the caller dials the callee's relayed address, then its WebRTC
- *    address over that path (as relay-latency.ts does on loopback).
+ *    `direct` event (the upgrade), split at the moment the caller's libp2p
+ *    opened the WebRTC connection (what the stock row times); then the
+ *    caller hangs up every connection to the callee, so the next sample
+ *    starts over. Each round takes one sample of Parley under each rule for
+ *    its offers' DTLS role (src/agent/dtls-role.ts: `auto`, its default;
+ *    `active`, the rule before; the library's `actpass`), switched in the
+ *    caller's process, and one of the stock path (net-plain.ts): plain
+ *    js-libp2p peers in the same host namespaces, reserved on an unmodified
+ *    js-libp2p relay on the public host, with the Parley relay's STUN server
+ *    as their ICE server; the caller dials the callee's relayed address, then
+ *    its WebRTC address over that path (as relay-latency.ts does on loopback).
  * 2. The 9-turn exchange (test/net/drive.ts: 9 signed requests, alternating
  *    direction, answers checked) with no impairment and with 2 % loss on
  *    both uplinks (each direction; nftables), no added delay: on a direct
@@ -122,30 +126,45 @@ export async function benchNet (quick: boolean): Promise<string> {
     const plainRelayedMs: number[] = []
     const plainUpgradeMs: number[] = []
     let plainFailed = 0
-    const sessionMs: number[] = []
-    const upgradeMs: number[] = []
-    const paths = new Map<string, number>()
-    let relayedOutcomes = 0
+    // Parley's agents under each DTLS role rule for their offers, alternating sample by sample with the stock path
+    const MODES = [
+      ['auto', 'Parley (role per connection: `actpass` behind a NAT)'],
+      ['auto-held', 'Parley, role per connection, every offer behind a NAT held for its srflx (`holdOffer`)'],
+      ['active', 'Parley with the offerer always DTLS client (`active`, before)'],
+      ['library', 'Parley with the library\'s offer (`actpass`)']
+    ] as const
+    const parley = new Map(MODES.map(([m]) => [m, { session: [] as number[], upgrade: [] as number[], rtcOpen: [] as number[], moved: [] as number[], relayed: 0, paths: new Map<string, number>() }]))
     let pingMs: number | undefined
     for (let i = 0; i < upgrades; i++) {
-      const o = await open(a1, `@${h.b1}`)
-      sessionMs.push(o.sessionMs)
-      if (o.direct) {
-        upgradeMs.push(o.outcomeMs - o.sessionMs)
-        const p = pathText(o.outcome.path).replace(/:\d+/g, '')
-        paths.set(p, (paths.get(p) ?? 0) + 1)
-      } else relayedOutcomes++
-      if (i === 0) {
-        const pings: number[] = []
-        for (let j = 0; j < 10; j++) {
-          const since = a1.events.length
-          a1.send({ cmd: 'ping', to: `@${h.b1}` })
-          pings.push(Number((await a1.waitFor(e => e.event === 'reply', 10_000, since)).ms))
+      for (const [mode] of MODES) {
+        const r = parley.get(mode)
+        if (r === undefined) continue
+        await ask(a1, { cmd: 'offer', kind: mode }, 'offer')
+        const since = a1.events.length
+        const o = await open(a1, `@${h.b1}`)
+        r.session.push(o.sessionMs)
+        if (o.direct) {
+          // split by the caller's own clock: session open → WebRTC connection open → `direct`
+          const connectedAt = Number(a1.events.slice(since).find(e => e.event === 'connected')?.at)
+          const rtcAt = Number(a1.events.slice(since).find(e => e.event === 'webrtc-open')?.at)
+          const directAt = Number(o.outcome.at)
+          r.upgrade.push(directAt - connectedAt)
+          if (Number.isFinite(rtcAt)) { r.rtcOpen.push(rtcAt - connectedAt); r.moved.push(directAt - rtcAt) }
+          const p = pathText(o.outcome.path).replace(/:\d+/g, '')
+          r.paths.set(p, (r.paths.get(p) ?? 0) + 1)
+        } else r.relayed++
+        if (i === 0 && mode === 'auto') {
+          const pings: number[] = []
+          for (let j = 0; j < 10; j++) {
+            const since = a1.events.length
+            a1.send({ cmd: 'ping', to: `@${h.b1}` })
+            pings.push(Number((await a1.waitFor(e => e.event === 'reply', 10_000, since)).ms))
+          }
+          pingMs = msStats(pings).p50
         }
-        pingMs = msStats(pings).p50
+        await ask(a1, { cmd: 'hangup', to: `@${h.b1}` }, 'hungup')
+        await new Promise(resolve => setTimeout(resolve, 300))
       }
-      await ask(a1, { cmd: 'hangup', to: `@${h.b1}` }, 'hungup')
-      await new Promise(resolve => setTimeout(resolve, 300))
       try {
         const d = await ask(pa, { cmd: 'dial', circuit: callee?.circuit, webrtc: callee?.webrtc }, 'dialed', 40_000)
         plainRelayedMs.push(Number(d.relayedMs))
@@ -156,23 +175,34 @@ export async function benchNet (quick: boolean): Promise<string> {
       }
       await new Promise(resolve => setTimeout(resolve, 300))
     }
-    const up = msStats(upgradeMs)
-    const over = (xs: number[]): string[] => [String(xs.filter(ms => ms > 500).length)]
-    out.push(`### WebRTC upgrade with 40 ms RTT\n\nEach uplink's delay bridge adds 10 ms to every frame, each way (no jitter, no loss), so agent ↔ agent crosses two bridges each way. Measured: UDP round trip host → public host (one uplink) p50 ${fmt(rttA.p50, 2)} ms from a1 and ${fmt(rttB.p50, 2)} ms from b1 (p90 ${fmt(rttA.p90, 2)} / ${fmt(rttB.p90, 2)}): a1 ↔ b1 ≈ ${fmt(rttA.p50 + rttB.p50, 1)} ms; Parley's signed \`ping\` on the direct session, p50 of 10: ${pingMs === undefined ? '–' : String(pingMs)} ms. ${upgrades} samples, the same two agent processes: \`connect('@handle')\` (resolve, dial through the relay, hellos), then until the \`direct\` event; then a hang-up of every connection to the callee.\n`)
-    out.push(mdTable(['what', 'n', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'over 500 ms'], [
-      row('Parley: session open by handle (relayed)', msStats(sessionMs), over(sessionMs)),
-      row('Parley: WebRTC upgrade (session open → direct)', up, over(upgradeMs)),
-      row('js-libp2p: relayed dial (stock relay)', msStats(plainRelayedMs), over(plainRelayedMs)),
-      row('js-libp2p: WebRTC dial over the relayed path', msStats(plainUpgradeMs), over(plainUpgradeMs))
-    ]))
-    out.push('', `Parley stayed on the relay: ${relayedOutcomes} of ${upgrades}; candidate pairs: ${[...paths].map(([p, n]) => `${p} (${n})`).join('; ')}. js-libp2p WebRTC dials failed: ${plainFailed} of ${upgrades}.`)
+    await ask(a1, { cmd: 'offer', kind: 'auto' }, 'offer')
+    const over = (xs: number[]): string[] => [String(xs.filter(ms => ms > 500).length), String(xs.filter(ms => ms >= 900).length)]
+    out.push(`### WebRTC upgrade with 40 ms RTT\n\nEach uplink's delay bridge adds 10 ms to every frame, each way (no jitter, no loss), so agent ↔ agent crosses two bridges each way. Measured: UDP round trip host → public host (one uplink) p50 ${fmt(rttA.p50, 2)} ms from a1 and ${fmt(rttB.p50, 2)} ms from b1 (p90 ${fmt(rttA.p90, 2)} / ${fmt(rttB.p90, 2)}): a1 ↔ b1 ≈ ${fmt(rttA.p50 + rttB.p50, 1)} ms; Parley's signed \`ping\` on the direct session, p50 of 10: ${pingMs === undefined ? '–' : String(pingMs)} ms. ${upgrades} rounds, the same two agent processes; each round one sample of each row, in turn: \`connect('@handle')\` (resolve, dial through the relay, hellos), then until the \`direct\` event; then a hang-up of every connection to the callee. The offer rule is switched in the caller's process before each sample (the answerer follows the offer). "WebRTC connection open" is when the caller's libp2p opened the WebRTC connection (what the stock row times, from its dial); "→ direct" adds the session stream on it, \`session/resume\` and reading the candidate pair.\n`)
+    const rows: string[][] = []
+    for (const [mode, label] of MODES) {
+      const r = parley.get(mode)
+      if (r === undefined) continue
+      rows.push(row(`${label}: WebRTC upgrade (session open → direct)`, msStats(r.upgrade), over(r.upgrade)))
+      rows.push(row(`${label}: session open → WebRTC connection open`, msStats(r.rtcOpen), over(r.rtcOpen)))
+      if (mode === 'auto') {
+        rows.push(row(`${label}: WebRTC connection open → direct`, msStats(r.moved), over(r.moved)))
+        rows.push(row(`${label}: session open by handle (relayed)`, msStats(r.session), over(r.session)))
+      }
+    }
+    rows.push(row('js-libp2p: relayed dial (stock relay)', msStats(plainRelayedMs), over(plainRelayedMs)))
+    rows.push(row('js-libp2p: WebRTC dial over the relayed path (`actpass`)', msStats(plainUpgradeMs), over(plainUpgradeMs)))
+    out.push(mdTable(['what', 'n', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'over 500 ms', '≥ 900 ms'], rows))
+    out.push('', MODES.map(([mode]) => {
+      const r = parley.get(mode)
+      return `${mode}: stayed on the relay ${r?.relayed ?? 0} of ${upgrades}; candidate pairs ${[...(r?.paths ?? [])].map(([p, n]) => `${p} (${n})`).join('; ')}`
+    }).join('. ') + `. js-libp2p WebRTC dials failed: ${plainFailed} of ${upgrades}.`)
 
     // 2. the 9-turn exchange, clean and under 2 % loss
     await t.impair('ra', {})
     await t.impair('rb', {})
     const direct = await open(a1, `@${h.b1}`)
     if (!direct.direct) throw new Error(`a1 → b1 stayed relayed: ${JSON.stringify(direct.outcome)}`)
-    const rows: string[][] = []
+    const turnRows: string[][] = []
     for (const loss of [0, 0.02]) {
       await t.impair('ra', loss > 0 ? { loss } : {})
       await t.impair('rb', loss > 0 ? { loss } : {})
@@ -189,11 +219,11 @@ export async function benchNet (quick: boolean): Promise<string> {
         }
       }
       for (const kind of ['direct', 'relayed'] as const) {
-        rows.push(row(`${kind === 'direct' ? 'direct WebRTC' : 'relayed circuit'}, ${loss > 0 ? '2 % loss' : 'no loss'}`, msStats(samples[kind]), [String(samples[kind].filter(ms => ms > 1000).length), fmt(msStats(turns[kind]).p50), fmt(msStats(turns[kind]).p99), String(turns[kind].filter(ms => ms > 150).length), String(wrongPath[kind])]))
+        turnRows.push(row(`${kind === 'direct' ? 'direct WebRTC' : 'relayed circuit'}, ${loss > 0 ? '2 % loss' : 'no loss'}`, msStats(samples[kind]), [String(samples[kind].filter(ms => ms > 1000).length), fmt(msStats(turns[kind]).p50), fmt(msStats(turns[kind]).p99), String(turns[kind].filter(ms => ms > 150).length), String(wrongPath[kind])]))
       }
     }
     out.push('', `### The 9-turn exchange under 2 % loss\n\n9 signed requests, alternating direction, answers checked (test/net/drive.ts), timed end to end by the bench process; 3 warm-up runs, then ${reps} runs per case, direct and relayed interleaved. Loss: nftables drops 2 % of packets entering each end of both uplinks (so ≈ 4 % of packets agent → agent, either way); no added delay. The relayed pair's agents run with \`webrtc: false\`. "one turn": a single request's round trip as its agent timed it; "off path" counts runs where a turn went another way.\n`)
-    out.push(mdTable(['session', 'runs', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'over 1 s', 'one turn p50 ms', 'one turn p99 ms', 'turns over 150 ms', 'off path'], rows))
+    out.push(mdTable(['session', 'runs', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'over 1 s', 'one turn p50 ms', 'one turn p99 ms', 'turns over 150 ms', 'off path'], turnRows))
   } catch (err) {
     out.push(`Failed: ${errorText(err)}`)
   } finally {

@@ -67,7 +67,7 @@ function setupSection (results: Record<RelayKind, Outcome<SetupResult>>, fixed: 
   const rows: string[][] = []
   const notes: string[] = []
   for (const k of KINDS) {
-    for (const [variant, r] of [['the library\'s offer (`actpass`)', results[k]], ['Parley\'s offer (`active`, dtls-role.ts)', fixed[k]]] as const) {
+    for (const [variant, r] of [['the library\'s offer (`actpass`)', results[k]], ['Parley\'s offer (dtls-role.ts: `active`, no ICE server here)', fixed[k]]] as const) {
       if (!r.ok) { notes.push(`- ${RELAY_NAMES[k]}, ${variant}: failed: ${r.error}`); continue }
       for (const [what, samples] of [['relayed dial', r.value.relayedMs], [`WebRTC upgrade over the relayed path, ${variant}`, r.value.webrtcMs]] as const) {
         const s = msStats(samples)
@@ -80,7 +80,7 @@ function setupSection (results: Record<RelayKind, Outcome<SetupResult>>, fixed: 
     '### Connection setup (fresh peer pairs)\n',
     mdTable(['relay', 'connection', 'dials', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', '> 500 ms'], rows),
     '',
-    `Relayed: \`dial(<relay>/p2p-circuit/p2p/<peer>)\` to an open connection, both peers already holding reservations. WebRTC: \`dial(<relay>/p2p-circuit/webrtc/p2p/<peer>)\` over that connection to an open direct connection. Pairs reuse ${SETUP_IDENTITY_PAIRS} pairs of identities (new nodes and connections each time), because a relay keeps a reservation until its TTL (2 h in the library) after its holder leaves. With the library's offer WebRTC setup is bimodal: the answerer (libdatachannel, DTLS client) sends its ClientHello as soon as its ICE connects, which can be before the offerer has the answer and a DTLS transport; the record is lost and OpenSSL retransmits after 1 s. With Parley's offer the offerer is the DTLS client (src/agent/dtls-role.ts, which every Node agent installs); both run in the same process, one after the other, on the same relay.`,
+    `Relayed: \`dial(<relay>/p2p-circuit/p2p/<peer>)\` to an open connection, both peers already holding reservations. WebRTC: \`dial(<relay>/p2p-circuit/webrtc/p2p/<peer>)\` over that connection to an open direct connection. Pairs reuse ${SETUP_IDENTITY_PAIRS} pairs of identities (new nodes and connections each time), because a relay keeps a reservation until its TTL (2 h in the library) after its holder leaves. With the library's offer WebRTC setup is bimodal: the answerer (libdatachannel, DTLS client) connects its ICE first on loopback and sends its ClientHello before the offerer's ICE is connected; libdatachannel queues that record but replays it into a DTLS transport not yet Connecting, and it waits for OpenSSL's retransmission 1 s later. With Parley's offer (src/agent/dtls-role.ts, which every Node agent installs) the offerer is the DTLS client wherever no NAT shows in its candidates, as here (no ICE server at all); both run in the same process, one after the other, on the same relay.`,
     ...(notes.length > 0 ? ['', 'Failures:', '', ...notes] : [])
   ].join('\n')
 }

@@ -35,7 +35,8 @@
 import { createHash } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { createInterface } from 'node:readline'
-import { createAgent } from '../../src/agent/index.js'
+import { createAgent, offerAsDtlsClient, restoreOfferRole } from '../../src/agent/index.js'
+import { initLogger } from 'node-datachannel'
 import type { Session } from '../../src/agent/index.js'
 import type { JsonValue } from '../../src/crypto/canonical-json.js'
 import type { Terms } from '../../src/negotiation/transition.js'
@@ -60,6 +61,10 @@ function print (event: string, detail: object = {}): void {
 
 async function agent (): Promise<void> {
   const relay = process.env.PARLEY_RELAY ?? ''
+  // libdatachannel's own log, timestamped on arrival, on stdout, where Proc keeps non-JSON lines
+  if (process.env.RTC_LOG !== undefined && process.env.RTC_LOG !== '') {
+    initLogger(process.env.RTC_LOG as 'Debug', (level, message) => { process.stdout.write(`${new Date().toISOString()} rtc ${level} ${message}\n`) })
+  }
   const a = await createAgent({
     relays: [relay],
     handle: process.env.HANDLE,
@@ -98,10 +103,14 @@ async function agent (): Promise<void> {
     return connection === undefined ? undefined : connection.limits !== undefined
   }
   a.addEventListener('session', (e) => { watch(e.detail); print('session', { from: e.detail.remote, session: e.detail.id }) })
-  a.addEventListener('direct', (e) => { print('direct', { peer: e.detail.peer, session: e.detail.session.id, path: e.detail.path ?? null }) })
+  a.addEventListener('direct', (e) => { print('direct', { peer: e.detail.peer, session: e.detail.session.id, path: e.detail.path ?? null, at: Date.now() }) })
   a.addEventListener('relayed', (e) => { print('relayed', { peer: e.detail.peer, session: e.detail.session.id, attempts: e.detail.attempts, reason: e.detail.reason }) })
   const t0 = Date.now()
   await a.start()
+  // when a WebRTC connection to a peer opens (the bench splits the upgrade's time with it)
+  a.libp2p.addEventListener('connection:open', (e) => {
+    if (e.detail.remoteAddr.toString().includes('/webrtc')) print('webrtc-open', { peer: e.detail.remotePeer.toString(), direction: e.detail.direction, at: Date.now() })
+  })
   // (the negotiations exist once the agent has started)
   a.negotiations.addEventListener('transition', (e) => {
     const { negotiation: n, transition: t, by } = e.detail
@@ -122,7 +131,14 @@ async function agent (): Promise<void> {
   const other = async (command: Command): Promise<void> => {
     const tag = command.tag ?? null
     const t = Date.now()
-    if (command.cmd === 'trust') {
+    if (command.cmd === 'offer') {
+      // which DTLS role this process's WebRTC offers take: Parley's choice per connection (`auto`; `auto-held`:
+      // every offer behind a NAT held for its srflx), always the offerer (`active`), or the library's
+      // (`actpass`: the answerer)
+      if (command.kind === 'library') restoreOfferRole()
+      else offerAsDtlsClient(command.kind === 'active' ? 'active' : 'auto', { holdOffer: command.kind === 'auto-held' })
+      print('offer', { tag, kind: command.kind })
+    } else if (command.cmd === 'trust') {
       await a.setTrust(command.to ?? '', (command.level ?? 1) as 1)
       print('trusted', { tag, to: command.to })
     } else if (command.cmd === 'request') {
@@ -162,7 +178,7 @@ async function agent (): Promise<void> {
           const t = Date.now()
           session = await a.connect(to)
           sessions.set(to, session)
-          print('connected', { to: command.to, session: session.id, ms: Date.now() - t })
+          print('connected', { to: command.to, session: session.id, ms: Date.now() - t, at: Date.now() })
         }
         const t = Date.now()
         const result = await session.request('ping')
