@@ -9,6 +9,7 @@ import '../util/runtime.js' // first: a clear error on Node.js older than 22
 export { AgentError, AgentErrorCode, ParleyError } from '../errors.js'
 export { createAgent, Agent } from './agent.js'
 export { offerAsDtlsClient, restoreOfferRole, activeSetup } from './dtls-role.js'
+export type { OfferRole } from './dtls-role.js'
 export { HumanBridge, POLICY_REFUSED, POLICY_REFUSED_CODE } from './bridge.js'
 export type { BridgeHost, MailContext } from './bridge.js'
 export { Mail, SEND_WAIT_MS, STRAGGLER_MS, MAIL_MAX_AGE_MS } from './mail.js'
