@@ -41,10 +41,10 @@ import { TypedEventEmitter } from 'main-event'
 import type { MediaDescription, MediaLeg } from './calls.js'
 import { CODECS } from './codecs.js'
 import type { CodecInfo, CodecName } from './codecs.js'
-import { DEFAULT_ANSWERER_CANDIDATE_DELAY_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_GATHER_TIMEOUT_MS, MAX_SDP_BYTES } from './constants.js'
+import { DEFAULT_ANSWERER_CANDIDATE_DELAY_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_GATHER_TIMEOUT_MS } from './constants.js'
 import { MediaError, MediaErrorCode } from './errors.js'
 import type { PcmFrame, ReceivedFrame } from './frame.js'
-import { audioSection, chosenCodec, normalizeFingerprint, offeredCodecs, sdpFingerprint, splitCandidates } from './sdp.js'
+import { audioSection, checkRemoteSdp, chosenCodec, normalizeFingerprint, offeredCodecs, sdpFingerprint, splitCandidates } from './sdp.js'
 import type { AudioSection } from './sdp.js'
 
 /** Options of {@link createBrowserAudioLeg}. */
@@ -268,16 +268,15 @@ export class BrowserAudioLeg extends TypedEventEmitter<BrowserAudioLegEvents> im
   }
 
   #checkRemote (sdp: string, expectedFingerprint: string): AudioSection {
-    if (typeof sdp !== 'string' || new TextEncoder().encode(sdp).length > MAX_SDP_BYTES) throw this.#fail(new MediaError(MediaErrorCode.INVALID, `the SDP is not a string of at most ${MAX_SDP_BYTES} bytes`))
-    const expected = normalizeFingerprint(expectedFingerprint)
-    if (expected === undefined) throw this.#fail(new MediaError(MediaErrorCode.INVALID, 'the expected fingerprint is not a SHA-256 fingerprint'))
-    const declared = sdpFingerprint(sdp)
-    if (declared !== expected) throw this.#fail(new MediaError(MediaErrorCode.FINGERPRINT, `the SDP's DTLS fingerprint ${String(declared)} is not the signed ${expected}`))
-    const section = audioSection(sdp)
-    if (section === undefined) throw this.#fail(new MediaError(MediaErrorCode.INVALID, 'the SDP has no audio section'))
-    this.#expected = expected
-    return section
+    try {
+      const { section, expected } = checkRemoteSdp(sdp, expectedFingerprint)
+      this.#expected = expected
+      return section
+    } catch (err) {
+      throw this.#fail(err as MediaError)
+    }
   }
+
 
   /** The offerer takes the answer and the fingerprint the answerer signed; resolves once the audio is open. */
   async accept (answerSdp: string, expectedFingerprint: string): Promise<void> {

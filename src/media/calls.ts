@@ -176,7 +176,6 @@ export class MediaCalls extends TypedEventEmitter<MediaCallsEvents> {
     try {
       const join = parseJoin(params)
       admitJoin(join.joining, this.#init.kind() === 'human')
-      if (this.#calls.has(session)) throw new MediaError(MediaErrorCode.BUSY, 'this session already has an audio leg')
       const leg = this.#newLeg(session, 'answer')
       this.#calls.set(session, 'setting-up')
       try {

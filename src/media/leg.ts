@@ -40,14 +40,14 @@ import ndc from 'node-datachannel'
 import type { PeerConnection, Track } from 'node-datachannel'
 import { CODECS } from './codec.js'
 import type { CodecInfo, CodecName } from './codec.js'
-import { AUDIO_MID, DEFAULT_ANSWERER_CANDIDATE_DELAY_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_PLAYOUT_DELAY_MS, DEFAULT_GATHER_TIMEOUT_MS, DEFAULT_RTCP_INTERVAL_MS, MAX_QUEUED_FRAMES, MAX_SDP_BYTES } from './constants.js'
+import { AUDIO_MID, DEFAULT_ANSWERER_CANDIDATE_DELAY_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_PLAYOUT_DELAY_MS, DEFAULT_GATHER_TIMEOUT_MS, DEFAULT_RTCP_INTERVAL_MS, MAX_QUEUED_FRAMES } from './constants.js'
 import { MediaError, MediaErrorCode } from './errors.js'
 import type { PcmFrame, ReceivedFrame } from './frame.js'
 import { MediaReceiver } from './receiver.js'
 import type { ReceiverStats } from './receiver.js'
 import { buildBye, buildReceiverReport, buildSdesCname, buildSenderReport, compound, ntpTime } from './rtcp.js'
 import { random32 } from './rtp.js'
-import { audioSection, chosenCodec, normalizeFingerprint, offeredCodecs, sdpFingerprint, splitCandidates } from './sdp.js'
+import { audioSection, checkRemoteSdp, chosenCodec, normalizeFingerprint, offeredCodecs, sdpFingerprint, splitCandidates } from './sdp.js'
 import type { AudioSection } from './sdp.js'
 import { MediaSender } from './sender.js'
 
@@ -237,16 +237,15 @@ export class AudioLeg extends TypedEventEmitter<AudioLegEvents> {
   }
 
   private checkRemote (sdp: string, expectedFingerprint: string): AudioSection {
-    if (typeof sdp !== 'string' || new TextEncoder().encode(sdp).length > MAX_SDP_BYTES) throw this.fail(new MediaError(MediaErrorCode.INVALID, `the SDP is not a string of at most ${MAX_SDP_BYTES} bytes`))
-    const expected = normalizeFingerprint(expectedFingerprint)
-    if (expected === undefined) throw this.fail(new MediaError(MediaErrorCode.INVALID, 'the expected fingerprint is not a SHA-256 fingerprint'))
-    const declared = sdpFingerprint(sdp)
-    if (declared !== expected) throw this.fail(new MediaError(MediaErrorCode.FINGERPRINT, `the SDP's DTLS fingerprint ${String(declared)} is not the signed ${expected}`))
-    const section = audioSection(sdp)
-    if (section === undefined) throw this.fail(new MediaError(MediaErrorCode.INVALID, 'the SDP has no audio section'))
-    this.expected = expected
-    return section
+    try {
+      const { section, expected } = checkRemoteSdp(sdp, expectedFingerprint)
+      this.expected = expected
+      return section
+    } catch (err) {
+      throw this.fail(err as MediaError)
+    }
   }
+
 
   /** The offerer takes the answer and the fingerprint the answerer signed; resolves once audio flows both ways can start. */
   async accept (answerSdp: string, expectedFingerprint: string): Promise<void> {

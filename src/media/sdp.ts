@@ -8,6 +8,8 @@
  */
 import { CODECS } from './codecs.js'
 import type { CodecName } from './codecs.js'
+import { MAX_SDP_BYTES } from './constants.js'
+import { MediaError, MediaErrorCode } from './errors.js'
 
 const FINGERPRINT = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/
 
@@ -124,4 +126,21 @@ export function splitCandidates (sdp: string): SplitSdp {
     else if (line !== 'a=end-of-candidates') kept.push(line)
   }
   return { sdp: kept.join('\r\n'), candidates }
+}
+
+/**
+ * The far side's SDP, checked before a leg applies it: within
+ * `MAX_SDP_BYTES`, naming exactly the fingerprint its signed envelope named
+ * (`ERR_MEDIA_FINGERPRINT` otherwise), with an audio section. Returns the
+ * section and the expected fingerprint, normalized; throws a `MediaError`.
+ */
+export function checkRemoteSdp (sdp: string, expectedFingerprint: string): { section: AudioSection, expected: string } {
+  if (typeof sdp !== 'string' || new TextEncoder().encode(sdp).length > MAX_SDP_BYTES) throw new MediaError(MediaErrorCode.INVALID, `the SDP is not a string of at most ${MAX_SDP_BYTES} bytes`)
+  const expected = normalizeFingerprint(expectedFingerprint)
+  if (expected === undefined) throw new MediaError(MediaErrorCode.INVALID, 'the expected fingerprint is not a SHA-256 fingerprint')
+  const declared = sdpFingerprint(sdp)
+  if (declared !== expected) throw new MediaError(MediaErrorCode.FINGERPRINT, `the SDP's DTLS fingerprint ${String(declared)} is not the signed ${expected}`)
+  const section = audioSection(sdp)
+  if (section === undefined) throw new MediaError(MediaErrorCode.INVALID, 'the SDP has no audio section')
+  return { section, expected }
 }

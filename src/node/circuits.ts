@@ -101,7 +101,9 @@ export class CircuitTracker extends EventTarget {
     const byDestination = new Map<string, Waiting[]>()
     for (const w of this.#waiting) {
       const key = w.dst.toString()
-      byDestination.set(key, [...(byDestination.get(key) ?? []), w])
+      const list = byDestination.get(key)
+      if (list === undefined) byDestination.set(key, [w])
+      else list.push(w)
     }
     for (const [dst, waiting] of byDestination) {
       const fresh = node.getConnections(waiting[0]?.dst).flatMap(c => c.streams)

@@ -332,6 +332,8 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   #writing = false
   /** Set while the connection is lost and the session waits to be resumed. */
   #detached: { error: Error, timer: ReturnType<typeof setTimeout> } | undefined
+  /** Why the session last lost its connection: what it ends with if a resume is refused. */
+  #detachedError: Error | undefined
   /** A stream we resumed the session on, until the far side sends on it (a refusal resets it unanswered). */
   #unconfirmed: Stream | undefined
   /** Answers by request envelope id, oldest first (protocols/session §5.2). */
@@ -387,14 +389,22 @@ export class Session extends TypedEventEmitter<SessionEvents> {
   async upgrade (stream: Stream): Promise<void> {
     await this.ready
     if (this.#closed) throw new SessionClosedError('session is closed')
+    await this.#takeOver(stream)
+  }
+
+  /**
+   * Sends a signed `session/resume` as `stream`'s first frame and adopts the
+   * stream. The far side closes the old stream once it has adopted the new
+   * one: closing it from here could reach it first (another connection, no
+   * ordering) and end the session there.
+   */
+  async #takeOver (stream: Stream): Promise<void> {
     const { bytes } = await signEnvelope(this.#host.signer, {
       ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }),
       to: this.#to(),
       body: { jsonrpc: '2.0', method: RESUME, params: { session: this.#id ?? '' } }
     })
     await writeFrame(stream, bytes)
-    // the far side closes the old stream once it has adopted the new one: closing it from
-    // here could reach it first (another connection, no ordering) and end the session there
     this.adopt(stream, framesOf(stream, this.#maxBytes, { helloTimeoutMs: 0, frameTimeoutMs: this.#host.frameTimeoutMs }), false)
   }
 
@@ -684,8 +694,6 @@ export class Session extends TypedEventEmitter<SessionEvents> {
     }
   }
 
-  #detachedError: Error | undefined
-
   /** Whether a session whose stream failed with `error` may wait to be resumed (protocols/session §5.1). */
   #resumable (stream: Stream, error: Error | undefined): boolean {
     if (this.#closed || this.#id === undefined || this.#remote === undefined) return false
@@ -733,14 +741,8 @@ export class Session extends TypedEventEmitter<SessionEvents> {
    * first response), and a `session/ping` so that a refusal shows at once.
    */
   async #resumeOn (stream: Stream): Promise<void> {
-    const { bytes } = await signEnvelope(this.#host.signer, {
-      ...(this.#host.handle === undefined ? {} : { handle: this.#host.handle }),
-      to: this.#to(),
-      body: { jsonrpc: '2.0', method: RESUME, params: { session: this.#id ?? '' } }
-    })
-    await writeFrame(stream, bytes)
     this.#unconfirmed = stream
-    this.adopt(stream, framesOf(stream, this.#maxBytes, { helloTimeoutMs: 0, frameTimeoutMs: this.#host.frameTimeoutMs }), false)
+    await this.#takeOver(stream)
     const queued = new Set(this.#outgoing.map(o => o.request))
     for (const p of this.#pending.values()) {
       if (queued.has(p.body.id) || p.body.method === PING) continue

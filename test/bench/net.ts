@@ -36,11 +36,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildTopology, impairmentsUnavailable, namespacesUnavailable } from '../net/topology.js'
+import { buildTopology, impairmentsUnavailable, namespacesUnavailable, startPublicRelay, PUBLIC_HOST } from '../net/topology.js'
 import type { Topology } from '../net/topology.js'
 import { Proc } from '../net/proc.js'
 import { ask, exchange, open, pathText } from '../net/drive.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { msStats } from './relay-util.js'
 import type { MsStats } from './relay-util.js'
@@ -49,7 +48,7 @@ import { fmt } from './harness.js'
 
 const PROC = fileURLToPath(new URL('../net/node-proc.js', import.meta.url))
 const PLAIN = fileURLToPath(new URL('./net-plain.js', import.meta.url))
-const RELAY_IP = '198.51.100.10'
+const RELAY_IP = PUBLIC_HOST
 const ECHO_PORT = 7
 
 function row (what: string, s: MsStats, extra: string[] = []): string[] {
@@ -76,8 +75,7 @@ export async function benchNet (quick: boolean): Promise<string> {
     await t.impair('ra', {})
     await t.impair('rb', {})
     dir = await mkdtemp(join(tmpdir(), 'parley-bench-net-'))
-    relay = await startRelayProcess({ dataDir: join(dir, 'relay'), listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`], stunPort: null, wrap: t.wrap('pub') })
-    t.adopt(relay.child)
+    relay = await startPublicRelay(t, join(dir, 'relay'))
     const echo = new Proc('echo', t.spawn('pub', [process.execPath, PROC, 'echo', RELAY_IP, String(ECHO_PORT)]))
     procs.push(echo)
     await echo.waitFor(e => e.event === 'ready', 20_000)

@@ -19,10 +19,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import type { BrowserContext, Page } from 'playwright-core'
-import { buildTopology, namespacesUnavailable } from '../net/topology.js'
+import { buildTopology, namespacesUnavailable, startPublicRelay } from '../net/topology.js'
 import type { Topology } from '../net/topology.js'
 import { Proc } from '../net/proc.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { bundleForBrowser, CHROMIUM, requireChromium } from './harness.js'
 import { FLAGS } from '../dashboard/browser.js'
@@ -30,7 +29,6 @@ import { verifyAgreement } from '../../src/negotiation/index.js'
 
 const PLUMBER = fileURLToPath(new URL('./plumber-proc.js', import.meta.url))
 const PAGE = 'dist/test/browser/agent-page.js'
-const RELAY_IP = '198.51.100.10'
 const ORIGIN = 'http://localhost'
 const BITS = 8
 
@@ -84,17 +82,10 @@ describe('agents in browser tabs (Chromium behind a NAT, a relay, a Node agent)'
     dir = await mkdtemp(join(tmpdir(), 'parley-tabs-'))
     topo.adoptDir(dir)
     const [r, page] = await Promise.all([
-      startRelayProcess({
-        dataDir: join(dir, 'relay'),
-        listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`],
-        stunPort: null,
-        minPowBits: BITS,
-        wrap: topo.wrap('pub')
-      }),
+      startPublicRelay(topo, join(dir, 'relay'), { minPowBits: BITS }),
       bundleForBrowser(PAGE)
     ])
     relay = r
-    topo.adopt(relay.child)
     relayWs = relay.ws.toString()
     const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_RELAY: relay.tcp.toString(), HANDLE: 'rapidplumb' }
     delete env.PARLEY_WEBRTC_BIND

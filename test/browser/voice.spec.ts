@@ -29,17 +29,15 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { chromium } from 'playwright-core'
 import type { BrowserContext, Page } from 'playwright-core'
-import { buildTopology, namespacesUnavailable } from '../net/topology.js'
+import { buildTopology, namespacesUnavailable, startPublicRelay } from '../net/topology.js'
 import type { Topology } from '../net/topology.js'
 import { Proc } from '../net/proc.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { bundleForBrowser, CHROMIUM, ROOT, requireChromium } from './harness.js'
 import { FLAGS } from '../dashboard/browser.js'
 
 const AGENT = fileURLToPath(new URL('./voice-proc.js', import.meta.url))
 const EXAMPLE = join(ROOT, 'docs', 'examples', 'browser-agent')
-const RELAY_IP = '198.51.100.10'
 const ORIGIN = 'http://localhost'
 const BITS = 8
 const TAB = 'tab-person'
@@ -161,19 +159,12 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     await writeFile(wav, sineWav(440, 2))
     const { bundleApp } = await import(pathToFileURL(join(EXAMPLE, 'serve.mjs')).href) as { bundleApp: () => Promise<{ files: Map<string, Uint8Array> }> }
     const [r, app, raw] = await Promise.all([
-      startRelayProcess({
-        dataDir: join(dir, 'relay'),
-        listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`],
-        stunPort: null,
-        minPowBits: BITS,
-        wrap: topo.wrap('pub')
-      }),
+      startPublicRelay(topo, join(dir, 'relay'), { minPowBits: BITS }),
       bundleApp(),
       // the browser entry on window.parley, for a leg outside any session
       bundleForBrowser('dist/test/browser/agent-page.js')
     ])
     relay = r
-    topo.adopt(relay.child)
     const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_RELAY: relay.tcp.toString(), HANDLE: BOT }
     delete env.PARLEY_WEBRTC_BIND
     bot = new Proc('voicebot', topo.spawn('pub', [process.execPath, AGENT], env))

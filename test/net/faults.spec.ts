@@ -14,15 +14,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildTopology, impairmentsUnavailable, namespacesUnavailable } from './topology.js'
+import { buildTopology, impairmentsUnavailable, namespacesUnavailable, startPublicRelay } from './topology.js'
 import type { Impairment, Topology } from './topology.js'
 import { Proc } from './proc.js'
 import { ask, exchange, negotiate, open, pathText } from './drive.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 
 const PROC = fileURLToPath(new URL('./node-proc.js', import.meta.url))
-const RELAY_IP = '198.51.100.10'
 
 /** Payload of each turn on the 1 Mbit/s link: 16 kB asked and echoed, so every turn shows the limit (≥ 2 × 128 ms). */
 const BULK = 16_000
@@ -56,13 +54,7 @@ describe('agents behind NATs on bad links (network namespaces)', function () {
     await topo.impair('rb', {})
     dir = await mkdtemp(join(tmpdir(), 'parley-faults-'))
     topo.adoptDir(dir)
-    relay = await startRelayProcess({
-      dataDir: join(dir, 'relay'),
-      listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`],
-      stunPort: null,
-      wrap: topo.wrap('pub')
-    })
-    topo.adopt(relay.child)
+    relay = await startPublicRelay(topo, join(dir, 'relay'))
     console.log(`      namespaces and delay bridges built, relay up in ${Date.now() - t0} ms`)
   })
 

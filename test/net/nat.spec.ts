@@ -8,15 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildTopology, namespacesUnavailable } from './topology.js'
+import { buildTopology, namespacesUnavailable, startPublicRelay, PUBLIC_HOST } from './topology.js'
 import { Proc } from './proc.js'
 import type { Topology } from './topology.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 
 const PROC = fileURLToPath(new URL('./node-proc.js', import.meta.url))
 const PROBE = fileURLToPath(new URL('./stun-probe.js', import.meta.url))
-const RELAY_IP = '198.51.100.10'
+const RELAY_IP = PUBLIC_HOST
 
 function pathText (path: unknown): string {
   const p = path as { local?: { type: string, address?: string, port?: number }, remote?: { type: string, address?: string, port?: number } } | null
@@ -54,13 +53,7 @@ describe('agents behind NATs (network namespaces)', function () {
     dir = await mkdtemp(join(tmpdir(), 'parley-nat-'))
     topo.adoptDir(dir)
     // a relay given nothing but its listen addresses: STUN on 3478 by default
-    relay = await startRelayProcess({
-      dataDir: join(dir, 'relay'),
-      listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`],
-      stunPort: null,
-      wrap: topo.wrap('pub')
-    })
-    topo.adopt(relay.child)
+    relay = await startPublicRelay(topo, join(dir, 'relay'))
     expect(relay.stderr()).to.include(`STUN on UDP ${RELAY_IP} port 3478`)
     const relayed = Date.now() - t0
     const t = topo

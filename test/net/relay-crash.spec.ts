@@ -12,15 +12,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildTopology, namespacesUnavailable } from './topology.js'
+import { buildTopology, namespacesUnavailable, startPublicRelay } from './topology.js'
 import { Proc } from './proc.js'
 import type { Event } from './proc.js'
 import type { Topology } from './topology.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 
 const PROC = fileURLToPath(new URL('./node-proc.js', import.meta.url))
-const RELAY_IP = '198.51.100.10'
 
 describe('a relay killed and restarted, behind NATs (network namespaces)', function () {
   this.timeout(180_000)
@@ -36,13 +34,7 @@ describe('a relay killed and restarted, behind NATs (network namespaces)', funct
   }
   const startRelay = async (): Promise<RelayProcess> => {
     const t = topo as Topology
-    relay = await startRelayProcess({
-      dataDir: join(dir, 'relay'),
-      listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`],
-      stunPort: null,
-      wrap: t.wrap('pub')
-    })
-    t.adopt(relay.child)
+    relay = await startPublicRelay(t, join(dir, 'relay'))
     return relay
   }
   /** Sends `command` to `name` with a fresh tag and resolves with its `answer` (or throws on its `error`). */

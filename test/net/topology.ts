@@ -30,6 +30,8 @@
 import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { rmSync } from 'node:fs'
+import { startRelayProcess } from '../helpers/relay-process.js'
+import type { RelayProcess } from '../helpers/relay-process.js'
 import { fileURLToPath } from 'node:url'
 import { Proc } from './proc.js'
 
@@ -90,7 +92,8 @@ export interface Topology {
   destroy: () => void
 }
 
-const PUBLIC_HOST = '198.51.100.10'
+/** The public host's address: where the tests' relay listens (TCP 4001, WebSocket 4002, STUN 3478). */
+export const PUBLIC_HOST = '198.51.100.10'
 
 function ip (args: string[], input?: string): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input === undefined ? {} : { input }) })
@@ -355,4 +358,21 @@ ${drop}`)
     impair,
     destroy
   }
+}
+
+/**
+ * Starts (or restarts, on the same data dir) a `parley relay` on the public
+ * host of `topo`: TCP 4001 and WebSocket 4002 on {@link PUBLIC_HOST}, STUN on
+ * its default port; it is killed in {@link Topology.destroy}.
+ */
+export async function startPublicRelay (topo: Topology, dataDir: string, options: { minPowBits?: number } = {}): Promise<RelayProcess> {
+  const relay = await startRelayProcess({
+    dataDir,
+    listen: [`/ip4/${PUBLIC_HOST}/tcp/4001`, `/ip4/${PUBLIC_HOST}/tcp/4002/ws`],
+    stunPort: null,
+    ...(options.minPowBits === undefined ? {} : { minPowBits: options.minPowBits }),
+    wrap: topo.wrap('pub')
+  })
+  topo.adopt(relay.child)
+  return relay
 }

@@ -14,13 +14,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildTopology } from './topology.js'
+import { buildTopology, startPublicRelay } from './topology.js'
 import { Proc } from './proc.js'
 import { ask, open, pathText } from './drive.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
 
 const PROC = fileURLToPath(new URL('./node-proc.js', import.meta.url))
-const RELAY_IP = '198.51.100.10'
 const [outDir = '/tmp/trace', n = '6', offers = 'library,active'] = process.argv.slice(2)
 const kinds = offers.split(',')
 // TOPO=lan: the callee on the caller's LAN (host `b1` behind `ra` too), for the case the role rule does not cover
@@ -33,8 +31,7 @@ const procs: Proc[] = []
 try {
   await topo.impair('ra', {})
   await topo.impair('rb', {})
-  const relay = await startRelayProcess({ dataDir: join(dir, 'relay'), listen: [`/ip4/${RELAY_IP}/tcp/4001`, `/ip4/${RELAY_IP}/tcp/4002/ws`], stunPort: null, wrap: topo.wrap('pub') })
-  topo.adopt(relay.child)
+  const relay = await startPublicRelay(topo, join(dir, 'relay'))
   const run = Date.now().toString(36).slice(-4)
   const start = (host: string, handle: string): Proc => {
     const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_RELAY: relay.tcp.toString(), HANDLE: handle, AUTO_APPROVE: '1', RTC_LOG: process.env[`RTC_LOG_${host.toUpperCase()}`] ?? process.env.RTC_LOG ?? 'Debug', DEBUG: process.env.DEBUG ?? 'libp2p:webrtc*,parley:agent:dialer' }
