@@ -110,7 +110,7 @@ export interface MediaCallsInit {
   /** A new leg using these ICE servers, or undefined when this node carries no audio. */
   createLeg?: (options: { iceServers: string[], label: string }) => MediaLeg
   /** The ICE servers the data connections use (the relays' STUN servers). */
-  iceServers: () => string[] | Promise<string[]>
+  iceServers: () => string[]
 }
 
 /** The audio legs of a node's sessions (see the module documentation). */
@@ -218,9 +218,7 @@ export class MediaCalls extends TypedEventEmitter<MediaCallsEvents> {
     const create = this.#init.createLeg
     if (create === undefined) throw new MediaError(MediaErrorCode.REFUSED, 'this node carries no audio')
     if (this.#calls.has(session)) throw new MediaError(MediaErrorCode.BUSY, 'this session already has an audio leg')
-    const servers = this.#init.iceServers()
-    if (servers instanceof Promise) throw new MediaError(MediaErrorCode.STATE, 'ICE servers not known yet')
-    return create({ iceServers: servers, label: `${role}-${session.id ?? ''}`.slice(0, 64) })
+    return create({ iceServers: this.#init.iceServers(), label: `${role}-${session.id ?? ''}`.slice(0, 64) })
   }
 
   #started (session: Session, remote: Caller, leg: MediaLeg, id: string, joining: Call['joining'], codec: CodecName): Call {
