@@ -3,7 +3,10 @@
  * it creates an agent at once (new identity, no handle), starts it, connects
  * to `to` and sends `ping`, and leaves on `window.bench.result` when each
  * step ended, in ms since navigation start (and when its script had been
- * fetched); without `to` it only loads (the heap baseline).
+ * fetched); without `to` it only loads (the heap baseline). With
+ * `&handle=<prefix>` the agent also registers a handle (the prefix and a
+ * random suffix), so `start()` includes its reservation and publishing its
+ * record.
  * `window.bench.stop()` closes the agent. With `&report` it reports over
  * http instead (see `report`).
  */
@@ -17,8 +20,8 @@ const bench: { result?: Record<string, number>, error?: string, stop: () => Prom
 }
 ;(window as unknown as { bench: typeof bench }).bench = bench
 
-async function run (relays: string[], to: string): Promise<Record<string, number>> {
-  agent = await createAgent({ relays, dialPrivateAddresses: true, powBits: 0, minPowBits: 0 })
+async function run (relays: string[], to: string, handle: string | null): Promise<Record<string, number>> {
+  agent = await createAgent({ relays, dialPrivateAddresses: true, powBits: 0, minPowBits: 0, ...(handle === null ? {} : { handle: `${handle}-${Math.random().toString(36).slice(2, 10)}` }) })
   const created = performance.now()
   await agent.start()
   const started = performance.now()
@@ -46,6 +49,6 @@ async function report (outcome: { result?: Record<string, number>, error?: strin
 const params = new URLSearchParams(location.search)
 const to = params.get('to')
 if (to !== null) {
-  const done = run(params.getAll('relay'), to).then(r => { bench.result = r }, (err: Error) => { bench.error = err.message })
+  const done = run(params.getAll('relay'), to, params.get('handle')).then(r => { bench.result = r }, (err: Error) => { bench.error = err.message })
   if (params.has('report')) void done.then(async () => report(bench))
 }

@@ -9,7 +9,8 @@
  *   to a Node agent's handle → the first verified reply, in headless
  *   Chromium on loopback, each run a new page with a new identity: in a
  *   Chromium with nothing attached (the page reports over http), from a
- *   just-spawned Chromium, and under Playwright;
+ *   just-spawned Chromium, with a handle of the tab's own, and under
+ *   Playwright;
  * - the tab's JS heap after `start()` (after a forced GC), beside the same
  *   page before it created an agent;
  * - Node `start()` with and without a handle (proof of work 0 bits: its cost
@@ -17,7 +18,7 @@
  *   relay and waits for its reservation.
  */
 import { gzipSync } from 'node:zlib'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { spawn } from 'node:child_process'
@@ -241,11 +242,11 @@ export async function benchBrowser (quick: boolean): Promise<string> {
     served = await servePage('dist/test/bench/browser-page.js', 'parley bench', { minify: true })
     const pageBytes = (await stat(join(served.dir, 'page.js'))).size
     const query = `?relay=${encodeURIComponent(relay.ws.toString())}&to=${encodeURIComponent(`@${callee.handleName ?? ''}`)}`
-    const phaseRows = (phases: Record<string, number[]>): string[][] => [
+    const phaseRows = (phases: Record<string, number[]>, started = '`start()` resolved (relay reached over WebSocket; no handle)'): string[][] => [
       ...((phases.fetched ?? []).some(Number.isFinite) ? [row('the page\'s script fetched (its last byte)', phases.fetched ?? [])] : []),
       row('the bundle evaluated (page script running)', phases.loaded ?? []),
       row('`createAgent()` resolved (a new identity, WebCrypto)', phases.created ?? []),
-      row('`start()` resolved (relay reached over WebSocket; no handle)', phases.started ?? []),
+      row(started, phases.started ?? []),
       row('`connect(\'@handle\')` resolved (record from the relay, circuit, hellos verified)', phases.connected ?? []),
       row('**the first verified reply** (`ping` on the session)', phases.replied ?? []),
       row('the agent alone: `createAgent()` called → the first verified reply', (phases.replied ?? []).map((r, k) => r - (phases.loaded?.[k] ?? NaN)))
@@ -261,6 +262,15 @@ export async function benchBrowser (quick: boolean): Promise<string> {
     out.push(mdTable(['from navigation start to …', 'n', 'p50 ms', 'p99 ms', 'max ms'], phaseRows(byPhase(free.runs))))
     out.push('', mdTable(['Chromium not running', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
       row('Chromium process spawned (new profile) → the first verified reply in its first page', free.fromLaunch)
+    ]))
+    const withHandleDir = join(dir, 'with-handle')
+    await mkdir(withHandleDir)
+    const named = await tabRunsWithoutDevTools(await readFile(join(served.dir, 'page.js'), 'utf8'), `${query}&handle=tab`, 1, runs, withHandleDir)
+    const namedPhases = byPhase(named.runs)
+    out.push('', 'The same, the tab registering a handle of its own (nothing attached; one more Chromium, its first run dropped):', '')
+    out.push(mdTable(['from navigation start to …', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
+      ...phaseRows(namedPhases, '`start()` resolved (relay over WebSocket, reservation, its handle record published; proof of work 0 bits)'),
+      row('`start()` alone: called → resolved, with a handle', (namedPhases.started ?? []).map((s, k) => s - (namedPhases.created?.[k] ?? NaN)))
     ]))
     out.push('', 'The same page driven by Playwright (DevTools protocol attached: the harness\'s own CPU cost lands on the same two cores), and the heap:', '')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
@@ -298,7 +308,7 @@ export async function benchBrowser (quick: boolean): Promise<string> {
       ['the page before it creates an agent (bundle loaded)', String(hb.n), fmt(hb.p50 / 2 ** 20), fmt(hb.max / 2 ** 20)],
       ['after `start()` and one session', String(ha.n), fmt(ha.p50 / 2 ** 20), fmt(ha.max / 2 ** 20)]
     ]))
-    out.push('', `Headless Chromium (Debian's, \`${CHROMIUM}\`) on the same machine; the page is served over http from loopback with \`no-store\`; each run a new page (the bundle, minified, ${kib(pageBytes)} KiB, fetched and compiled anew) and a new in-memory identity, no handle; the Node agent (\`webrtc: false\`) and the relay as above, the tab reaching the relay over WebSocket on 127.0.0.1 (\`dialPrivateAddresses\`). Warm-up: the first run of each launch is only in the "not running" row; the Playwright loop has one untimed run.`)
+    out.push('', `Headless Chromium (Debian's, \`${CHROMIUM}\`) on the same machine; the page is served over http from loopback with \`no-store\`; each run a new page (the bundle, minified, ${kib(pageBytes)} KiB, fetched and compiled anew) and a new in-memory identity, no handle unless its table says so; the Node agent (\`webrtc: false\`) and the relay as above, the tab reaching the relay over WebSocket on 127.0.0.1 (\`dialPrivateAddresses\`). Warm-up: the first run of each launch is only in the "not running" row; the Playwright loop has one untimed run.`)
   } catch (err) {
     out.push(`**failed**: ${errorText(err)}`)
   } finally {
