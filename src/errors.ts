@@ -133,7 +133,14 @@ export const AgentErrorCode = {
   /** This runtime is too old for Parley (Node.js before 22). */
   UNSUPPORTED_RUNTIME: 'ERR_UNSUPPORTED_RUNTIME',
   /** `connect()` did not open a session within `connectTimeoutMs` (resolving, dialing and the hellos together). */
-  CONNECT_TIMEOUT: 'ERR_CONNECT_TIMEOUT'
+  CONNECT_TIMEOUT: 'ERR_CONNECT_TIMEOUT',
+  /**
+   * No connection to the peer could be made: each of its relays refused or
+   * failed the circuit (most often `NO_RESERVATION`: the peer is offline, or
+   * has not registered again since its relay restarted). The message names
+   * each relay and its reason; `cause` is the last one's error.
+   */
+  PEER_UNREACHABLE: 'ERR_PEER_UNREACHABLE'
 } as const
 export type AgentErrorCode = typeof AgentErrorCode[keyof typeof AgentErrorCode]
 

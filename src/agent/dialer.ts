@@ -137,6 +137,7 @@ export class Dialer {
     // each attempt gets DIAL_TIMEOUT_MS, within what is left of connect()'s
     const attempt = (): AbortSignal => signal === undefined ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
     const force = options.fresh === true
+    const failures: string[] = []
     let lastError: unknown
     for (const relay of relays) {
       signal?.throwIfAborted()
@@ -144,10 +145,20 @@ export class Dialer {
         return await cm.openConnection(multiaddr(`${relay}/p2p-circuit/p2p/${peer}`), { signal: attempt(), force })
       } catch (err) {
         lastError = err
+        failures.push(`${relay}: ${oneLine(err)}`)
       }
     }
-    if (relays.length === 0) return cm.openConnection(peerIdFromString(peer), { signal: attempt(), force })
-    throw lastError instanceof Error ? lastError : new Error(`cannot reach ${peer}`)
+    if (relays.length === 0) {
+      try {
+        return await cm.openConnection(peerIdFromString(peer), { signal: attempt(), force })
+      } catch (err) {
+        lastError = err
+        failures.push(`direct: ${oneLine(err)}`)
+      }
+    }
+    // an abort is the caller's deadline or signal, which connect() reports as such
+    signal?.throwIfAborted()
+    throw new AgentError(AgentErrorCode.PEER_UNREACHABLE, `cannot reach ${peer} (${failures.join('; ')}): it may be offline, or not yet registered again with its relay`, { cause: lastError })
   }
 
   /**
