@@ -81,19 +81,6 @@ export class RrClient {
   }
 }
 
-export interface MsStats { n: number, mean: number, p50: number, p99: number, min: number, max: number }
-
-/** Quantiles as the harness computes them (sorted samples, index floor(q·n)). */
-export function msStats (samples: number[]): MsStats {
-  const s = [...samples].sort((a, b) => a - b)
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN
-  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: at(0.5), p99: at(0.99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN }
-}
-
-export function mdTable (head: string[], rows: string[][]): string {
-  return [head, head.map(() => '---'), ...rows].map(r => '| ' + r.join(' | ') + ' |').join('\n')
-}
-
 /** Milliseconds since `t0` (from `process.hrtime.bigint()`). */
 export function msSince (t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e6
@@ -117,10 +104,6 @@ export async function nextEvent<T> (target: EventTarget, type: string, timeoutMs
     const timer = setTimeout(() => { target.removeEventListener(type, onEvent); reject(new Error(`no ${type} event within ${timeoutMs} ms`)) }, timeoutMs)
     target.addEventListener(type, onEvent, { once: true })
   })
-}
-
-export function errorText (err: unknown): string {
-  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0] ?? ''
 }
 
 /** CPU time of process `pid` in ms (Linux /proc; undefined elsewhere), assuming 100 clock ticks a second. */

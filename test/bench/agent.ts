@@ -50,9 +50,9 @@ import { utf8, fromUtf8 } from '../../src/crypto/bytes.js'
 import { getBackend } from '../../src/crypto/signature.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { createSign, createVerify } from './node-ed25519.js'
-import { measure, table, fmt } from './harness.js'
-import { RR, RR_SIGNED, RrClient, handleRr, msStats, mdTable, msSince, within, nextEvent, errorText, idleCpu } from './agent-util.js'
-import type { MsStats } from './agent-util.js'
+import { measure, table, fmt, errorText, mdTable, msStats } from './harness.js'
+import type { MsStats } from './harness.js'
+import { RR, RR_SIGNED, RrClient, handleRr, msSince, within, nextEvent, idleCpu } from './agent-util.js'
 
 const POW_BITS = 8
 const TURNS = 9

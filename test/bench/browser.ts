@@ -41,8 +41,8 @@ import type { Agent } from '../../src/agent/index.js'
 import { servePage, CHROMIUM, ROOT } from '../browser/harness.js'
 import type { Served } from '../browser/harness.js'
 import { FLAGS } from '../dashboard/browser.js'
-import { fmt } from './harness.js'
-import { msStats, mdTable, errorText, within } from './agent-util.js'
+import { fmt, errorText, mdTable, msStats } from './harness.js'
+import { within } from './agent-util.js'
 
 /** A stock js-libp2p browser node: the transports and services a Parley tab runs, without Parley. */
 const STOCK_BROWSER_NODE = `

@@ -21,8 +21,7 @@ import type { Agent, Session } from '../../src/agent/index.js'
 import { signEnvelope } from '../../src/envelope/envelope.js'
 import { BITS, RawSession, SESSION, createAttacker, frame, startAgentProcess } from '../adversarial/helpers.js'
 import type { AgentProcess } from '../adversarial/helpers.js'
-import { fmt } from './harness.js'
-import { mdTable, msStats } from './relay-util.js'
+import { fmt, mdTable, msStats } from './harness.js'
 
 /** RSS of process `pid` in MiB (Linux). */
 async function rssMiB (pid: number | undefined): Promise<number> {

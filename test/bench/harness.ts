@@ -42,6 +42,26 @@ export function fmt (n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '–'
 }
 
+/** Milliseconds samples summarised: count, mean, quantiles (sorted samples, index floor(q·n)), extremes. */
+export interface MsStats { n: number, mean: number, p50: number, p90: number, p99: number, min: number, max: number }
+
+/** The {@link MsStats} of `samples`, quantiles taken as {@link resultOf} takes them. */
+export function msStats (samples: number[]): MsStats {
+  const s = [...samples].sort((a, b) => a - b)
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN
+  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN }
+}
+
+/** A Markdown table. */
+export function mdTable (head: string[], rows: string[][]): string {
+  return [head, head.map(() => '---'), ...rows].map(r => '| ' + r.join(' | ') + ' |').join('\n')
+}
+
+/** An error's name and the first line of its message, for a table cell. */
+export function errorText (err: unknown): string {
+  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0] ?? ''
+}
+
 /** A Markdown table of results. */
 export function table (results: Result[], extra?: (r: Result) => string[], extraHeads: string[] = []): string {
   const head = ['case', 'mean µs', 'p50 µs', 'p99 µs', 'ops/s', ...extraHeads]

@@ -28,8 +28,8 @@ import { createAgent } from '../../src/agent/index.js'
 import type { Agent, Session } from '../../src/agent/index.js'
 import { ParleyClientTransport, serveMcp } from '../../src/mcp/index.js'
 import { boundedChunks, drained } from '../../src/session/frames.js'
-import { fmt } from './harness.js'
-import { msStats, mdTable, errorText, nextEvent } from './agent-util.js'
+import { fmt, errorText, mdTable, msStats } from './harness.js'
+import { nextEvent } from './agent-util.js'
 
 const RAW_BULK = '/bench/raw-bulk/1.0.0'
 const FIXTURE = fileURLToPath(new URL('../mcp/fixtures/stdio-server.js', import.meta.url))

@@ -20,8 +20,7 @@ import type { RelayProcess } from '../helpers/relay-process.js'
 import { LOOPBACK_RTC } from '../helpers/peer.js'
 import { createAgent, createAudioLeg, toneFrames } from '../../src/agent/index.js'
 import type { Agent, AudioLeg, CodecName, MediaLeg, PcmFrame } from '../../src/agent/index.js'
-import { fmt } from './harness.js'
-import { mdTable, msStats } from './relay-util.js'
+import { fmt, mdTable, msStats } from './harness.js'
 
 /** Speaks a tone on `leg` every 20 ms until it closes or `stop` is called. */
 function speak (leg: MediaLeg, frequency: number): () => void {

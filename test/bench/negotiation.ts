@@ -22,8 +22,9 @@ import { LOOPBACK_RTC } from '../helpers/peer.js'
 import { createAgent } from '../../src/agent/index.js'
 import type { Agent, Session } from '../../src/agent/index.js'
 import { nineTurns, serveAssistant, servePlumber } from '../../src/demo/plumbing.js'
-import { msStats, mdTable, nextEvent, within, errorText } from './agent-util.js'
-import type { MsStats } from './agent-util.js'
+import { nextEvent, within } from './agent-util.js'
+import { errorText, mdTable, msStats } from './harness.js'
+import type { MsStats } from './harness.js'
 
 const POW_BITS = 8
 const TARGET_MS = 25

@@ -41,10 +41,8 @@ import type { Topology } from '../net/topology.js'
 import { Proc } from '../net/proc.js'
 import { ask, exchange, open, pathText } from '../net/drive.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
-import { msStats } from './relay-util.js'
-import type { MsStats } from './relay-util.js'
-import { mdTable, errorText } from './agent-util.js'
-import { fmt } from './harness.js'
+import { fmt, errorText, mdTable, msStats } from './harness.js'
+import type { MsStats } from './harness.js'
 
 const PROC = fileURLToPath(new URL('../net/node-proc.js', import.meta.url))
 const PLAIN = fileURLToPath(new URL('./net-plain.js', import.meta.url))

@@ -13,7 +13,8 @@
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { BenchRelay } from './relay-procs.js'
-import { createRampClient, pool, errorText } from './relay-util.js'
+import { createRampClient, pool } from './relay-util.js'
+import { errorText } from './harness.js'
 
 export interface CapacityOptions { target: number, step: number }
 

@@ -23,10 +23,10 @@ import type { Connection, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createTestPeer, waitForReservation } from '../helpers/peer.js'
 import type { TestPeer } from '../helpers/peer.js'
-import { measure, resultOf } from './harness.js'
+import { measure, resultOf, errorText } from './harness.js'
 import type { Result } from './harness.js'
 import type { BenchRelay } from './relay-procs.js'
-import { ECHO, EchoClient, handleEcho, errorText } from './relay-util.js'
+import { ECHO, EchoClient, handleEcho } from './relay-util.js'
 
 /** Identities reused by the setup pairs; with the round-trip pair, 14 reservations (the library relay holds 15). */
 export const SETUP_IDENTITY_PAIRS = 6

@@ -95,20 +95,4 @@ export async function pool<T, R> (items: T[], limit: number, fn: (item: T, i: nu
   return results
 }
 
-export interface MsStats { n: number, mean: number, p50: number, p90: number, p99: number, max: number }
-
-export function msStats (samples: number[]): MsStats {
-  const s = [...samples].sort((a, b) => a - b)
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN
-  return { n: s.length, mean: s.reduce((a, b) => a + b, 0) / s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1] ?? NaN }
-}
-
-export function mdTable (head: string[], rows: string[][]): string {
-  return [head, head.map(() => '---'), ...rows].map(r => '| ' + r.join(' | ') + ' |').join('\n')
-}
-
-export function errorText (err: unknown): string {
-  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0] ?? ''
-}
-
 export const mib = (n: number): string => fmt(n, 0)

@@ -12,7 +12,7 @@
  * Prints Markdown; never asserts on time. Each relay is stopped (SIGTERM)
  * and each peer stopped even when a part fails; a failed part is reported.
  */
-import { fmt, table } from './harness.js'
+import { fmt, table, errorText, mdTable, msStats } from './harness.js'
 import type { Result } from './harness.js'
 import { benchInterleaved, benchRoundTrip, benchSetup, setupIdentities, SETUP_IDENTITY_PAIRS } from './relay-latency.js'
 import { offerAsDtlsClient, restoreOfferRole } from '../../src/agent/dtls-role.js'
@@ -21,7 +21,7 @@ import { benchCapacity } from './relay-capacity.js'
 import type { CapacityResult } from './relay-capacity.js'
 import { startPlain, withRelay, RELAY_NAMES, INBOUND_RATE, RESERVATIONS_PER_IP } from './relay-procs.js'
 import type { RelayKind } from './relay-procs.js'
-import { msStats, mdTable, errorText, mib } from './relay-util.js'
+import { mib } from './relay-util.js'
 
 const KINDS: RelayKind[] = ['parley', 'plain']
 

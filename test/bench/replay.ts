@@ -40,8 +40,7 @@ import { ReplayStore } from '../../src/store/index.js'
 import { ReplayJournal } from '../../src/agent/index.js'
 import { sessionPair } from '../helpers/session-pair.js'
 import type { PairHost, SessionPair } from '../helpers/session-pair.js'
-import { msStats, mdTable } from './agent-util.js'
-import { fmt } from './harness.js'
+import { fmt, mdTable, msStats } from './harness.js'
 
 function host (replayGuard: ReplayCheck): PairHost {
   return {
