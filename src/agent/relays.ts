@@ -111,7 +111,7 @@ export class RelayLink {
         else reject(err)
       }
       const check = (): void => { if (this.reserved().length > 0) done() }
-      const fail = (): void => { done(new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer`)) }
+      const fail = (): void => { done(new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer (it limits how often one peer reserves: --reservation-rate-per-peer)`)) }
       const timer = setTimeout(fail, timeoutMs)
       this.#waiting.add(fail)
       // a circuit listener says it listens as soon as a relay grants a reservation; the address

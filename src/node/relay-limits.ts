@@ -38,7 +38,12 @@ export interface RelayLimits {
    * burst of `maxReservationsPerIp` (refreshes by a peer that holds one do not count).
    */
   reservationRatePerIp: number
-  /** Reservations (new or refreshed) granted per minute to one peer, in bursts of up to this many. */
+  /**
+   * Reservations (new or refreshed) granted per minute to one peer, in bursts
+   * of up to this many. A peer that comes back with the same key (a reloaded
+   * tab, a restarted agent) reserves anew on each connection, so this is also
+   * how often it may come back.
+   */
   reservationRatePerPeer: number
   /** Relayed circuits a single peer may have open at once, as the dialing side. */
   maxCircuitsPerPeer: number
@@ -67,7 +72,7 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxReservations: 1024,
   maxReservationsPerIp: 32,
   reservationRatePerIp: 10,
-  reservationRatePerPeer: 5,
+  reservationRatePerPeer: 30,
   maxCircuitsPerPeer: 16,
   circuitDurationMs: 30 * 60 * 1000,
   circuitDataBytes: 64n * 1024n * 1024n,
