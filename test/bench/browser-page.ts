@@ -6,7 +6,8 @@
  * fetched); without `to` it only loads (the heap baseline). With
  * `&handle=<prefix>` the agent also registers a handle (the prefix and a
  * random suffix), so `start()` includes its reservation and publishing its
- * record.
+ * record; with `&data=<name>` as well it keeps its identity in IndexedDB
+ * (`dataDir`) and registers the handle its origin gives it: a returning tab.
  * `window.bench.stop()` closes the agent. With `&report` it reports over
  * http instead (see `report`).
  */
@@ -20,8 +21,10 @@ const bench: { result?: Record<string, number>, error?: string, stop: () => Prom
 }
 ;(window as unknown as { bench: typeof bench }).bench = bench
 
-async function run (relays: string[], to: string, handle: string | null): Promise<Record<string, number>> {
-  agent = await createAgent({ relays, dialPrivateAddresses: true, powBits: 0, minPowBits: 0, ...(handle === null ? {} : { handle: `${handle}-${Math.random().toString(36).slice(2, 10)}` }) })
+async function run (relays: string[], to: string, handle: string | null, data: string | null): Promise<Record<string, number>> {
+  // a returning tab's handle is its origin's (each origin keeps its own identity), a new tab's is new
+  const own = handle === null ? {} : { handle: `${handle}-${data === null ? Math.random().toString(36).slice(2, 10) : location.hostname.replace(/\W/g, '-')}` }
+  agent = await createAgent({ relays, dialPrivateAddresses: true, powBits: 0, minPowBits: 0, ...own, ...(data === null ? {} : { dataDir: data }) })
   const created = performance.now()
   await agent.start()
   const started = performance.now()
@@ -49,6 +52,6 @@ async function report (outcome: { result?: Record<string, number>, error?: strin
 const params = new URLSearchParams(location.search)
 const to = params.get('to')
 if (to !== null) {
-  const done = run(params.getAll('relay'), to, params.get('handle')).then(r => { bench.result = r }, (err: Error) => { bench.error = err.message })
+  const done = run(params.getAll('relay'), to, params.get('handle'), params.get('data')).then(r => { bench.result = r }, (err: Error) => { bench.error = err.message })
   if (params.has('report')) void done.then(async () => report(bench))
 }

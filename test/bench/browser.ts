@@ -272,6 +272,18 @@ export async function benchBrowser (quick: boolean): Promise<string> {
       ...phaseRows(namedPhases, '`start()` resolved (relay over WebSocket, reservation, its handle record published; proof of work 0 bits)'),
       row('`start()` alone: called → resolved, with a handle', (namedPhases.started ?? []).map((s, k) => s - (namedPhases.created?.[k] ?? NaN)))
     ]))
+    // a returning tab: its identity in IndexedDB, its handle registered again. Runs alternate
+    // between two origins, each with its own IndexedDB, so the first run on each creates the
+    // identity and is dropped; every later one loads it.
+    const returningDir = join(dir, 'returning')
+    await mkdir(returningDir)
+    const back = await tabRunsWithoutDevTools(await readFile(join(served.dir, 'page.js'), 'utf8'), `${query}&handle=tab-back-${Date.now().toString(36)}&data=parley-bench`, 1, runs + 1, returningDir)
+    const backPhases = byPhase(back.runs.slice(1))
+    out.push('', 'A returning tab: its identity kept in IndexedDB (`dataDir`), its handle registered again (nothing attached; each origin\'s first run, which creates the identity, dropped):', '')
+    out.push(mdTable(['from navigation start to …', 'n', 'p50 ms', 'p99 ms', 'max ms'], [
+      ...phaseRows(backPhases, '`start()` resolved (relay, reservation, its handle record published again)').map(r => r[0]?.startsWith('`createAgent()`') === true ? ['`createAgent()` resolved (its identity loaded from IndexedDB, stores opened)', ...r.slice(1)] : r),
+      row('`start()` alone: called → resolved, with a handle', (backPhases.started ?? []).map((s, k) => s - (backPhases.created?.[k] ?? NaN)))
+    ]))
     out.push('', 'The same page driven by Playwright (DevTools protocol attached: the harness\'s own CPU cost lands on the same two cores), and the heap:', '')
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
     const context = await browser.newContext()
