@@ -2,8 +2,15 @@
  * An agent's hold on its relays: it dials them, learns where they serve STUN
  * (protocols/stun), waits for a circuit relay reservation, and redials a relay
  * that went away, with backoff (the reservation and the handle record follow).
+ *
+ * A relay that refused us a reservation (it was full, or we came back too
+ * often) is not asked again on the same connection: libp2p's circuit relay
+ * transport asks a relay once per connection. So a relay we are connected to
+ * without a reservation, and with no circuit of ours through it, is
+ * disconnected and redialled, with backoff, until it grants one.
  */
 import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { AbortOptions, Connection, Libp2pEvents, PeerId, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -11,6 +18,7 @@ import { AgentError, AgentErrorCode } from '../errors.js'
 import { askStunServer } from '../node/stun-announce.js'
 import { DIAL_TIMEOUT_MS, RESERVATION_TIMEOUT_MS } from './constants.js'
 import { oneLine } from './errors.js'
+import { p2pPeerOf } from '../util/multiaddr.js'
 
 const log = logger('parley:agent:relays')
 
@@ -19,6 +27,8 @@ export interface RelayLinkComponents {
   connectionManager: {
     openConnection: (target: Multiaddr, options?: AbortOptions & { force?: boolean }) => Promise<Connection>
     openStream: (target: Multiaddr, protocol: string, options?: AbortOptions) => Promise<Stream>
+    getConnections: (peer?: PeerId) => Connection[]
+    closeConnections: (peer: PeerId, options?: AbortOptions) => Promise<void>
   }
   addressManager: { getAddresses: () => Multiaddr[] }
   events: Pick<TypedEventTarget<Libp2pEvents>, 'addEventListener' | 'removeEventListener'>
@@ -42,6 +52,8 @@ export class RelayLink {
   #stopping = false
   /** Waits for a reservation, failed at once by {@link stop}. */
   readonly #waiting = new Set<() => void>()
+  /** Relays being redialled now (one loop each). */
+  readonly #redialling = new Set<string>()
 
   constructor (components: RelayLinkComponents, init: RelayLinkInit) {
     this.#components = components
@@ -122,26 +134,80 @@ export class RelayLink {
     })
   }
 
-  /** A peer went away: if it is one of our relays, redial it with backoff; the reservation and `onBack` follow. */
+  /**
+   * The reservation we waited for did not come: each relay we are connected
+   * to that holds none for us, and carries no circuit of ours, is
+   * disconnected, so that {@link onDisconnect} dials it anew and the new
+   * connection asks again.
+   */
+  async retryRefused (): Promise<void> {
+    if (this.#stopping) return
+    const reserved = new Set(this.reserved())
+    for (const relay of this.#init.relays) {
+      if (reserved.has(relay) || this.#redialling.has(relay)) continue
+      await this.#drop(relay)
+    }
+  }
+
+  /** Closes our connections to `relay` unless a circuit of ours runs through it; true if it did. */
+  async #drop (relay: string): Promise<boolean> {
+    const peer = peerIdOf(relay)
+    if (peer === undefined) return false
+    const cm = this.#components.connectionManager
+    if (cm.getConnections(peer).length === 0) return false
+    const through = `/p2p/${peer.toString()}/p2p-circuit`
+    if (cm.getConnections().some(c => c.remoteAddr.toString().includes(through))) {
+      log('relay %s holds no reservation for us, but carries our circuits: not redialled', relay)
+      return false
+    }
+    log('relay %s holds no reservation for us: dialling it anew to ask again', relay)
+    await cm.closeConnections(peer).catch((err: unknown) => { log('closing %s: %e', relay, err) })
+    return true
+  }
+
+  /**
+   * A peer went away: if it is one of our relays, redial it with backoff; the
+   * reservation and `onBack` follow. A relay that answers but grants no
+   * reservation is disconnected and dialled again, with the same backoff.
+   */
   onDisconnect (peer: string): void {
     const relay = this.#init.relays.find(r => r.endsWith(`/p2p/${peer}`))
-    if (relay === undefined || this.#stopping) return
+    if (relay === undefined || this.#stopping || this.#redialling.has(relay)) return
+    this.#redialling.add(relay)
     void (async () => {
       for (let delay = 250; !this.#stopping; delay = Math.min(delay * 2, 10_000)) {
         await new Promise(resolve => setTimeout(resolve, delay))
         if (this.#stopping) return
         try {
           await this.#components.connectionManager.openConnection(multiaddr(relay), { signal: AbortSignal.timeout(5000) })
+        } catch (err) {
+          log('relay %s still unreachable: %e', relay, err)
+          continue
+        }
+        try {
           await this.reservation(10_000)
+        } catch (err) {
+          log('relay %s answered but granted no reservation: %e', relay, err)
+          await this.#drop(relay)
+          continue
+        }
+        try {
           // the relay may have come back with another STUN port, or none
           if (this.#init.stun) await this.learnStun(relay)
           await this.#init.onBack(relay)
           log('back on relay %s', relay)
           return
         } catch (err) {
-          log('relay %s still unreachable: %e', relay, err)
+          // tried again on the next round (the connection and the reservation are kept)
+          log('back on relay %s, but not published yet: %e', relay, err)
         }
       }
-    })().catch(err => { log.error('redialling relay %s failed: %e', relay, err) })
+    })().catch(err => { log.error('redialling relay %s failed: %e', relay, err) }).finally(() => { this.#redialling.delete(relay) })
   }
+}
+
+/** The peer id a relay's multiaddr ends in (the options were checked: every relay has one). */
+function peerIdOf (relay: string): PeerId | undefined {
+  const id = p2pPeerOf(relay)
+  return id === undefined ? undefined : peerIdFromString(id)
 }
