@@ -54,6 +54,8 @@ export class RelayLink {
   readonly #waiting = new Set<() => void>()
   /** Relays being redialled now (one loop each). */
   readonly #redialling = new Set<string>()
+  /** Asks the relays that granted nothing again, {@link RESERVATION_TIMEOUT_MS} after {@link join}. */
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor (components: RelayLinkComponents, init: RelayLinkInit) {
     this.#components = components
@@ -72,6 +74,10 @@ export class RelayLink {
       const why = dials.map((d, i) => `${relays[i]}: ${d.status === 'rejected' ? oneLine(d.reason) : 'ok'}`).join('; ')
       throw new AgentError(AgentErrorCode.NO_RELAY, `no relay could be reached (${why}); is the relay running, and is this its current address? A relay prints its addresses when it starts`)
     }
+    // a relay that has granted nothing by then refused us: it is asked again on a new connection
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = setTimeout(() => { this.retryRefused().catch(err => { log.error('asking the relays again: %e', err) }) }, RESERVATION_TIMEOUT_MS)
+    this.#retryTimer.unref?.()
     // in the background: WebRTC waits for it (stunLearnt) only when it dials
     if (this.#init.stun) this.stunLearnt = Promise.allSettled(relays.filter((_r, i) => dials[i]?.status === 'fulfilled').map(async r => this.learnStun(r))).then(() => {})
   }
@@ -81,6 +87,7 @@ export class RelayLink {
 
   stop (): void {
     this.#stopping = true
+    clearTimeout(this.#retryTimer)
     for (const fail of [...this.#waiting]) fail()
   }
 
@@ -135,10 +142,10 @@ export class RelayLink {
   }
 
   /**
-   * The reservation we waited for did not come: each relay we are connected
-   * to that holds none for us, and carries no circuit of ours, is
-   * disconnected, so that {@link onDisconnect} dials it anew and the new
-   * connection asks again.
+   * Each relay we are connected to that holds no reservation for us, and
+   * carries no circuit of ours, is disconnected, so that {@link onDisconnect}
+   * dials it anew and the new connection asks again. Run once a relay has had
+   * {@link RESERVATION_TIMEOUT_MS} to grant one.
    */
   async retryRefused (): Promise<void> {
     if (this.#stopping) return

@@ -438,11 +438,7 @@ export class ParleyService extends TypedEventEmitter<AgentEvents> implements Sta
     } else {
       // an agent without a handle calls out through its relays at once; its reservation (to be
       // called back on) comes in the background
-      relays?.reservation().then(() => { log('reserved on a relay %d ms after start', Date.now() - t0) }, async (err) => {
-        log.error('%e', err)
-        // a relay that refused us is asked again on a new connection, with backoff
-        await relays.retryRefused()
-      }).catch(err => { log.error('asking the relays again: %e', err) })
+      relays?.reservation().then(() => { log('reserved on a relay %d ms after start', Date.now() - t0) }, (err) => { log.error('%e', err) })
       log('joined the mesh in %d ms (relays reached; no handle to publish)', t1 - t0)
     }
     // decided requests whose peer was unreachable (before a restart, too) carry on
