@@ -66,5 +66,33 @@ describe('a relay that refused a reservation is asked again', function () {
     const session = await caller.connect(late.peerId)
     expect(await session.request('who')).to.equal('late')
     expect(took, 'ms from the slot coming free to the reservation').to.be.below(40_000)
+    for (const a of running.splice(0)) await a.stop()
+  })
+
+  it('an agent with a handle and two relays, one of them full at its start, is reserved on both and its record lists both', async () => {
+    const other = await startRelayProcess({ dataDir: join(dir, 'other'), minPowBits: 0, args: ['--bootstrap', relay.tcp.toString()] })
+    try {
+      const holder = await createAgent({ relays: [relay.tcp.toString()], powBits: 0, minPowBits: 0, webrtc: false })
+      running.push(holder)
+      await holder.start()
+      await until('the holder\'s reservation', () => reserved(holder), 10_000)
+      const handle = `two-${Date.now().toString(36)}`
+      const agent = await createAgent({ handle, relays: [relay.tcp.toString(), other.tcp.toString()], powBits: 0, minPowBits: 0, webrtc: false })
+      running.push(agent)
+      await agent.start()
+      const relaysOf = (): Set<string> => new Set(agent.libp2p.getMultiaddrs().map(a => a.toString()).filter(a => a.includes('/p2p-circuit')).map(a => a.split('/p2p-circuit')[0]?.split('/p2p/').pop() ?? ''))
+      expect([...relaysOf()], 'reserved at start: the free relay only').to.deep.equal([other.peerId.toString()])
+      await holder.stop()
+      await until('a reservation on both relays', () => relaysOf().size === 2, RESERVATION_TIMEOUT_MS + 20_000)
+      const listed = async (): Promise<number> => (await agent.resolve(`@${handle}`, { fresh: true })).relays.length
+      const started = Date.now()
+      while (await listed() < 2) {
+        if (Date.now() - started > 10_000) throw new Error('the record does not list both relays within 10 s')
+        await new Promise(resolve => setTimeout(resolve, 250))
+      }
+    } finally {
+      for (const a of running.splice(0)) await a.stop().catch(() => {})
+      await other.stop('SIGKILL')
+    }
   })
 })
