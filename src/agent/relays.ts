@@ -22,6 +22,11 @@ import { p2pPeerOf } from '../util/multiaddr.js'
 
 const log = logger('parley:agent:relays')
 
+/** Redialling a relay that went away: the first wait and the longest, in ms. */
+const REDIAL_BACKOFF_MS = [250, 10_000] as const
+/** Dialling again a relay that answered but granted no reservation: the first wait and the longest, in ms. */
+const REFUSED_BACKOFF_MS = [5_000, 60_000] as const
+
 /** What the relay link needs from the node. */
 export interface RelayLinkComponents {
   connectionManager: {
@@ -116,9 +121,14 @@ export class RelayLink {
     return this.#init.relays.filter(r => reserved.has(r))
   }
 
-  /** Resolves once a relay holds a reservation for us (a listener says so: `transport:listening`, or our addresses change); `ERR_NO_RELAY` after `timeoutMs`, or when stopped. */
-  async reservation (timeoutMs = RESERVATION_TIMEOUT_MS): Promise<void> {
-    if (this.#init.relays.length === 0 || this.reserved().length > 0) return
+  /**
+   * Resolves once a relay (or `relay`, when given) holds a reservation for us
+   * (a listener says so: `transport:listening`, or our addresses change);
+   * `ERR_NO_RELAY` after `timeoutMs`, or when stopped.
+   */
+  async reservation (timeoutMs = RESERVATION_TIMEOUT_MS, relay?: string): Promise<void> {
+    const held = (): boolean => relay === undefined ? this.reserved().length > 0 : this.reserved().includes(relay)
+    if (this.#init.relays.length === 0 || held()) return
     const events = this.#components.events
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
@@ -129,8 +139,8 @@ export class RelayLink {
         if (err === undefined) resolve()
         else reject(err)
       }
-      const check = (): void => { if (this.reserved().length > 0) done() }
-      const fail = (): void => { done(new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer (it limits how often one peer reserves: --reservation-rate-per-peer)`)) }
+      const check = (): void => { if (held()) done() }
+      const fail = (): void => { done(new AgentError(AgentErrorCode.NO_RELAY, `no relay granted a reservation within ${timeoutMs} ms (relays: ${relay ?? this.#init.relays.join(', ')}); the relay may be full (see its /healthz) or refusing this peer (it limits how often one peer reserves: --reservation-rate-per-peer)`)) }
       const timer = setTimeout(fail, timeoutMs)
       this.#waiting.add(fail)
       // a circuit listener says it listens as soon as a relay grants a reservation; the address
@@ -173,29 +183,38 @@ export class RelayLink {
   }
 
   /**
-   * A peer went away: if it is one of our relays, redial it with backoff; the
-   * reservation and `onBack` follow. A relay that answers but grants no
-   * reservation is disconnected and dialled again, with the same backoff.
+   * A peer went away: if it is one of our relays, redial it with backoff
+   * (250 ms doubling to 10 s); the reservation and `onBack` follow. A relay
+   * that answers but grants no reservation is disconnected and dialled again
+   * later (5 s doubling to a minute: it is full, or we came too often, and
+   * each try costs it a handshake).
    */
   onDisconnect (peer: string): void {
     const relay = this.#init.relays.find(r => r.endsWith(`/p2p/${peer}`))
     if (relay === undefined || this.#stopping || this.#redialling.has(relay)) return
     this.#redialling.add(relay)
     void (async () => {
-      for (let delay = 250; !this.#stopping; delay = Math.min(delay * 2, 10_000)) {
+      let unreachable: number = REDIAL_BACKOFF_MS[0]
+      let refused: number = REFUSED_BACKOFF_MS[0]
+      let delay = unreachable
+      while (!this.#stopping) {
         await new Promise(resolve => setTimeout(resolve, delay))
         if (this.#stopping) return
         try {
           await this.#components.connectionManager.openConnection(multiaddr(relay), { signal: AbortSignal.timeout(5000) })
         } catch (err) {
           log('relay %s still unreachable: %e', relay, err)
+          unreachable = Math.min(unreachable * 2, REDIAL_BACKOFF_MS[1])
+          delay = unreachable
           continue
         }
         try {
-          await this.reservation(10_000)
+          await this.reservation(10_000, relay)
         } catch (err) {
           log('relay %s answered but granted no reservation: %e', relay, err)
           await this.#drop(relay)
+          delay = refused
+          refused = Math.min(refused * 2, REFUSED_BACKOFF_MS[1])
           continue
         }
         try {
@@ -207,6 +226,8 @@ export class RelayLink {
         } catch (err) {
           // tried again on the next round (the connection and the reservation are kept)
           log('back on relay %s, but not published yet: %e', relay, err)
+          unreachable = Math.min(unreachable * 2, REDIAL_BACKOFF_MS[1])
+          delay = unreachable
         }
       }
     })().catch(err => { log.error('redialling relay %s failed: %e', relay, err) }).finally(() => { this.#redialling.delete(relay) })
