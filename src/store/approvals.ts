@@ -67,7 +67,11 @@ export interface ApprovalSubject {
 export interface PendingApproval {
   /** Random id (16 bytes, base64url). */
   id: string
-  /** When it was requested, ms since the Unix epoch. */
+  /**
+   * When it was requested, ms since the Unix epoch; strictly increasing
+   * within a store (a request in the same millisecond as the one before it
+   * is dated a millisecond later), so that oldest first is arrival order.
+   */
   created: number
   /** The exact signed object held. */
   subject: ApprovalSubject
@@ -237,6 +241,8 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
   readonly #openByPeer = new Map<string, number>()
   readonly #openByHash = new Map<string, string>()
   #open = 0
+  /** The latest `created` given: the next is later. */
+  #lastCreated = 0
   readonly #serial = new Serial()
   #closed = false
 
@@ -306,9 +312,11 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
       if (this.#open >= this.#maxOpen) throw tooMany('node', this.#maxOpen, `${this.#open} approvals are open already`)
       const id = this.#randomId()
       if (!APPROVAL_ID_PATTERN.test(id) || this.#items.has(id)) throw invalid(`approval id ${describe(id)} is not a fresh id`)
+      // mail picked up in a batch asks for many approvals in one millisecond: they keep their order
+      const created = this.#lastCreated = Math.max(this.#now(), this.#lastCreated + 1)
       const approval: PendingApproval = {
         id,
-        created: this.#now(),
+        created,
         subject: { kind: req.subjectKind, hash, bytes },
         peer: req.peer,
         method: req.method,
@@ -491,6 +499,7 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
   #index (approval: PendingApproval): void {
     this.#unindex(approval)
     this.#items.set(approval.id, approval)
+    this.#lastCreated = Math.max(this.#lastCreated, approval.created)
     if (!OPEN.has(approval.status)) return
     this.#openByPeer.set(approval.peer, (this.#openByPeer.get(approval.peer) ?? 0) + 1)
     this.#openByHash.set(approval.subject.hash, approval.id)

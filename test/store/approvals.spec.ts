@@ -211,6 +211,22 @@ describe('approvals (src/store/approvals)', () => {
     expect(ids).to.include(c.id)
   })
 
+  it('lists requests of one millisecond in the order they came, also after a reopen (mail picked up in a batch)', async () => {
+    const ds = new MemoryDatastore()
+    const at = 1_700_000_000_000
+    const options = { self: node.peerIdString, now: () => at }
+    const approvals = await Approvals.open(ds, options)
+    const made: string[] = []
+    for (let i = 0; i < 30; i++) made.push((await approvals.request(held(utf8(`note ${i}`), { summary: `note ${i}` }))).id)
+    expect(approvals.pending().map(a => a.id), 'oldest first is arrival order, whatever the random ids').to.deep.equal(made)
+    expect(approvals.pending().map(a => a.created).every((c, i, all) => i === 0 || c > (all[i - 1] ?? 0)), 'created only grows').to.equal(true)
+    expect(approvals.pending()[0]?.created, 'the first keeps its time').to.equal(at)
+    const reopened = await Approvals.open(ds, options)
+    expect(reopened.pending().map(a => a.id)).to.deep.equal(made)
+    const next = await reopened.request(held(utf8('one more'), { summary: 'one more' }))
+    expect(reopened.pending().map(a => a.id), 'a request after the reopen comes after the others').to.deep.equal([...made, next.id])
+  })
+
   it('refuses bad requests with ERR_APPROVAL_INVALID_ARGUMENT', async () => {
     const approvals = await Approvals.open(new MemoryDatastore(), { self: node.peerIdString })
     const bad: Array<Partial<ApprovalRequest>> = [
