@@ -176,7 +176,7 @@ export class Mail {
   async send (record: HandleRecord, method: string, params: JsonRpcParams, text?: string): Promise<MailSent> {
     const entry = await this.#seal(record, method, params, randomToken(), Date.now(), text)
     await this.outbox.add(entry)
-    this.#host.changed(entry)
+    this.#host.changed(this.outbox.get(entry.id) ?? entry)
     const relays = Object.keys(entry.relays)
     for (const relay of relays) this.#kick(relay)
     // until every relay answered; once one has stored it, the others get STRAGGLER_MS more (one that

@@ -30,7 +30,12 @@ export type RelayState = 'pending' | 'stored' | string
 export interface OutboxEntry {
   /** The envelope's id. */
   id: string
-  /** When the agent accepted it, ms since the Unix epoch. */
+  /**
+   * When the agent accepted it, ms since the Unix epoch; strictly increasing
+   * within an outbox (one added in the same millisecond as the one before it
+   * is dated a millisecond later), so that deposits keep the order of sending
+   * after a restart too.
+   */
   created: number
   /** The recipient. */
   to: {
@@ -87,6 +92,8 @@ const FINISHED = new Set<OutboxStatus>(['delivered', 'read', 'failed'])
 export class Outbox {
   readonly #ds: Datastore
   readonly #entries = new Map<string, OutboxEntry>()
+  /** The latest `created` given: the next is later. */
+  #lastCreated = 0
   readonly #writes = new KeyedSerial()
   readonly #maxPending: number
   readonly #maxFinished: number
@@ -111,6 +118,7 @@ export class Outbox {
     }
     loaded.sort((a, b) => a.created - b.created)
     for (const e of loaded) outbox.#entries.set(e.id, e)
+    outbox.#lastCreated = loaded.at(-1)?.created ?? 0
     return outbox
   }
 
@@ -148,7 +156,10 @@ export class Outbox {
     let waiting = 0
     for (const e of this.#entries.values()) if (!FINISHED.has(e.status)) waiting++
     if (waiting >= this.#maxPending) throw new OutboxError(OutboxErrorCode.FULL, `${waiting} messages wait to be delivered already (at most ${this.#maxPending})`)
-    this.#entries.set(entry.id, structuredClone(entry))
+    const added = structuredClone(entry)
+    // a burst of sends in one millisecond keeps its order when the outbox is loaded again
+    added.created = this.#lastCreated = Math.max(entry.created, this.#lastCreated + 1)
+    this.#entries.set(entry.id, added)
     await this.#write(entry.id)
   }
 
