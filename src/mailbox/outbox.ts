@@ -14,6 +14,7 @@ import type { Datastore } from 'interface-datastore'
 import { ParleyError } from '../errors.js'
 import { fromUtf8, utf8 } from '../crypto/bytes.js'
 import { KeyedSerial } from '../util/serial.js'
+import { AscendingMs } from '../util/ascending.js'
 import type { MailObject } from './wire.js'
 import type { JsonValue } from '../crypto/canonical-json.js'
 
@@ -92,8 +93,8 @@ const FINISHED = new Set<OutboxStatus>(['delivered', 'read', 'failed'])
 export class Outbox {
   readonly #ds: Datastore
   readonly #entries = new Map<string, OutboxEntry>()
-  /** The latest `created` given: the next is later. */
-  #lastCreated = 0
+  /** Dates entries: `created` only grows. */
+  readonly #created = new AscendingMs()
   readonly #writes = new KeyedSerial()
   readonly #maxPending: number
   readonly #maxFinished: number
@@ -117,8 +118,7 @@ export class Outbox {
       }
     }
     loaded.sort((a, b) => a.created - b.created)
-    for (const e of loaded) outbox.#entries.set(e.id, e)
-    outbox.#lastCreated = loaded.at(-1)?.created ?? 0
+    for (const e of loaded) { outbox.#entries.set(e.id, e); outbox.#created.see(e.created) }
     return outbox
   }
 
@@ -158,7 +158,7 @@ export class Outbox {
     if (waiting >= this.#maxPending) throw new OutboxError(OutboxErrorCode.FULL, `${waiting} messages wait to be delivered already (at most ${this.#maxPending})`)
     const added = structuredClone(entry)
     // a burst of sends in one millisecond keeps its order when the outbox is loaded again
-    added.created = this.#lastCreated = Math.max(entry.created, this.#lastCreated + 1)
+    added.created = this.#created.next(entry.created)
     this.#entries.set(entry.id, added)
     await this.#write(entry.id)
   }

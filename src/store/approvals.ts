@@ -33,6 +33,7 @@ import { fromBase64url, fromUtf8, toBase64url, utf8 } from '../crypto/bytes.js'
 import { canonicalize } from '../crypto/canonical-json.js'
 import { randomToken } from '../crypto/random.js'
 import { Serial } from '../util/serial.js'
+import { AscendingMs } from '../util/ascending.js'
 import { ApprovalError, ApprovalErrorCode as Code } from './errors.js'
 import { isAmount } from '../methods/amount.js'
 import type { Amount } from '../methods/amount.js'
@@ -241,8 +242,8 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
   readonly #openByPeer = new Map<string, number>()
   readonly #openByHash = new Map<string, string>()
   #open = 0
-  /** The latest `created` given: the next is later. */
-  #lastCreated = 0
+  /** Dates requests: `created` only grows. */
+  readonly #created = new AscendingMs()
   readonly #serial = new Serial()
   #closed = false
 
@@ -313,7 +314,7 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
       const id = this.#randomId()
       if (!APPROVAL_ID_PATTERN.test(id) || this.#items.has(id)) throw invalid(`approval id ${describe(id)} is not a fresh id`)
       // mail picked up in a batch asks for many approvals in one millisecond: they keep their order
-      const created = this.#lastCreated = Math.max(this.#now(), this.#lastCreated + 1)
+      const created = this.#created.next(this.#now())
       const approval: PendingApproval = {
         id,
         created,
@@ -499,7 +500,7 @@ export class Approvals extends TypedEventEmitter<ApprovalEvents> {
   #index (approval: PendingApproval): void {
     this.#unindex(approval)
     this.#items.set(approval.id, approval)
-    this.#lastCreated = Math.max(this.#lastCreated, approval.created)
+    this.#created.see(approval.created)
     if (!OPEN.has(approval.status)) return
     this.#openByPeer.set(approval.peer, (this.#openByPeer.get(approval.peer) ?? 0) + 1)
     this.#openByHash.set(approval.subject.hash, approval.id)

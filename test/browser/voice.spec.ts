@@ -32,6 +32,7 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { buildTopology, namespacesUnavailable, startPublicRelay } from '../net/topology.js'
 import type { Topology } from '../net/topology.js'
 import { Proc } from '../net/proc.js'
+import type { Event } from '../net/proc.js'
 import type { RelayProcess } from '../helpers/relay-process.js'
 import { bundleForBrowser, CHROMIUM, ROOT, requireChromium } from './harness.js'
 import { FLAGS } from '../dashboard/browser.js'
@@ -127,6 +128,22 @@ function summary (sdp: string): string {
 /** The share of spectra whose peak is within 15 Hz of `frequency` and at least 20 dB above the rest. */
 function heardAt (spectra: Spectrum[], frequency: number): number {
   return spectra.filter(s => Math.abs(s.peakHz - frequency) < 15 && s.peakDb - s.restDb >= 20 && s.peakDb > -80).length / spectra.length
+}
+
+/**
+ * Each side listens for the other's tone at once: the agent (`bot`) for the
+ * page's 440 Hz over 2 s, the page (`id`: its leg, or null for a raw leg) for
+ * the agent's 880 Hz. What the agent heard, the page's spectra, and the share
+ * of them at 880 Hz.
+ */
+async function hearEachOther (bot: Proc, page: Page, id: string | null): Promise<{ heard: Event, spectra: Spectrum[], atPage: number }> {
+  const atBot = bot.events.length
+  bot.send({ cmd: 'heard', frequency: 440, skipMs: 200, ms: 2000 })
+  const [heard, spectra] = await Promise.all([
+    bot.waitFor(e => e.event === 'heard' || e.event === 'error', 20_000, atBot),
+    listen(page, id)
+  ])
+  return { heard, spectra, atPage: heardAt(spectra, 880) }
 }
 
 describe('a person in a browser tab joins a session by voice (Chromium, fake microphone, a Node agent)', function () {
@@ -260,13 +277,7 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     expect(audioLine(sdp.local), 'the tab offers Opus then PCMU, nothing else').to.match(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 111 0$/)
     expect(sdp.local, 'with its candidates').to.match(/^a=candidate:/m)
 
-    const atBot = b.events.length
-    b.send({ cmd: 'heard', frequency: 440, skipMs: 200, ms: 2000 })
-    const [heard, spectra] = await Promise.all([
-      b.waitFor(e => e.event === 'heard' || e.event === 'error', 20_000, atBot),
-      listen(page, sessionId)
-    ])
-    const atPage = heardAt(spectra, 880)
+    const { heard, spectra, atPage } = await hearEachOther(b, page, sessionId)
     const peaks = spectra.map(s => `${s.peakHz.toFixed(0)} Hz +${(s.peakDb - s.restDb).toFixed(0)} dB`)
     console.log(`      joined by voice in ${joinedMs} ms (click to the page showing the call; the tab's leg: microphone ${Number(tabLeg.timings.microphoneMs).toFixed(0)} ms, ICE gathering ${Number(tabLeg.timings.gatherMs).toFixed(0)} ms, open ${Number(tabLeg.timings.openMs).toFixed(0)} ms after it had the answer; the agent's open ${String(call.openMs)} ms after it answered); the agent heard 440 Hz in ${String(heard.hits)} of ${String(heard.frames)} frames (${(100 * Number(heard.share)).toFixed(1)} %); the page's analyser peaked at 880 Hz in ${(100 * atPage).toFixed(0)} % of ${spectra.length} samples (${peaks.slice(0, 4).join(', ')}, …)`)
     expect(heard.event, JSON.stringify(heard)).to.equal('heard')
@@ -329,13 +340,7 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     const call = await b.waitFor(e => e.event === 'call', 10_000, from)
     expect(call.codec).to.equal('opus')
     await page.waitForSelector(`${item} .voice[data-voice="on"]`, { timeout: 20_000 })
-    const atBot = b.events.length
-    b.send({ cmd: 'heard', frequency: 440, skipMs: 200, ms: 2000 })
-    const [heard, spectra] = await Promise.all([
-      b.waitFor(e => e.event === 'heard' || e.event === 'error', 20_000, atBot),
-      listen(page, sessionId)
-    ])
-    const atPage = heardAt(spectra, 880)
+    const { heard, spectra, atPage } = await hearEachOther(b, page, sessionId)
     console.log(`      Node → tab: open ${String(call.openMs)} ms after the agent's join went out; the agent heard 440 Hz in ${(100 * Number(heard.share)).toFixed(1)} % of ${String(heard.frames)} frames, the page 880 Hz in ${(100 * atPage).toFixed(0)} % of its samples`)
     expect(Number(heard.share), JSON.stringify(heard)).to.be.at.least(0.9)
     expect(atPage, JSON.stringify(spectra)).to.be.at.least(0.8)
@@ -373,13 +378,7 @@ describe('a person in a browser tab joins a session by voice (Chromium, fake mic
     }, [answer.sdp, answer.fingerprint] as const)
     const call = await b.waitFor(e => e.event === 'call', 10_000, from)
     expect(call.codec).to.equal('pcmu')
-    const atBot = b.events.length
-    b.send({ cmd: 'heard', frequency: 440, skipMs: 200, ms: 2000 })
-    const [heard, spectra] = await Promise.all([
-      b.waitFor(e => e.event === 'heard' || e.event === 'error', 20_000, atBot),
-      listen(raw, null)
-    ])
-    const atPage = heardAt(spectra, 880)
+    const { heard, spectra, atPage } = await hearEachOther(b, raw, null)
     console.log(`      PCMU: libdatachannel answered ${audioLine(answer.sdp)}; the agent heard 440 Hz (8 kHz frames) in ${(100 * Number(heard.share)).toFixed(1)} % of ${String(heard.frames)} frames, the page 880 Hz in ${(100 * atPage).toFixed(0)} % of its samples`)
     expect(Number(heard.share), JSON.stringify(heard)).to.be.at.least(0.9)
     expect(atPage, JSON.stringify(spectra)).to.be.at.least(0.8)
